@@ -1,0 +1,191 @@
+"""The built-in demo corpus: rendered Bach chorale multitracks in the real datasets' layouts.
+
+    python -m Input.demo_corpus --out data/demo
+
+writes, deterministically for a seed (and returns at once when already rendered):
+
+- ``musdb/{train,test}/<track>/{mixture,vocals,drums,bass,other}.wav``: MUSDB18-HQ layout, 44.1 kHz stereo;
+- ``ccmixter/<song>/{mix,source-01,source-02}.wav``: CCMixter layout (01 accompaniment, 02 voice);
+- ``solo_vocals/``, ``solo_accompaniment/``, ``mixtures/``: unpaired collections from other songs, in
+  wav, flac and mp3, at 44.1 and 22.05 kHz, mono and stereo;
+- ``manifest.json``: each song's chorale, licence notes and rendering parameters.
+"""
+import argparse
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import sys
+import tempfile
+from typing import Dict, List, Optional
+
+import numpy as np
+from tqdm import tqdm
+
+from Input import chorales
+from Utils import audio as audio_io
+from Utils import fluidsynth
+
+CORPUS_VERSION = 1
+SAMPLE_RATE = 44100
+# (collection, number of songs): 42 songs in all.
+COLLECTIONS = (("musdb/train", 8), ("musdb/test", 4), ("ccmixter", 9),
+               ("solo_vocals", 7), ("solo_accompaniment", 7), ("mixtures", 7))
+# Unpaired collections cycle through these (extension, sample rate, channels).
+UNPAIRED_FORMATS = ((".wav", 44100, 2), (".flac", 22050, 1), (".mp3", 44100, 2))
+
+
+def corpus_key(seed: int, min_duration: float, max_duration: float, soundfont: str) -> str:
+    """Identifies one rendering; a folder whose manifest has this key is up to date."""
+    text = json.dumps([CORPUS_VERSION, seed, min_duration, max_duration, os.path.basename(soundfont),
+                       COLLECTIONS, UNPAIRED_FORMATS])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def plan(seed: int, min_duration: float, max_duration: float) -> List[dict]:
+    """One entry per song: its collection, name, duration, and the chorales it may use (disjoint)."""
+    ids = chorales.chorale_ids()
+    order = np.random.default_rng(seed).permutation(len(ids))
+    total = sum(count for _, count in COLLECTIONS)
+    songs, index = [], 0
+    for collection, count in COLLECTIONS:
+        for _ in range(count):
+            rng = np.random.default_rng([seed, index])
+            songs.append({"index": index, "collection": collection,
+                          "duration": round(float(rng.uniform(min_duration, max_duration)), 2),
+                          "candidates": [ids[i] for i in order[index::total]], "seed": [seed, index]})
+            index += 1
+    return songs
+
+
+def render_song(song: dict, out: str, soundfont: str) -> dict:
+    """Renders one planned song's stems and writes the files of its collection; returns its manifest entry."""
+    rng = np.random.default_rng(song["seed"])
+    for corpus_id in song["candidates"]:
+        try:
+            voices = chorales.read_satb(corpus_id)
+            break
+        except ValueError:
+            continue
+    else:
+        raise RuntimeError(f"no SATB chorale among the candidates of song {song['index']}")
+    arrangement = chorales.arrange(corpus_id, voices, song["duration"], rng)
+    stems = render_stems(arrangement, soundfont)
+    name = f"Demo{song['index']:02d} - {corpus_id.split('/')[-1].rsplit('.', 1)[0]}"
+    files = write_collection(song, name, stems, out)
+    return {"name": name, "collection": song["collection"], "files": files, **arrangement.describe()}
+
+
+def render_stems(arrangement: chorales.Arrangement, soundfont: str) -> Dict[str, np.ndarray]:
+    """The four stems as int16 arrays of the song's length, the mix's peak below 0.9 of full scale."""
+    length = int(round(arrangement.duration * SAMPLE_RATE))
+    fade = np.linspace(1.0, 0.0, int(0.05 * SAMPLE_RATE))[:, None]
+    stems = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for stem in chorales.STEMS:
+            midi_path = os.path.join(folder, f"{stem}.mid")
+            chorales.stem_midi(arrangement, stem).write(midi_path)
+            audio = audio_io.fix_length(fluidsynth.render(midi_path, SAMPLE_RATE, soundfont), length)
+            audio[-fade.shape[0]:] *= fade
+            stems[stem] = audio * 10 ** (arrangement.gains_db[stem] / 20)
+    peak = np.abs(sum(stems.values())).max()
+    scale = 0.9 / peak if peak > 0.9 else 1.0
+    # Integer stems make the mixture written their exact sum, as in MUSDB18 (mixture = sum of stems).
+    return {stem: np.round(audio * scale * 32767).astype(np.int16) for stem, audio in stems.items()}
+
+
+def write_collection(song: dict, name: str, stems: Dict[str, np.ndarray], out: str) -> Dict[str, str]:
+    """Writes a song in its collection's layout; returns ``{role: path relative to out}``."""
+    collection = song["collection"]
+    stems = {stem: audio.astype(np.int32) for stem, audio in stems.items()}
+    accompaniment = stems["drums"] + stems["bass"] + stems["other"]
+    mixture = accompaniment + stems["vocals"]
+    if collection.startswith("musdb/"):
+        files = {role: (f"{collection}/{name}/{role}.wav", audio)
+                 for role, audio in [("mixture", mixture), *stems.items()]}
+    elif collection == "ccmixter":
+        files = {role: (f"ccmixter/{name}/{file}.wav", audio) for role, file, audio in
+                 [("mixture", "mix", mixture), ("accompaniment", "source-01", accompaniment),
+                  ("vocals", "source-02", stems["vocals"])]}
+    else:
+        extension, rate, channels = UNPAIRED_FORMATS[song["index"] % len(UNPAIRED_FORMATS)]
+        if extension == ".mp3" and shutil.which("ffmpeg") is None:
+            extension, rate = ".ogg", 32000
+        content = {"solo_vocals": stems["vocals"], "solo_accompaniment": accompaniment, "mixtures": mixture}[collection]
+        content = content.astype(np.float32) / 32768
+        content = audio_io.resample(content if channels == 2 else content.mean(axis=1, keepdims=True), SAMPLE_RATE, rate)
+        files = {collection: (f"{collection}/{name}{extension}", content)}
+    for relative, audio in files.values():
+        path = os.path.join(out, relative)
+        if path.endswith(".wav"):
+            _write_pcm16(path, audio)
+        else:
+            audio_io.save(path, audio, rate)
+    return {role: relative for role, (relative, _) in files.items()}
+
+
+def _write_pcm16(path: str, audio: np.ndarray) -> None:
+    import soundfile
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    soundfile.write(path, np.clip(audio, -32768, 32767).astype(np.int16), SAMPLE_RATE, subtype="PCM_16")
+
+
+def build(out: str, seed: int = 2018, min_duration: float = 20.0, max_duration: float = 24.0,
+          workers: Optional[int] = None, progress: bool = True) -> dict:
+    """Renders the demo corpus into ``out`` unless it is already there; returns the manifest.
+
+    Raises:
+        fluidsynth.MissingToolError: fluidsynth or a soundfont is missing (the message names the package).
+    """
+    fluidsynth.find_fluidsynth()
+    soundfont = fluidsynth.find_soundfont()
+    key = corpus_key(seed, min_duration, max_duration, soundfont)
+    manifest_path = os.path.join(out, "manifest.json")
+    if os.path.isfile(manifest_path):
+        with open(manifest_path) as handle:
+            manifest = json.load(handle)
+        if manifest.get("key") == key and all(os.path.isfile(os.path.join(out, f))
+                                               for s in manifest["songs"] for f in s["files"].values()):
+            return manifest
+    os.makedirs(out, exist_ok=True)
+    songs = plan(seed, min_duration, max_duration)
+    workers = workers or min(len(songs), os.cpu_count() or 1)
+    entries = []
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(workers) as pool:
+        jobs = pool.imap(_render_job, [(song, out, soundfont) for song in songs])
+        for entry in tqdm(jobs, total=len(songs), desc="rendering demo corpus", unit="song", disable=not progress):
+            entries.append(entry)
+    manifest = {"key": key, "version": CORPUS_VERSION, "seed": seed, "sample_rate": SAMPLE_RATE,
+                "soundfont": os.path.basename(soundfont), "songs": entries,
+                "licence": "Scores: J. S. Bach chorales, public domain, from the music21 corpus (BSD-3). "
+                           "Rendered with fluidsynth (LGPL) and the soundfont named above."}
+    with open(manifest_path + ".partial", "w") as handle:
+        json.dump(manifest, handle, indent=1)
+    os.replace(manifest_path + ".partial", manifest_path)
+    return manifest
+
+
+def _render_job(arguments):
+    return render_song(*arguments)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default="data/demo", help="folder to render into (default: data/demo)")
+    parser.add_argument("--seed", type=int, default=2018)
+    parser.add_argument("--workers", type=int, default=None, help="parallel renderers (default: all cores)")
+    args = parser.parse_args(argv)
+    try:
+        manifest = build(args.out, seed=args.seed, workers=args.workers)
+    except fluidsynth.MissingToolError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"demo corpus: {len(manifest['songs'])} songs in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

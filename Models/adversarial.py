@@ -1,0 +1,145 @@
+"""Semi-supervised adversarial separator training as one ``keras.Model`` (after Keras' WGAN-GP example).
+
+``train_step`` runs ``n_critic`` WGAN-GP updates of each source's critic on unpaired data, then
+one separator update on ``L_s + alpha * L_u + beta * L_add`` (Stoller et al. 2018, Eq. 1-3).
+With ``semi_supervised=False`` it is the supervised baseline (``L_s`` only).
+"""
+from typing import Dict, Optional, Sequence
+
+import keras
+import tensorflow as tf
+
+from Models.layers import centre_crop
+from Models.losses import additive_loss, adversarial_loss, gradient_penalty, supervised_loss
+
+Batch = Dict[str, tf.Tensor]
+
+
+class AdversarialSeparation(keras.Model):
+    """Owns the separator and one critic per source.
+
+    Args:
+        separator: model from log1p mixture ``(batch, F_in, T_in, 1)`` to ``{source: (batch, F_out, T_out, 1)}``.
+        critics: one critic per source, ``(batch, F_c, T_c, 1) -> (batch, 1)``; empty for supervised training.
+        sources: source names, in the order of the outputs.
+        critic_shape: ``(F_c, T_c)``, the centre crop of an estimate that a critic sees.
+        semi_supervised: add the unpaired terms and train the critics.
+        alpha: weight of the adversarial term L_u.
+        beta: weight of the additive term L_add.
+        gp_lambda: weight of the gradient penalty.
+        n_critic: critic updates per separator update.
+        one_sided_penalty: the authors' one-sided gradient penalty, else two-sided.
+
+    Data for ``train_step``: ``{"sup": paired, "unsup": unpaired}``; ``paired`` maps ``"mixture"``
+    to ``(batch, F_in, T_in, 1)`` and each source to ``(batch, F_out, T_out, 1)``; ``unpaired`` has the
+    same keys with a leading axis of ``n_critic + 1`` independent batches (all log1p magnitudes).
+    """
+
+    def __init__(self, separator: keras.Model, critics: Dict[str, keras.Model], sources: Sequence[str],
+                 critic_shape: Sequence[int], semi_supervised: bool = True, alpha: float = 0.001,
+                 beta: float = 0.001, gp_lambda: float = 10.0, n_critic: int = 5,
+                 one_sided_penalty: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.separator = separator
+        self.critics = dict(critics)
+        self.sources = list(sources)
+        self.critic_shape = tuple(critic_shape)
+        self.semi_supervised = bool(semi_supervised)
+        self.alpha, self.beta, self.gp_lambda = float(alpha), float(beta), float(gp_lambda)
+        self.n_critic = int(n_critic)
+        self.one_sided_penalty = bool(one_sided_penalty)
+        if self.semi_supervised and set(self.critics) != set(self.sources):
+            raise ValueError(f"semi-supervised training needs one critic per source {self.sources}, "
+                             f"got {sorted(self.critics)}")
+        names = ["loss", "sup_loss"]
+        if self.semi_supervised:
+            names += ["unsup_loss", "adversarial_loss", "additive_loss"]
+            for source in self.sources:
+                names += [f"{source}_critic_loss", f"{source}_wasserstein", f"{source}_gradient_penalty"]
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
+
+    def compile(self, separator_optimizer: keras.optimizers.Optimizer,
+                critic_optimizers: Optional[Dict[str, keras.optimizers.Optimizer]] = None, **kwargs):
+        """Sets the separator's optimizer and one optimizer per critic, and builds their slots."""
+        super().compile(optimizer=separator_optimizer, **kwargs)
+        self.critic_optimizers = dict(critic_optimizers or {})
+        separator_optimizer.build(self.separator.trainable_variables)
+        for source, optimizer in self.critic_optimizers.items():
+            optimizer.build(self.critics[source].trainable_variables)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def call(self, mixture, training=False):
+        return self.separator(mixture, training=training)
+
+    def _replica_scale(self) -> float:
+        # Gradients are summed over replicas, so each replica's loss is divided by their number.
+        return 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
+
+    def _critic_input(self, spectrogram: tf.Tensor) -> tf.Tensor:
+        return centre_crop(spectrogram, *self.critic_shape)
+
+    def _mixture_at_output(self, mixture: tf.Tensor) -> tf.Tensor:
+        output = self.separator.output[self.sources[0]].shape
+        return centre_crop(mixture, output[1], output[2])
+
+    def critic_step(self, source: str, real: tf.Tensor, fake: tf.Tensor) -> Dict[str, tf.Tensor]:
+        """One WGAN-GP update of ``source``'s critic; returns its loss, Wasserstein estimate and penalty."""
+        critic, optimizer = self.critics[source], self.critic_optimizers[source]
+        real, fake = self._critic_input(real), self._critic_input(fake)
+        with tf.GradientTape() as tape:
+            wasserstein = tf.reduce_mean(critic(real, training=True)) - tf.reduce_mean(critic(fake, training=True))
+            penalty = gradient_penalty(critic, real, fake, self.one_sided_penalty)
+            loss = -wasserstein + self.gp_lambda * penalty
+            scaled = optimizer.scale_loss(loss * self._replica_scale())
+        gradients = tape.gradient(scaled, critic.trainable_variables)
+        optimizer.apply(gradients, critic.trainable_variables)
+        return {f"{source}_critic_loss": loss, f"{source}_wasserstein": wasserstein,
+                f"{source}_gradient_penalty": penalty}
+
+    def separator_losses(self, paired: Batch, unpaired_mixture: Optional[tf.Tensor] = None,
+                         training: bool = True) -> Dict[str, tf.Tensor]:
+        """``L_s`` on a paired batch and, with an unpaired mixture batch, ``L_u``, ``L_add`` and the total."""
+        estimates = self.separator(paired["mixture"], training=training)
+        losses = {"sup_loss": supervised_loss(estimates, paired, self.sources)}
+        losses["loss"] = losses["sup_loss"]
+        if self.semi_supervised and unpaired_mixture is not None:
+            estimates_u = self.separator(unpaired_mixture, training=training)
+            scores = [self.critics[s](self._critic_input(estimates_u[s]), training=False) for s in self.sources]
+            losses["adversarial_loss"] = adversarial_loss(scores)
+            losses["additive_loss"] = additive_loss(self._mixture_at_output(unpaired_mixture), estimates_u,
+                                                    self.sources)
+            losses["unsup_loss"] = self.alpha * losses["adversarial_loss"] + self.beta * losses["additive_loss"]
+            losses["loss"] = losses["sup_loss"] + losses["unsup_loss"]
+        return losses
+
+    def train_step(self, data):
+        paired = data["sup"]
+        unpaired = data.get("unsup") if self.semi_supervised else None
+        logs = {}
+        if unpaired is not None:
+            for iteration in range(self.n_critic):
+                fakes = self.separator(unpaired["mixture"][iteration], training=False)
+                for source in self.sources:
+                    logs.update(self.critic_step(source, unpaired[source][iteration],
+                                                 tf.stop_gradient(fakes[source])))
+        with tf.GradientTape() as tape:
+            losses = self.separator_losses(paired, None if unpaired is None else unpaired["mixture"][-1])
+            scaled = self.optimizer.scale_loss(losses["loss"] * self._replica_scale())
+        gradients = tape.gradient(scaled, self.separator.trainable_variables)
+        self.optimizer.apply(gradients, self.separator.trainable_variables)
+        logs.update(losses)
+        return self._update_trackers(logs)
+
+    def test_step(self, data):
+        paired = data["sup"] if "sup" in data else data
+        losses = self.separator_losses(paired, training=False)
+        self.trackers["sup_loss"].update_state(losses["sup_loss"])
+        return {"sup_loss": self.trackers["sup_loss"].result()}
+
+    def _update_trackers(self, logs: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+        for name, value in logs.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}

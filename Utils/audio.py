@@ -1,0 +1,201 @@
+"""The one audio adapter: every read and write of an audio file goes through here.
+
+libsndfile (``soundfile``) reads wav, flac and ogg, seeking to the excerpt it needs; ffmpeg reads
+everything else (mp3, m4a, mp4 stems) and writes compressed formats. Resampling is soxr's
+band-limited high-quality resampler. Nothing else in the project knows file formats.
+"""
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+from typing import Optional
+
+import numpy as np
+import soundfile
+import soxr
+
+SNDFILE_EXTENSIONS = {".wav", ".flac", ".ogg", ".aiff", ".aif"}
+FFMPEG_EXTENSIONS = {".mp3", ".m4a", ".mp4", ".aac", ".opus", ".wma"}
+AUDIO_EXTENSIONS = SNDFILE_EXTENSIONS | FFMPEG_EXTENSIONS
+
+
+class AudioReadError(Exception):
+    """A file could not be read as audio; the message names the file and the problem."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AudioInfo:
+    """What a file holds, read from its header."""
+    path: str
+    sample_rate: int
+    channels: int
+    frames: int
+
+    @property
+    def duration(self) -> float:
+        return self.frames / float(self.sample_rate)
+
+
+def require_ffmpeg() -> str:
+    """Path of ffmpeg, or an error saying how to install it."""
+    path = shutil.which("ffmpeg")
+    if path is None:
+        raise AudioReadError("ffmpeg is not on PATH: install it (Debian: apt-get install ffmpeg)")
+    return path
+
+
+def _uses_sndfile(path: str) -> bool:
+    return os.path.splitext(path)[1].lower() in SNDFILE_EXTENSIONS
+
+
+def info(path: str) -> AudioInfo:
+    """Sample rate, channels and length of an audio file.
+
+    Raises:
+        AudioReadError: the file is missing, unreadable, empty or not audio.
+    """
+    if not os.path.isfile(path):
+        raise AudioReadError(f"{path}: no such file")
+    if not os.access(path, os.R_OK):
+        raise AudioReadError(f"{path}: permission denied")
+    if _uses_sndfile(path):
+        try:
+            header = soundfile.info(path)
+        except Exception as error:  # libsndfile's own message says what is wrong
+            raise AudioReadError(f"{path}: not readable as audio ({error})") from None
+        result = AudioInfo(path, int(header.samplerate), int(header.channels), int(header.frames))
+    else:
+        result = _ffprobe(path)
+    if result.frames <= 0:
+        raise AudioReadError(f"{path}: contains no audio samples")
+    return result
+
+
+def _ffprobe(path: str) -> AudioInfo:
+    ffprobe = shutil.which("ffprobe")
+    require_ffmpeg()
+    command = [ffprobe, "-v", "error", "-select_streams", "a:0", "-show_entries",
+               "stream=sample_rate,channels,duration:format=duration", "-of", "json", path]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    try:
+        probe = json.loads(result.stdout or "{}")
+        stream = probe["streams"][0]
+        duration = float(stream.get("duration") or probe["format"]["duration"])
+        sample_rate = int(stream["sample_rate"])
+        channels = int(stream["channels"])
+    except (KeyError, IndexError, ValueError):
+        detail = result.stderr.strip().splitlines()[-1:] or ["no audio stream"]
+        raise AudioReadError(f"{path}: not readable as audio ({detail[0]})") from None
+    return AudioInfo(path, sample_rate, channels, int(round(duration * sample_rate)))
+
+
+def load(path: str, sample_rate: Optional[int] = None, mono: bool = False, offset: float = 0.0,
+         duration: Optional[float] = None, clip: bool = True) -> np.ndarray:
+    """Reads (part of) an audio file.
+
+    Args:
+        path: audio file.
+        sample_rate: resample to this rate; ``None`` keeps the file's rate.
+        mono: average the channels into one.
+        offset: start of the excerpt in seconds; before 0 or past the end is zero-padded.
+        duration: excerpt length in seconds (``None``: to the end of the file). With
+            ``sample_rate``, the result has exactly ``round(duration * sample_rate)`` samples.
+        clip: clip samples to [-1, 1] (the authors' input normalisation).
+
+    Returns:
+        float32 array ``(samples, channels)``.
+
+    Raises:
+        AudioReadError: the file cannot be decoded; the message names it.
+    """
+    header = info(path)
+    rate = header.sample_rate
+    start = int(round(offset * rate))
+    count = header.frames - start if duration is None else int(round(duration * rate))
+    pad_front = max(-start, 0)
+    read_start = max(start, 0)
+    read_count = max(min(count - pad_front, header.frames - read_start), 0)
+    if read_count > 0:
+        audio = (_read_sndfile(path, read_start, read_count) if _uses_sndfile(path)
+                 else _read_ffmpeg(path, header, read_start, read_count))
+    else:
+        audio = np.zeros((0, header.channels), np.float32)
+    pad_back = max(count - pad_front - audio.shape[0], 0)
+    audio = np.pad(audio, [(pad_front, pad_back), (0, 0)])
+    if mono and audio.shape[1] > 1:
+        audio = audio.mean(axis=1, keepdims=True)
+    if sample_rate is not None and sample_rate != rate:
+        audio = resample(audio, rate, sample_rate)
+        if duration is not None:
+            audio = fix_length(audio, int(round(duration * sample_rate)))
+    if clip:
+        audio = np.clip(audio, -1.0, 1.0)
+    return audio.astype(np.float32, copy=False)
+
+
+def _read_sndfile(path: str, start: int, count: int) -> np.ndarray:
+    try:
+        with soundfile.SoundFile(path) as handle:
+            handle.seek(start)
+            audio = handle.read(count, dtype="float32", always_2d=True)
+    except Exception as error:
+        raise AudioReadError(f"{path}: decoding failed ({error})") from None
+    if not np.all(np.isfinite(audio)):
+        raise AudioReadError(f"{path}: contains NaN or infinite samples")
+    return audio
+
+
+def _read_ffmpeg(path: str, header: AudioInfo, start: int, count: int) -> np.ndarray:
+    command = [require_ffmpeg(), "-v", "error", "-nostdin", "-ss", f"{start / header.sample_rate:.6f}",
+               "-i", path, "-map", "0:a:0", "-f", "f32le", "-acodec", "pcm_f32le",
+               "-ac", str(header.channels), "-ar", str(header.sample_rate),
+               "-frames:a", str(count), "-"]
+    result = subprocess.run(command, capture_output=True, timeout=600)
+    if result.returncode != 0:
+        detail = result.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["ffmpeg failed"]
+        raise AudioReadError(f"{path}: decoding failed ({detail[0]})")
+    audio = np.frombuffer(result.stdout, np.float32)
+    audio = audio[: audio.size - audio.size % header.channels].reshape(-1, header.channels)
+    return audio[:count]
+
+
+def resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    """Band-limited resampling of ``(samples, channels)`` audio (soxr, high quality)."""
+    if rate_in == rate_out or audio.shape[0] == 0:
+        return audio
+    return soxr.resample(audio, rate_in, rate_out, quality="HQ").astype(np.float32)
+
+
+def fix_length(audio: np.ndarray, length: int) -> np.ndarray:
+    """Cuts or zero-pads ``(samples, channels)`` audio to ``length`` samples."""
+    if audio.shape[0] >= length:
+        return audio[:length]
+    return np.pad(audio, [(0, length - audio.shape[0]), (0, 0)])
+
+
+def save(path: str, audio: np.ndarray, sample_rate: int) -> None:
+    """Writes ``(samples, channels)`` or ``(samples,)`` audio; the extension picks the format.
+
+    wav and flac are written by libsndfile; mp3, ogg/opus and m4a through ffmpeg.
+    The file appears atomically (written beside, then renamed).
+    """
+    audio = np.asarray(audio, np.float32)
+    if audio.ndim == 1:
+        audio = audio[:, None]
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    extension = os.path.splitext(path)[1].lower()
+    partial = os.path.join(folder, f".partial-{os.getpid()}-{os.path.basename(path)}")
+    if extension in (".wav", ".flac"):
+        soundfile.write(partial, audio, sample_rate, subtype="FLOAT" if extension == ".wav" else "PCM_24",
+                        format=extension[1:].upper())
+    else:
+        command = [require_ffmpeg(), "-v", "error", "-nostdin", "-y", "-f", "f32le",
+                   "-ar", str(sample_rate), "-ac", str(audio.shape[1]), "-i", "-",
+                   "-f", {".m4a": "mp4", ".ogg": "ogg", ".opus": "ogg"}.get(extension, extension[1:]), partial]
+        result = subprocess.run(command, input=np.ascontiguousarray(audio).tobytes(), capture_output=True,
+                                timeout=600)
+        if result.returncode != 0:
+            raise OSError(f"{path}: ffmpeg could not encode ({result.stderr.decode(errors='replace').strip()})")
+    os.replace(partial, path)

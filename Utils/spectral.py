@@ -1,0 +1,89 @@
+"""STFT, inverse STFT and the log1p normalisation, in one place for training and inference.
+
+The transform matches ``librosa.stft(center=True, window='hann', pad_mode='constant')`` so that
+spectrograms computed here agree with the authors' librosa-based pipeline.
+"""
+from typing import Tuple
+
+import tensorflow as tf
+
+
+def stft(audio: tf.Tensor, n_fft: int, hop: int) -> tf.Tensor:
+    """Complex STFT of one or more waveforms.
+
+    Args:
+        audio: float waveform(s), shape ``(..., samples)``.
+        n_fft: FFT and window length.
+        hop: hop length in samples.
+
+    Returns:
+        complex64 tensor of shape ``(..., n_fft // 2 + 1, frames)``, with
+        ``frames = 1 + samples // hop`` (centred frames, zero padded as librosa does).
+    """
+    audio = tf.convert_to_tensor(audio, tf.float32)
+    rank = audio.shape.rank
+    paddings = [[0, 0]] * (rank - 1) + [[n_fft // 2, n_fft // 2]]
+    padded = tf.pad(audio, paddings)
+    spec = tf.signal.stft(padded, frame_length=n_fft, frame_step=hop, fft_length=n_fft,
+                          window_fn=tf.signal.hann_window, pad_end=False)
+    return tf.linalg.matrix_transpose(spec)  # (..., freq, frames)
+
+
+def magnitude(audio: tf.Tensor, n_fft: int, hop: int) -> tf.Tensor:
+    """Magnitude spectrogram ``|stft(audio)|``, shape ``(..., n_fft // 2 + 1, frames)``."""
+    return tf.abs(stft(audio, n_fft, hop))
+
+
+def istft(spec: tf.Tensor, n_fft: int, hop: int, length: int) -> tf.Tensor:
+    """Inverse of :func:`stft` (overlap-add with the dual window), cut or padded to ``length``.
+
+    Args:
+        spec: complex tensor ``(..., n_fft // 2 + 1, frames)``.
+        n_fft: FFT and window length used by :func:`stft`.
+        hop: hop length used by :func:`stft`.
+        length: number of output samples.
+
+    Returns:
+        float32 waveform(s) of shape ``(..., length)``.
+    """
+    frames = tf.linalg.matrix_transpose(spec)
+    audio = tf.signal.inverse_stft(frames, frame_length=n_fft, frame_step=hop, fft_length=n_fft,
+                                   window_fn=tf.signal.inverse_stft_window_fn(hop))
+    audio = audio[..., n_fft // 2:]
+    missing = tf.maximum(length - tf.shape(audio)[-1], 0)
+    rank = audio.shape.rank
+    audio = tf.pad(audio, [[0, 0]] * (rank - 1) + [[0, missing]])
+    return audio[..., :length]
+
+
+def to_model_space(mag: tf.Tensor) -> tf.Tensor:
+    """The authors' input normalisation: ``log(1 + |X|)``."""
+    return tf.math.log1p(mag)
+
+
+def from_model_space(norm: tf.Tensor) -> tf.Tensor:
+    """Inverse of :func:`to_model_space`: ``exp(y) - 1``."""
+    return tf.math.expm1(norm)
+
+
+def pad_freqs(spec: tf.Tensor, target_bins: int, axis: int = -3) -> tf.Tensor:
+    """Zero-pads the frequency axis to ``target_bins``, the odd bin going to the end (as the authors).
+
+    Args:
+        spec: tensor whose ``axis`` is frequency, e.g. ``(batch, freq, frames, 1)``.
+        target_bins: number of bins after padding (at least the current number).
+        axis: the frequency axis.
+    """
+    front, back = freq_padding(spec.shape[axis], target_bins)
+    rank = spec.shape.rank
+    paddings = [[0, 0] for _ in range(rank)]
+    paddings[axis % rank] = [front, back]
+    return tf.pad(spec, paddings)
+
+
+def freq_padding(bins: int, target_bins: int) -> Tuple[int, int]:
+    """Bins added before and after to grow ``bins`` to ``target_bins``."""
+    diff = target_bins - bins
+    if diff < 0:
+        raise ValueError(f"cannot pad {bins} frequency bins down to {target_bins}")
+    return diff // 2, diff - diff // 2
