@@ -86,7 +86,7 @@ def render_stems(arrangement: chorales.Arrangement, soundfont: str) -> Dict[str,
         for stem in chorales.STEMS:
             midi_path = os.path.join(folder, f"{stem}.mid")
             chorales.stem_midi(arrangement, stem).write(midi_path)
-            audio = audio_io.fix_length(fluidsynth.render(midi_path, SAMPLE_RATE, soundfont), length)
+            audio = audio_io.fix_length(fluidsynth.render(midi_path, SAMPLE_RATE, soundfont, arrangement.duration + 30), length)
             audio[-fade.shape[0]:] *= fade
             stems[stem] = audio * 10 ** (arrangement.gains_db[stem] / 20)
     peak = np.abs(sum(stems.values())).max()

@@ -5,11 +5,12 @@ everything else (mp3, m4a, mp4 stems) and writes compressed formats. Resampling 
 band-limited high-quality resampler. Nothing else in the project knows file formats.
 """
 import dataclasses
+import functools
 import json
 import os
 import shutil
 import subprocess
-from typing import Optional
+from typing import Optional, Tuple
 
 import numpy as np
 import soundfile
@@ -45,57 +46,77 @@ def require_ffmpeg() -> str:
     return path
 
 
-def _uses_sndfile(path: str) -> bool:
-    return os.path.splitext(path)[1].lower() in SNDFILE_EXTENSIONS
+def split_reference(reference: str) -> Tuple[str, Optional[int]]:
+    """``"song.stem.mp4#4"`` -> ``("song.stem.mp4", 4)``; a plain path -> ``(path, None)``."""
+    path, _, stream = reference.rpartition("#")
+    if path and stream.isdigit():
+        return path, int(stream)
+    return reference, None
 
 
-def info(path: str) -> AudioInfo:
-    """Sample rate, channels and length of an audio file.
+def _uses_sndfile(reference: str) -> bool:
+    path, stream = split_reference(reference)
+    return stream is None and os.path.splitext(path)[1].lower() in SNDFILE_EXTENSIONS
+
+
+def info(reference: str) -> AudioInfo:
+    """Sample rate, channels and length of an audio file (``path`` or ``path#stream``).
+
+    Headers are remembered per (file, size, modification time), so that reading many excerpts of
+    a compressed file probes it once.
 
     Raises:
         AudioReadError: the file is missing, unreadable, empty or not audio.
     """
+    path, _ = split_reference(reference)
     if not os.path.isfile(path):
         raise AudioReadError(f"{path}: no such file")
     if not os.access(path, os.R_OK):
         raise AudioReadError(f"{path}: permission denied")
-    if _uses_sndfile(path):
+    stat = os.stat(path)
+    return _cached_info(reference, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_info(reference: str, size: int, mtime: int) -> AudioInfo:
+    path, stream = split_reference(reference)
+    if _uses_sndfile(reference):
         try:
             header = soundfile.info(path)
         except Exception as error:  # libsndfile's own message says what is wrong
             raise AudioReadError(f"{path}: not readable as audio ({error})") from None
         result = AudioInfo(path, int(header.samplerate), int(header.channels), int(header.frames))
     else:
-        result = _ffprobe(path)
+        result = _ffprobe(path, stream or 0)
     if result.frames <= 0:
         raise AudioReadError(f"{path}: contains no audio samples")
     return result
 
 
-def _ffprobe(path: str) -> AudioInfo:
+def _ffprobe(path: str, stream: int) -> AudioInfo:
     ffprobe = shutil.which("ffprobe")
     require_ffmpeg()
-    command = [ffprobe, "-v", "error", "-select_streams", "a:0", "-show_entries",
+    command = [ffprobe, "-v", "error", "-select_streams", f"a:{stream}", "-show_entries",
                "stream=sample_rate,channels,duration:format=duration", "-of", "json", path]
     result = subprocess.run(command, capture_output=True, text=True, timeout=60)
     try:
         probe = json.loads(result.stdout or "{}")
-        stream = probe["streams"][0]
-        duration = float(stream.get("duration") or probe["format"]["duration"])
-        sample_rate = int(stream["sample_rate"])
-        channels = int(stream["channels"])
+        entry = probe["streams"][0]
+        duration = float(entry.get("duration") or probe["format"]["duration"])
+        sample_rate = int(entry["sample_rate"])
+        channels = int(entry["channels"])
     except (KeyError, IndexError, ValueError):
         detail = result.stderr.strip().splitlines()[-1:] or ["no audio stream"]
         raise AudioReadError(f"{path}: not readable as audio ({detail[0]})") from None
     return AudioInfo(path, sample_rate, channels, int(round(duration * sample_rate)))
 
 
-def load(path: str, sample_rate: Optional[int] = None, mono: bool = False, offset: float = 0.0,
+def load(reference: str, sample_rate: Optional[int] = None, mono: bool = False, offset: float = 0.0,
          duration: Optional[float] = None, clip: bool = True) -> np.ndarray:
     """Reads (part of) an audio file.
 
     Args:
-        path: audio file.
+        reference: audio file, or ``path#N`` for its N-th audio stream.
         sample_rate: resample to this rate; ``None`` keeps the file's rate.
         mono: average the channels into one.
         offset: start of the excerpt in seconds; before 0 or past the end is zero-padded.
@@ -109,7 +130,8 @@ def load(path: str, sample_rate: Optional[int] = None, mono: bool = False, offse
     Raises:
         AudioReadError: the file cannot be decoded; the message names it.
     """
-    header = info(path)
+    header = info(reference)
+    path, stream = split_reference(reference)
     rate = header.sample_rate
     start = int(round(offset * rate))
     count = header.frames - start if duration is None else int(round(duration * rate))
@@ -118,7 +140,7 @@ def load(path: str, sample_rate: Optional[int] = None, mono: bool = False, offse
     read_count = max(min(count - pad_front, header.frames - read_start), 0)
     if read_count > 0:
         audio = (_read_sndfile(path, read_start, read_count) if _uses_sndfile(path)
-                 else _read_ffmpeg(path, header, read_start, read_count))
+                 else _read_ffmpeg(path, stream or 0, header, read_start, read_count))
     else:
         audio = np.zeros((0, header.channels), np.float32)
     pad_back = max(count - pad_front - audio.shape[0], 0)
@@ -146,9 +168,9 @@ def _read_sndfile(path: str, start: int, count: int) -> np.ndarray:
     return audio
 
 
-def _read_ffmpeg(path: str, header: AudioInfo, start: int, count: int) -> np.ndarray:
+def _read_ffmpeg(path: str, stream: int, header: AudioInfo, start: int, count: int) -> np.ndarray:
     command = [require_ffmpeg(), "-v", "error", "-nostdin", "-ss", f"{start / header.sample_rate:.6f}",
-               "-i", path, "-map", "0:a:0", "-f", "f32le", "-acodec", "pcm_f32le",
+               "-i", path, "-map", f"0:a:{stream}", "-f", "f32le", "-acodec", "pcm_f32le",
                "-ac", str(header.channels), "-ar", str(header.sample_rate),
                "-frames:a", str(count), "-"]
     result = subprocess.run(command, capture_output=True, timeout=600)

@@ -1,8 +1,11 @@
 """Renders MIDI files to audio with Debian's fluidsynth and a General MIDI soundfont."""
+import ctypes
 import os
+import signal
 import shutil
 import subprocess
 import tempfile
+import time
 
 import numpy as np
 import soundfile
@@ -39,21 +42,43 @@ def find_soundfont() -> str:
                            "(or run make setup as root)")
 
 
-def render(midi_path: str, sample_rate: int, soundfont: str, gain: float = 0.5, timeout: float = 60) -> np.ndarray:
+def _die_with_parent() -> None:
+    """Runs in the child before exec: the kernel kills it when its parent dies (no orphan renders forever)."""
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def render(midi_path: str, sample_rate: int, soundfont: str, max_seconds: float, gain: float = 0.5,
+           timeout: float = 60) -> np.ndarray:
     """Renders a MIDI file; returns float32 stereo audio ``(samples, 2)``.
 
+    A note that never ends makes fluidsynth render forever, so the output is watched and the
+    renderer killed once it holds more than ``max_seconds`` of audio; it also dies with its parent.
+
     Raises:
-        RuntimeError: fluidsynth failed or ran longer than ``timeout`` seconds.
+        RuntimeError: fluidsynth failed, rendered more than ``max_seconds`` or ran longer than ``timeout`` seconds.
     """
+    limit = int(max_seconds * sample_rate) * 2 * 4 + 4096
     with tempfile.TemporaryDirectory() as folder:
         out = os.path.join(folder, "render.wav")
         command = [find_fluidsynth(), "-ni", "-q", "-g", str(gain), "-r", str(sample_rate), "-O", "float",
                    "-T", "wav", "-F", out, soundfont, midi_path]
-        try:
-            result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise RuntimeError(f"fluidsynth did not finish {midi_path} within {timeout} s") from None
-        if result.returncode != 0 or not os.path.isfile(out):
-            raise RuntimeError(f"fluidsynth failed on {midi_path}: {result.stderr.strip()[-300:]}")
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
+        deadline = time.monotonic() + timeout
+        problem = None
+        while process.poll() is None:
+            if os.path.exists(out) and os.path.getsize(out) > limit:
+                problem = f"fluidsynth rendered more than {max_seconds} s of {midi_path}: a note never ends"
+            elif time.monotonic() > deadline:
+                problem = f"fluidsynth did not finish {midi_path} within {timeout} s"
+            if problem:
+                process.kill()
+                process.wait()
+                raise RuntimeError(problem)
+            time.sleep(0.05)
+        errors = process.stderr.read().decode(errors="replace")
+        process.stderr.close()
+        if process.returncode != 0 or not os.path.isfile(out):
+            raise RuntimeError(f"fluidsynth failed on {midi_path}: {errors.strip()[-300:]}")
         audio, _ = soundfile.read(out, dtype="float32", always_2d=True)
     return audio

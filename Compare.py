@@ -1,0 +1,132 @@
+"""Lists training and evaluation runs and compares them: the config values that differ, and test scores.
+
+    python Compare.py                      # every run in runs/
+    python Compare.py 3 4 --plot cmp.png   # runs 3 and 4 side by side, with a bar plot of SDR
+    MONGO_URL=mongodb://host:27017 python Compare.py --mongo
+
+Scores are median SDR/SIR/SAR over test tracks (the separator's, all datasets), per source.
+"""
+import argparse
+import os
+import sys
+from typing import Dict, List, Optional
+
+from Utils.observers import DEFAULT_DB, mask_password
+from Utils.runs import read_file_runs, read_mongo_runs
+
+SHOWN_METRICS = ("SDR", "SIR", "SAR")
+
+
+def flatten(config: Dict, prefix: str = "") -> Dict[str, object]:
+    """``{"cfg": {"alpha": 1}}`` -> ``{"cfg.alpha": 1}`` (lists kept whole)."""
+    flat = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def differing_config(runs: List[Dict]) -> Dict[str, List[object]]:
+    """Config keys whose values are not the same in every run (the seed included)."""
+    flats = [flatten(run["config"]) for run in runs]
+    keys = sorted(set().union(*flats)) if flats else []
+    return {key: [flat.get(key, "-") for flat in flats] for key in keys
+            if len({repr(flat.get(key, "-")) for flat in flats}) > 1}
+
+
+def test_scores(run: Dict) -> Dict[str, float]:
+    """``{"vocals SDR": 4.2, ...}`` from a run's result (Training.py) or its scores (Evaluate.py)."""
+    result = run.get("result") or {}
+    summary = result.get("test", result) if isinstance(result, dict) else {}
+    scores = {}
+    for key, entry in summary.items():
+        parts = key.split("/")
+        if len(parts) == 3 and parts[0] == "separator" and parts[1] == "all" and isinstance(entry, dict):
+            for metric in SHOWN_METRICS:
+                value = entry.get(f"{metric}_median", entry.get(metric))
+                if value is not None:
+                    scores[f"{parts[2]} {metric}"] = value
+    return scores
+
+
+def format_table(runs: List[Dict]) -> str:
+    """The comparison as text: one column per run."""
+    header = ["", *[f"run {run['id']}" for run in runs]]
+    rows = [["experiment", *[run["experiment"] or "-" for run in runs]],
+            ["status", *[run["status"] or "-" for run in runs]]]
+    rows += [[key, *[_cell(v) for v in values]] for key, values in differing_config(runs).items()]
+    scores = [test_scores(run) for run in runs]
+    for name in sorted(set().union(*scores)) if scores else []:
+        rows.append([f"test {name} (median)", *[_cell(s.get(name)) for s in scores]])
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    return "\n".join("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)) for row in [header, *rows])
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def plot_scores(runs: List[Dict], path: str) -> None:
+    """A grouped bar plot of the runs' median test scores per source and metric."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    scores = [test_scores(run) for run in runs]
+    names = sorted(set().union(*scores)) if scores else []
+    if not names:
+        raise ValueError("none of these runs has test scores to plot")
+    figure, axis = plt.subplots(figsize=(max(6, len(names) * 1.2), 4))
+    width = 0.8 / len(runs)
+    for index, (run, score) in enumerate(zip(runs, scores)):
+        axis.bar([i + index * width for i in range(len(names))], [score.get(n, 0.0) for n in names], width,
+                 label=f"run {run['id']} ({'sup' if not run['config'].get('cfg', {}).get('semi_supervised', True) else 'semi-sup'})")
+    axis.set_xticks([i + width * (len(runs) - 1) / 2 for i in range(len(names))], names, rotation=30, ha="right")
+    axis.set_ylabel("dB (median over test tracks)")
+    axis.axhline(0, color="black", linewidth=0.5)
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("ids", nargs="*", help="run ids to compare (default: all)")
+    parser.add_argument("--runs", default="runs", help="the file observer's folder (default: runs)")
+    parser.add_argument("--mongo", action="store_true", help="read runs from MONGO_URL / MONGO_DB instead")
+    parser.add_argument("--plot", default=None, help="write a bar plot of test scores to this PNG")
+    args = parser.parse_args(argv)
+    if args.mongo:
+        url = os.environ.get("MONGO_URL")
+        if not url:
+            print("error: --mongo needs MONGO_URL (and optionally MONGO_DB)", file=sys.stderr)
+            return 2
+        try:
+            runs = read_mongo_runs(url, os.environ.get("MONGO_DB", DEFAULT_DB))
+        except Exception as error:  # pymongo's errors can carry the URL: print it masked
+            print(f"error: MongoDB {mask_password(url)}: {mask_password(str(error))[:200]}", file=sys.stderr)
+            return 2
+    else:
+        runs = read_file_runs(args.runs)
+    if args.ids:
+        runs = [run for run in runs if run["id"] in args.ids]
+        missing = set(args.ids) - {run["id"] for run in runs}
+        if missing:
+            print(f"error: no run {', '.join(sorted(missing))} in {args.runs}", file=sys.stderr)
+            return 2
+    if not runs:
+        print(f"no runs found in {args.runs}")
+        return 1
+    print(format_table(runs))
+    if args.plot:
+        plot_scores(runs, args.plot)
+        print(f"plot written to {args.plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""The whole configuration: one Sacred ingredient ``cfg``, a complete base and named configs.
+
+    python Training.py with cfg.semi_sup              # the paper's method
+    python Training.py with cfg.sup                   # the supervised baseline
+    python Training.py with cfg.semi_sup cfg.demo cfg.batch_size=16
+
+Defaults are the authors' (f90/AdversarialAudioSeparation) unless a comment says otherwise.
+Named configs only override what differs from the base.
+"""
+import sys
+
+from sacred import Ingredient
+
+from Utils.config_check import ConfigError, check_config
+
+cfg = Ingredient("cfg")
+
+
+@cfg.config
+def base():
+    # ---- Sources: one U-Net head and one critic each. K > 2 works (see cfg.musdb_4stems).
+    sources = ["accompaniment", "vocals"]        # authors' order: accompaniment, voice
+
+    # ---- Data. Multitrack datasets by name: type is 'musdb' or 'ccmixter'; root None = not used.
+    datasets = {
+        "musdb": {"type": "musdb", "root": "data/musdb18", "is_wav": False},  # MUSDB18 (.stem.mp4); HQ: is_wav=True
+        "ccmixter": {"type": "ccmixter", "root": "data/ccmixter"},
+    }
+    supervised_dataset = "musdb"   # its train split is train_sup; its test split halves into valid and test (paper: DSD100)
+    # Every other multitrack dataset is cut in thirds: unpaired training, validation, test (paper, Sec. 3.1).
+    # Extra unpaired collections: [stream, folder or .txt/.csv list] pairs; stream is 'mixture' or a source.
+    unpaired_collections = []
+    partition_seed = 1             # shuffles songs before cutting datasets into parts
+    index_cache = True             # cache per-file duration/rate/channels as JSON beside the data
+
+    # ---- Audio and spectrogram (authors' code)
+    sample_rate = 8192             # expected_sr
+    mono = True                    # mono_downmix
+    n_fft = 512                    # num_fft
+    hop = 256                      # num_hop
+
+    # ---- Separator and critics, looked up by name (Models/__init__.py)
+    separator = "unet"
+    unet_levels = 4                # num_layers: filters 16, 32, 64, 128, 256
+    unet_filters = 16
+    output_frames = 64             # num_frames: desired output / critic width in STFT frames
+    critic = "dcgan"
+    critic_filters = 32
+
+    # ---- Optimisation (paper Sec. 3.2 and authors' code)
+    semi_supervised = True
+    batch_size = 64
+    separator_lr = 5e-5            # init_sup_sep_lr / init_unsup_sep_lr (Adam)
+    critic_lr = 5e-5               # init_disc_lr (Adam)
+    alpha = 0.001                  # weight of the adversarial loss L_u (paper; the code's default was 0.01)
+    beta = 0.001                   # weight of the additive loss L_add (paper; the code's default was 0.01)
+    gp_lambda = 10.0               # lam: WGAN-GP weight
+    one_sided_penalty = True       # authors: max(||g|| - 1, 0)^2; False: (||g|| - 1)^2
+    n_critic = 5                   # num_disc: critic updates per separator update
+    epoch_it = 1000                # separator steps per epoch (paper)
+    patience = 1                   # authors stop at the first epoch whose validation loss is worse
+    max_epochs = 0                 # 0: until early stopping
+    checkpoint_every = 100         # separator steps between resumable checkpoints (and at every epoch end)
+
+    # ---- Excerpt streams (authors' multistream cache)
+    cache_size = 64                # excerpts held per stream
+    min_replacement_rate = 8       # excerpts replaced per batch, on average at least
+    excerpt_duration = 10.0        # seconds per cached excerpt, without context
+    amplify_range = [0.2, 1.2]     # random gain of unpaired excerpts
+    sample_by_duration = True      # draw files in proportion to their length (False: uniformly)
+    read_workers = 4               # parallel excerpt readers per stream (authors: num_workers)
+    validation_batches = 0         # 0: whole validation partition
+
+    # ---- Inference and evaluation
+    inference_frames = 256         # output frames per separator window (longer recomputes less context)
+    chunk_seconds = 60.0           # separate long input in chunks of this length (bounded memory)
+    eval_protocol = "sisec"        # 'sisec': museval BSS Eval v4; 'paper': also mir_eval v3 at 8 kHz mono
+    eval_workers = 2               # processes evaluating tracks in parallel
+
+    # ---- Logging and devices
+    image_every = 200              # steps between spectrogram images in TensorBoard (0: never)
+    distribute = "none"            # 'none', or 'mirrored' (tf.distribute.MirroredStrategy over all GPUs)
+    logical_cpus = 0               # with 'mirrored' and no GPU: split the CPU into this many devices (tests)
+    mixed_precision = False        # float16 compute on GPUs
+    render_demo_corpus = False     # render the built-in demo corpus into data/demo first
+
+
+@cfg.named_config
+def sup():
+    # Supervised baseline: the same separator, L_s only, no unpaired data or critics.
+    semi_supervised = False
+
+
+@cfg.named_config
+def semi_sup():
+    # The paper's semi-supervised adversarial method: L_s + alpha L_u + beta L_add.
+    semi_supervised = True
+
+
+@cfg.named_config
+def demo():
+    # The built-in demo corpus and sizes that train in about 10 minutes on 2 CPU cores.
+    render_demo_corpus = True
+    datasets = {
+        "musdb": {"type": "musdb", "root": "data/demo/musdb", "is_wav": True},
+        "ccmixter": {"type": "ccmixter", "root": "data/demo/ccmixter"},
+    }
+    unpaired_collections = [
+        ["mixture", "data/demo/mixtures"],
+        ["vocals", "data/demo/solo_vocals"],
+        ["accompaniment", "data/demo/solo_accompaniment"],
+    ]
+    batch_size = 8
+    output_frames = 16
+    unet_filters = 8
+    critic_filters = 16
+    n_critic = 2
+    separator_lr = 5e-4
+    critic_lr = 5e-4
+    epoch_it = 60
+    max_epochs = 4
+    patience = 2
+    checkpoint_every = 30
+    cache_size = 16
+    min_replacement_rate = 2
+    excerpt_duration = 4.0
+    read_workers = 2
+    image_every = 50
+    eval_workers = 2
+
+
+@cfg.named_config
+def musdb_hq():
+    # MUSDB18-HQ (wav stems) instead of the .stem.mp4 release.
+    datasets = {"musdb": {"type": "musdb", "root": "data/musdb18hq", "is_wav": True}}
+
+
+@cfg.named_config
+def musdb_4stems():
+    # Four sources (MUSDB's stems), four heads and four critics.
+    sources = ["vocals", "drums", "bass", "other"]
+    datasets = {"musdb": {"type": "musdb", "root": "data/musdb18", "is_wav": False},
+                "ccmixter": {"type": "ccmixter", "root": None}}  # CCMixter has only voice and accompaniment
+
+
+@cfg.config_hook
+def reject_invalid_values(config, command_name, logger):
+    """Stops any command with one line naming the key and a valid value when the config is invalid."""
+    try:
+        check_config(config["cfg"])
+    except ConfigError as error:
+        print(f"Config error: {error}", file=sys.stderr)
+        raise SystemExit(2)
+    return {}

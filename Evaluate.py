@@ -1,0 +1,68 @@
+"""Batch evaluation of a trained separator: museval tables per dataset and source (the SiSEC 2018 way).
+
+    python Evaluate.py with cfg.semi_sup checkpoint=runs/3/best_separator.keras
+    python Evaluate.py with cfg.semi_sup cfg.demo run=runs/3 partition=valid
+    python Evaluate.py with cfg.semi_sup cfg.demo run=runs/3 cfg.eval_protocol=paper
+
+``partition`` is test, valid or train_sup, or a dataset name (all of that dataset's evaluation tracks).
+"""
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from sacred import SETTINGS, Experiment  # noqa: E402
+from sacred.utils import apply_backspaces_and_linefeeds  # noqa: E402
+
+from Config import cfg  # noqa: E402
+from Utils.observers import attach_observers, run_folder  # noqa: E402
+
+SETTINGS.CAPTURE_MODE = "sys"  # fd capture waits on the scoring worker processes at exit
+ex = Experiment("evaluation", ingredients=[cfg])
+ex.captured_out_filter = apply_backspaces_and_linefeeds
+
+
+@ex.config
+def options():
+    checkpoint = None    # a saved separator (.keras); or
+    run = None           # a training run folder (its best_separator.keras); default: the latest finished run
+    partition = "test"   # test, valid, train_sup, or a dataset name
+    progress = True
+
+
+def select_tracks(partitions, partition: str):
+    """The tracks to evaluate: a partition by name, or a dataset's tracks from valid and test."""
+    if partition in ("test", "valid", "train_sup"):
+        return getattr(partitions, partition)
+    tracks = [t for t in partitions.valid + partitions.test if t.dataset == partition]
+    if not tracks:
+        names = sorted({t.dataset for t in partitions.valid + partitions.test})
+        raise SystemExit(f"error: partition={partition!r} is neither test, valid, train_sup nor a dataset "
+                         f"({', '.join(names)})")
+    return tracks
+
+
+@ex.main
+def evaluate(cfg, checkpoint, run, partition, progress, _run):
+    from Input.partition import partitions_from_config
+    from Utils.evaluation import evaluate_tracks
+    from Utils.runs import resolve_checkpoint
+
+    try:
+        path = resolve_checkpoint(checkpoint, run)
+    except FileNotFoundError as error:
+        raise SystemExit(f"error: {error}")
+    tracks = select_tracks(partitions_from_config(cfg), partition)
+    print(f"evaluating {path} on {len(tracks)} tracks of {partition}")
+    tables = evaluate_tracks(path, tracks, os.path.join(run_folder(_run), "evaluation"), cfg["eval_protocol"],
+                             cfg["eval_workers"], progress)
+    for file in tables.files:
+        _run.add_artifact(file)
+    _run.info["checkpoint"] = path
+    _run.info["scores"] = tables.summary
+    print(tables.text)
+    return tables.summary
+
+
+if __name__ == "__main__":
+    ex.run_commandline(attach_observers(ex, sys.argv))

@@ -1,0 +1,54 @@
+"""MUSDB18 through the ``musdb`` package: the ``.stem.mp4`` release and the HQ wav release."""
+import logging
+import os
+from typing import Dict, List, Optional, Sequence
+
+from Input.track import HeaderIndex, Track, make_track
+
+log = logging.getLogger(__name__)
+STEMS = ("drums", "bass", "other", "vocals")
+STEM_STREAM = {"mixture": 0, "drums": 1, "bass": 2, "other": 3, "vocals": 4}  # .stem.mp4 stream order
+
+
+def read_musdb(root: str, sources: Sequence[str], is_wav: bool = False, subset: str = "train",
+               name: str = "musdb", index_cache: bool = True, skipped: Optional[List[str]] = None) -> List[Track]:
+    """Tracks of one MUSDB18 subset with the roles ``mixture`` and ``sources``.
+
+    ``accompaniment`` is the sum of the non-vocal stems.
+
+    Args:
+        root: folder holding ``train/`` and ``test/``.
+        sources: source names to provide (``vocals``, ``drums``, ``bass``, ``other``, ``accompaniment``).
+        is_wav: the HQ release (a folder of wavs per track) instead of ``.stem.mp4`` files.
+        subset: ``"train"`` or ``"test"``.
+        name: dataset name recorded in the tracks.
+        index_cache: cache header info as JSON in ``root``.
+        skipped: receives a message per unreadable track.
+    """
+    from Input.datasets import DatasetError
+    if not os.path.isdir(os.path.join(root, subset)):
+        raise DatasetError(f"MUSDB18 folder {os.path.join(root, subset)} does not exist: set cfg.datasets.{name}.root "
+                           f"to the folder holding train/ and test/")
+    import musdb
+    database = musdb.DB(root=root, is_wav=is_wav, subsets=[subset])
+    index = HeaderIndex(root, index_cache)
+    tracks = []
+    for item in database.tracks:
+        roles = {"mixture": _references(item, "mixture", is_wav)}
+        for source in sources:
+            stems = [s for s in STEMS if s != "vocals"] if source == "accompaniment" else [source]
+            roles[source] = [ref for stem in stems for ref in _references(item, stem, is_wav)]
+        track = make_track(item.name, name, roles, index, skipped)
+        if track is not None:
+            tracks.append(track)
+    index.save()
+    if not tracks:
+        raise DatasetError(f"no readable MUSDB18 tracks in {os.path.join(root, subset)} "
+                           f"(is_wav={is_wav}: {'wav folders' if is_wav else '.stem.mp4 files'} expected)")
+    return tracks
+
+
+def _references(item, role: str, is_wav: bool) -> List[str]:
+    if is_wav:
+        return [os.path.join(os.path.dirname(item.path), f"{role}.wav")]
+    return [f"{item.path}#{STEM_STREAM[role]}"]

@@ -1,0 +1,117 @@
+"""Which tracks train, validate and test: the paper's partitioning, decided by the config and a seed.
+
+- the supervised dataset's training split is ``train_sup`` (paired);
+- its test split is halved into ``valid`` and ``test`` (the paper's 25 + 25 DSD100 songs);
+- every other multitrack dataset is cut in thirds: unpaired training (its mixtures and each of its
+  sources as separate, unpaired lists), validation and test;
+- unpaired collections (solo vocals, solo accompaniment, mixtures) add to ``train_unsup``.
+"""
+import dataclasses
+import logging
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+from Input.datasets import DatasetError, read_ccmixter, read_collection, read_musdb
+from Input.track import Track
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class Partitions:
+    """Track lists per partition; ``train_unsup`` has one list per stream ('mixture' and each source)."""
+    train_sup: List[Track]
+    train_unsup: Dict[str, List[Track]]
+    valid: List[Track]
+    test: List[Track]
+    skipped: List[str] = dataclasses.field(default_factory=list)
+
+    def summary(self) -> List[dict]:
+        """One row per partition (and per unpaired stream): songs and hours."""
+        rows = [("train_sup", self.train_sup), *((f"train_unsup/{k}", v) for k, v in self.train_unsup.items()),
+                ("valid", self.valid), ("test", self.test)]
+        return [{"partition": name, "songs": len(tracks), "hours": round(sum(t.duration for t in tracks) / 3600, 3),
+                 "datasets": ", ".join(sorted({t.dataset for t in tracks}))} for name, tracks in rows]
+
+    def table(self) -> str:
+        rows = self.summary()
+        lines = [f"{'partition':<28}{'songs':>7}{'hours':>9}  datasets"]
+        lines += [f"{r['partition']:<28}{r['songs']:>7}{r['hours']:>9.3f}  {r['datasets']}" for r in rows]
+        if self.skipped:
+            lines.append(f"skipped {len(self.skipped)} unreadable files (see the run's info)")
+        return "\n".join(lines)
+
+
+def read_multitrack(name: str, spec: dict, sources: Sequence[str], subset: str, index_cache: bool,
+                    skipped: List[str]) -> List[Track]:
+    """Tracks of one configured multitrack dataset (``subset`` is used by MUSDB only)."""
+    if spec["type"] == "musdb":
+        return read_musdb(spec["root"], sources, spec.get("is_wav", False), subset, name, index_cache, skipped)
+    return read_ccmixter(spec["root"], sources, name, index_cache, skipped)
+
+
+def build_partitions(datasets: Dict[str, dict], supervised_dataset: str, unpaired_collections: Sequence[Sequence[str]],
+                     sources: Sequence[str], seed: int = 1, index_cache: bool = True) -> Partitions:
+    """Reads the configured datasets and partitions them as the paper did.
+
+    Args:
+        datasets: ``cfg.datasets``: name -> ``{"type", "root", ...}``; a ``root`` of None is left out.
+        supervised_dataset: the dataset whose training split is paired training data.
+        unpaired_collections: ``[stream, folder or list file]`` pairs of unpaired recordings.
+        sources: source names.
+        seed: shuffles songs before cutting datasets into parts.
+        index_cache: cache audio headers as JSON beside the data.
+
+    Raises:
+        DatasetError: a configured folder is missing or holds no readable audio.
+    """
+    rng = np.random.default_rng(seed)
+    skipped: List[str] = []
+    spec = datasets[supervised_dataset]
+    if spec.get("root") is None:
+        raise DatasetError(f"cfg.datasets.{supervised_dataset}.root is not set: the supervised dataset is required")
+    if spec["type"] == "musdb":
+        train_sup = read_multitrack(supervised_dataset, spec, sources, "train", index_cache, skipped)
+        held_out = _shuffled(read_multitrack(supervised_dataset, spec, sources, "test", index_cache, skipped), rng)
+        valid, test = held_out[:len(held_out) // 2], held_out[len(held_out) // 2:]
+    else:
+        tracks = _shuffled(read_multitrack(supervised_dataset, spec, sources, "train", index_cache, skipped), rng)
+        cut = len(tracks) // 3
+        train_sup, valid, test = tracks[2 * cut:], tracks[:cut], tracks[cut:2 * cut]
+    train_unsup: Dict[str, List[Track]] = {stream: [] for stream in ["mixture", *sources]}
+    for name, spec in datasets.items():
+        if name == supervised_dataset or spec.get("root") is None:
+            continue
+        tracks = _shuffled(read_multitrack(name, spec, sources, "train", index_cache, skipped), rng)
+        if spec["type"] == "musdb":
+            tracks += _shuffled(read_multitrack(name, spec, sources, "test", index_cache, skipped), rng)
+        third = len(tracks) // 3
+        unpaired, valid_part, test_part = tracks[:third], tracks[third:2 * third], tracks[2 * third:]
+        for stream in train_unsup:
+            train_unsup[stream] += [_single_role(track, stream) for track in unpaired]
+        valid += valid_part
+        test += test_part
+    for stream, location in unpaired_collections:
+        train_unsup[stream] += read_collection(location, stream, index_cache=index_cache, skipped=skipped)
+    partitions = Partitions(train_sup, train_unsup, valid, test, skipped)
+    for message in skipped:
+        log.warning("skipped: %s", message)
+    return partitions
+
+
+def _single_role(track: Track, role: str) -> Track:
+    return dataclasses.replace(track, name=f"{track.name} [{role}]", roles={role: track.roles[role]})
+
+
+def _shuffled(tracks: List[Track], rng: np.random.Generator) -> List[Track]:
+    return [tracks[i] for i in rng.permutation(len(tracks))]
+
+
+def partitions_from_config(config: Dict, demo_folder: str = "data/demo") -> Partitions:
+    """Partitions for a ``cfg`` dict, rendering the built-in demo corpus first when it asks for it."""
+    if config.get("render_demo_corpus"):
+        from Input import demo_corpus
+        demo_corpus.build(demo_folder)
+    return build_partitions(config["datasets"], config["supervised_dataset"], config["unpaired_collections"],
+                            config["sources"], config["partition_seed"], config["index_cache"])

@@ -1,0 +1,256 @@
+"""Queue-style tf.data streams of training excerpts, and deterministic validation tiles.
+
+The authors' multistream cache (``Input/multistreamcache.py`` in their code) kept ``cache_size``
+random excerpts per stream, replaced at least ``min_replacement_rate`` of them per batch, and
+drew each batch's examples as random crops from the cache. Here the cache is a shuffle buffer:
+
+    random file (by duration) -> random excerpt (+ context) -> amplify (unpaired) -> STFT -> log1p
+      -> k random crops (k = batch_size / min_replacement_rate) -> shuffle buffer of cache_size * k crops
+      -> frequency padding -> batch -> prefetch
+
+so a buffer holds crops of about ``cache_size`` excerpts and every batch brings in about
+``min_replacement_rate`` new ones. Excerpts are read by ``read_workers`` parallel calls into
+libsndfile/ffmpeg and soxr (no worker processes, so nothing can hang on a fork).
+"""
+import dataclasses
+import logging
+import threading
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
+import tensorflow as tf
+
+from Input.track import Track
+from Models.unet import Geometry
+from Utils import audio as audio_io
+from Utils.spectral import magnitude, to_model_space
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamSettings:
+    """What every stream needs to know (from the config)."""
+    sample_rate: int = 8192
+    n_fft: int = 512
+    hop: int = 256
+    batch_size: int = 64
+    excerpt_duration: float = 10.0
+    cache_size: int = 64
+    min_replacement_rate: float = 8
+    amplify_range: Tuple[float, float] = (0.2, 1.2)
+    sample_by_duration: bool = True
+    read_workers: int = 4
+
+    @property
+    def crops_per_excerpt(self) -> int:
+        return max(1, int(round(self.batch_size / self.min_replacement_rate)))
+
+
+def load_role(track: Track, role: str, sample_rate: int, offset: float = 0.0,
+              duration: Optional[float] = None) -> np.ndarray:
+    """A role of a track as a mono waveform ``(samples,)`` (its files summed; clipped to [-1, 1])."""
+    parts = [audio_io.load(ref, sample_rate, mono=True, offset=offset, duration=duration, clip=False)[:, 0]
+             for ref in track.roles[role]]
+    length = min(len(p) for p in parts)
+    return np.clip(sum(p[:length] for p in parts), -1.0, 1.0).astype(np.float32)
+
+
+class ExcerptSampler:
+    """Reads random excerpts of a track list; called by tf.data with the element index.
+
+    Args:
+        tracks: the stream's tracks (each has every role in ``roles``).
+        roles: roles to read for the same time window (e.g. mixture and sources).
+        settings: stream settings.
+        context_frames: STFT frames of context read on both sides of the excerpt.
+        crops: role -> (frames, shift): each crop starts ``shift`` frames after the common start.
+        amplify: multiply the excerpt by a random gain from ``settings.amplify_range``.
+        seed: makes the i-th excerpt the same in every run.
+        name: the stream's name, for messages.
+    """
+
+    def __init__(self, tracks: Sequence[Track], roles: Sequence[str], settings: StreamSettings, context_frames: int,
+                 crops: Dict[str, Tuple[int, int]], amplify: bool, seed: int, name: str):
+        if not tracks:
+            raise ValueError(f"stream {name!r} has no tracks: add data to it or train with cfg.sup")
+        self.tracks, self.roles, self.settings = list(tracks), list(roles), settings
+        self.crops, self.amplify, self.seed, self.name = crops, amplify, seed, name
+        durations = np.array([max(t.duration, 1e-3) for t in self.tracks])
+        self.weights = durations / durations.sum() if settings.sample_by_duration else None
+        hop = settings.hop
+        self.context_samples = context_frames * hop
+        self.window = int(round(settings.excerpt_duration * settings.sample_rate)) + 2 * self.context_samples
+        self.frames = self.window // hop + 1
+        self.span = max(frames + shift for frames, shift in crops.values())
+        self.failed: List[str] = []
+        self._lock = threading.Lock()
+        self._failures_in_a_row = 0
+
+    def __call__(self, index) -> Tuple:
+        """Returns ``(ok, crop starts (k,), waveform per role (window,)...)``."""
+        rng = np.random.default_rng([self.seed, int(index)])
+        track = self.tracks[rng.choice(len(self.tracks), p=self.weights)]
+        rate = self.settings.sample_rate
+        latest = max(track.duration - self.settings.excerpt_duration, 0.0)
+        start = int(rng.uniform(0.0, latest) * rate) - self.context_samples
+        gain = rng.uniform(*self.settings.amplify_range) if self.amplify else 1.0
+        starts = rng.integers(0, max(self.frames - self.span, 0) + 1, self.settings.crops_per_excerpt).astype(np.int32)
+        try:
+            waves = [gain * load_role(track, role, rate, start / rate, self.window / rate) for role in self.roles]
+            waves = [audio_io.fix_length(w[:, None], self.window)[:, 0].astype(np.float32) for w in waves]
+        except audio_io.AudioReadError as error:
+            self._record_failure(str(error))
+            return (False, starts, *[np.zeros(self.window, np.float32) for _ in self.roles])
+        with self._lock:
+            self._failures_in_a_row = 0
+        return (True, starts, *waves)
+
+    def _record_failure(self, message: str) -> None:
+        log.warning("stream %s: skipping excerpt: %s", self.name, message)
+        with self._lock:
+            self.failed.append(message)
+            self._failures_in_a_row += 1
+            if self._failures_in_a_row >= max(20, 3 * len(self.tracks)):
+                raise RuntimeError(f"stream {self.name}: {self._failures_in_a_row} excerpts in a row failed to "
+                                   f"decode, last: {message}")
+
+
+def excerpt_crops(sampler: ExcerptSampler, settings: StreamSettings, seed: int) -> tf.data.Dataset:
+    """Unbatched random crops ``{role: (bins, frames)}`` of log1p magnitudes, before the cache."""
+    roles = sampler.roles
+    k = settings.crops_per_excerpt
+
+    def read(index):
+        outputs = tf.numpy_function(sampler, [index], [tf.bool, tf.int32] + [tf.float32] * len(roles),
+                                    stateful=False, name="read_excerpt")
+        ok, starts, waves = outputs[0], outputs[1], outputs[2:]
+        ok.set_shape([])
+        starts.set_shape([k])
+        for wave in waves:
+            wave.set_shape([sampler.window])
+        return ok, starts, dict(zip(roles, waves))
+
+    def crop(ok, starts, waves):
+        out = {}
+        for role, wave in waves.items():
+            spec = to_model_space(magnitude(wave, settings.n_fft, settings.hop))  # (bins, frames)
+            frames, shift = sampler.crops[role]
+            index = starts[:, None] + shift + tf.range(frames)[None, :]  # (k, frames)
+            out[role] = tf.transpose(tf.gather(spec, index, axis=1), [1, 0, 2])  # (k, bins, frames)
+        return out
+
+    dataset = tf.data.Dataset.counter(0)
+    dataset = dataset.map(read, num_parallel_calls=settings.read_workers, deterministic=True)
+    dataset = dataset.filter(lambda ok, starts, waves: ok)
+    dataset = dataset.map(crop, num_parallel_calls=settings.read_workers, deterministic=True)
+    return dataset.unbatch()
+
+
+def _shape_for_model(crops: Dict[str, tf.Tensor], geometry: Geometry) -> Dict[str, tf.Tensor]:
+    """Pads frequency to the model's input (mixture) or output (sources) height and adds a channel axis."""
+    out = {}
+    for role, spec in crops.items():
+        if role == "mixture":
+            front, back = geometry.input_freq_padding
+        else:
+            front = geometry.output_freq_offset
+            back = geometry.output_shape[0] - geometry.bins - front
+        out[role] = tf.pad(spec, [[front, back], [0, 0]])[..., None]
+    return out
+
+
+def training_stream(tracks: Sequence[Track], roles: Sequence[str], geometry: Geometry, settings: StreamSettings,
+                    seed: int, name: str, amplify: bool = False, batch: bool = True) -> Tuple[tf.data.Dataset, ExcerptSampler]:
+    """An endless stream of batches for one partition stream.
+
+    With a ``mixture`` role the mixture is read with the U-Net's context and cropped to its input
+    width, and sources are cropped to the output frames at the centre; without one (a solo source
+    stream), sources are cropped to the output width directly.
+
+    Args:
+        tracks: tracks that have all ``roles``.
+        roles: e.g. ``["mixture", "accompaniment", "vocals"]`` (paired), ``["mixture"]`` or ``["vocals"]``.
+        geometry: the separator's geometry.
+        settings: stream settings.
+        seed: element-wise seed: the same seed gives the same excerpts.
+        name: the stream's name in messages.
+        amplify: random gain per excerpt (unpaired streams).
+        batch: batch to ``settings.batch_size`` and prefetch.
+
+    Returns:
+        the dataset of ``{role: (batch, F, T, 1)}`` (float32 log1p magnitudes), and its sampler
+        (whose ``failed`` lists the files that could not be decoded).
+    """
+    context = geometry.context_frames if "mixture" in roles else 0
+    crops = {role: ((geometry.input_shape[1], 0) if role == "mixture" else (geometry.output_shape[1], context))
+             for role in roles}
+    sampler = ExcerptSampler(tracks, roles, settings, context, crops, amplify, seed, name)
+    dataset = excerpt_crops(sampler, settings, seed)
+    # The excerpt cache: crops of about cache_size excerpts, refreshed by ~min_replacement_rate per batch.
+    dataset = dataset.shuffle(settings.cache_size * settings.crops_per_excerpt, seed=seed)
+    dataset = dataset.map(lambda crops_: _shape_for_model(crops_, geometry), num_parallel_calls=tf.data.AUTOTUNE)
+    if batch:
+        dataset = dataset.batch(settings.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    return dataset, sampler
+
+
+def song_tiles(track: Track, sources: Sequence[str], geometry: Geometry, sample_rate: int, n_fft: int,
+               hop: int) -> Iterator[Dict[str, np.ndarray]]:
+    """Non-overlapping output windows covering a whole song (the last one aligned to the end), with context."""
+    waves = {role: load_role(track, role, sample_rate) for role in ["mixture", *sources]}
+    length = min(len(w) for w in waves.values())
+    specs = {role: to_model_space(magnitude(w[:length], n_fft, hop)).numpy() for role, w in waves.items()}
+    frames = specs["mixture"].shape[1]
+    out_frames, context = geometry.output_shape[1], geometry.context_frames
+    if frames < out_frames:
+        specs = {role: np.pad(s, [(0, 0), (0, out_frames - frames)]) for role, s in specs.items()}
+        frames = out_frames
+    mixture = np.pad(specs["mixture"], [(0, 0), (context, context)])
+    starts = list(range(0, frames - out_frames + 1, out_frames))
+    if starts[-1] + out_frames < frames:
+        starts.append(frames - out_frames)
+    for start in starts:
+        tile = {"mixture": mixture[:, start:start + geometry.input_shape[1]]}
+        tile.update({s: specs[s][:, start:start + out_frames] for s in sources})
+        yield {role: t.numpy() for role, t in _shape_for_model(tile, geometry).items()}
+
+
+def validation_stream(tracks: Sequence[Track], sources: Sequence[str], geometry: Geometry,
+                      settings: StreamSettings, skipped: Optional[List[str]] = None) -> tf.data.Dataset:
+    """Deterministic batches of tiles covering every song of a partition (for the validation loss)."""
+    def generate():
+        for track in tracks:
+            try:
+                yield from song_tiles(track, sources, geometry, settings.sample_rate, settings.n_fft, settings.hop)
+            except audio_io.AudioReadError as error:
+                log.warning("validation: skipping %s: %s", track.name, error)
+                if skipped is not None:
+                    skipped.append(str(error))
+
+    signature = {"mixture": tf.TensorSpec((*geometry.input_shape, 1), tf.float32)}
+    signature.update({s: tf.TensorSpec((*geometry.output_shape, 1), tf.float32) for s in sources})
+    dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
+    return dataset.batch(settings.batch_size).prefetch(2)
+
+
+def paired_and_unpaired(partitions, sources: Sequence[str], geometry: Geometry, settings: StreamSettings,
+                        seed: int, semi_supervised: bool, n_critic: int) -> Tuple[tf.data.Dataset, List[ExcerptSampler]]:
+    """The training input of :class:`Models.adversarial.AdversarialSeparation`.
+
+    Returns:
+        batches ``{"sup": paired}`` or, semi-supervised, ``{"sup": paired, "unsup": unpaired}`` where
+        ``unpaired[role]`` stacks ``n_critic + 1`` independent batches; and the streams' samplers.
+    """
+    paired, sampler = training_stream(partitions.train_sup, ["mixture", *sources], geometry, settings, seed, "paired")
+    samplers = [sampler]
+    if not semi_supervised:
+        return paired.map(lambda batch: {"sup": batch}), samplers
+    unpaired = {}
+    for offset, role in enumerate(["mixture", *sources], start=1):
+        stream, sampler = training_stream(partitions.train_unsup[role], [role], geometry, settings,
+                                          seed + 1000 * offset, f"unpaired {role}", amplify=True)
+        unpaired[role] = stream.map(lambda batch, role=role: batch[role]).batch(n_critic + 1, drop_remainder=True)
+        samplers.append(sampler)
+    zipped = tf.data.Dataset.zip((paired, tf.data.Dataset.zip(unpaired)))
+    return zipped.map(lambda sup, unsup: {"sup": sup, "unsup": unsup}).prefetch(2), samplers

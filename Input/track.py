@@ -1,0 +1,99 @@
+"""A track: named audio files per role (the mixture and each source), and what their headers say.
+
+A role may be made of several files that are summed (MUSDB's accompaniment = drums + bass + other).
+A file reference is a path, or ``path#N`` for the N-th audio stream of a multi-stream file
+(MUSDB's ``.stem.mp4``).
+"""
+import dataclasses
+import json
+import logging
+import os
+from typing import Dict, List, Optional
+
+from Utils import audio as audio_io
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class Track:
+    """One song (or one recording of a collection).
+
+    Attributes:
+        name: unique name within its dataset.
+        dataset: name of the dataset it comes from.
+        roles: role ('mixture' or a source name) -> file references summed to make it.
+        duration: seconds (the shortest of its files).
+        sample_rate: the mixture's (or only file's) sample rate.
+        channels: the mixture's (or only file's) channel count.
+    """
+    name: str
+    dataset: str
+    roles: Dict[str, List[str]]
+    duration: float
+    sample_rate: int
+    channels: int
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Track":
+        return cls(**data)
+
+
+class HeaderIndex:
+    """Per-file header info, cached as JSON beside the data (never pickle); keyed by path, size, mtime."""
+
+    FILE_NAME = ".audio_index.json"
+
+    def __init__(self, root: str, enabled: bool = True):
+        self.path = os.path.join(root, self.FILE_NAME)
+        self.enabled = enabled
+        self.entries: Dict[str, dict] = {}
+        self.dirty = False
+        if enabled and os.path.isfile(self.path):
+            try:
+                with open(self.path) as handle:
+                    self.entries = json.load(handle)
+            except (OSError, ValueError):
+                log.warning("ignoring unreadable index %s", self.path)
+
+    def info(self, reference: str) -> audio_io.AudioInfo:
+        path, _ = audio_io.split_reference(reference)
+        stat = os.stat(path) if os.path.exists(path) else None
+        key = f"{stat.st_size}:{int(stat.st_mtime)}" if stat else None
+        cached = self.entries.get(reference)
+        if cached and key and cached.get("key") == key:
+            return audio_io.AudioInfo(path, cached["sample_rate"], cached["channels"], cached["frames"])
+        result = audio_io.info(reference)
+        if key:
+            self.entries[reference] = {"key": key, "sample_rate": result.sample_rate, "channels": result.channels,
+                                       "frames": result.frames}
+            self.dirty = True
+        return result
+
+    def save(self) -> None:
+        if not (self.enabled and self.dirty):
+            return
+        try:
+            with open(self.path + ".partial", "w") as handle:
+                json.dump(self.entries, handle)
+            os.replace(self.path + ".partial", self.path)
+        except OSError:  # a read-only dataset folder: the index is only a speed-up
+            pass
+
+
+def make_track(name: str, dataset: str, roles: Dict[str, List[str]], index: HeaderIndex,
+               skipped: Optional[List[str]] = None) -> Optional[Track]:
+    """Reads the headers of a track's files; ``None`` (and a logged, counted skip) if any is unreadable."""
+    try:
+        infos = {role: [index.info(ref) for ref in refs] for role, refs in roles.items()}
+    except audio_io.AudioReadError as error:
+        log.warning("skipping %s/%s: %s", dataset, name, error)
+        if skipped is not None:
+            skipped.append(str(error))
+        return None
+    first = infos.get("mixture", next(iter(infos.values())))[0]
+    duration = min(info.duration for role in infos.values() for info in role)
+    return Track(name, dataset, roles, duration, first.sample_rate, first.channels)

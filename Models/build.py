@@ -1,0 +1,84 @@
+"""Builds the separator, the critics and the training model from plain settings (no Sacred here)."""
+import json
+import os
+from typing import Dict, Optional, Tuple
+
+import keras
+
+from Models import CRITICS, GEOMETRIES, SEPARATORS, lookup
+from Models.adversarial import AdversarialSeparation
+from Models.unet import Geometry
+
+# The settings a saved separator needs to be rebuilt and used; written beside every saved model.
+SEPARATOR_KEYS = ("sources", "sample_rate", "n_fft", "hop", "separator", "unet_levels", "unet_filters",
+                  "output_frames", "inference_frames", "chunk_seconds")
+
+
+def separator_hyperparameters(config: Dict) -> Dict:
+    """The subset of the config that defines a separator (saved as JSON beside it)."""
+    return {key: config[key] for key in SEPARATOR_KEYS}
+
+
+def geometry_for(config: Dict, output_frames: Optional[int] = None) -> Geometry:
+    """The separator's geometry for ``output_frames`` (default: the training width ``output_frames``)."""
+    frames = output_frames or config["output_frames"]
+    return lookup(GEOMETRIES, "separator", config["separator"])(
+        config["unet_levels"], (config["n_fft"] // 2, frames), config["n_fft"])
+
+
+def build_separator(config: Dict, output_frames: Optional[int] = None) -> Tuple[keras.Model, Geometry]:
+    """The separator network for a given output width (weights are shared across widths)."""
+    geometry = geometry_for(config, output_frames)
+    builder = lookup(SEPARATORS, "separator", config["separator"])
+    return builder(geometry, config["sources"], config["unet_levels"], config["unet_filters"]), geometry
+
+
+def build_training_model(config: Dict) -> Tuple[AdversarialSeparation, Geometry]:
+    """The compiled :class:`AdversarialSeparation` for ``cfg`` (critics only when semi-supervised)."""
+    if config.get("mixed_precision"):
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    separator, geometry = build_separator(config)
+    critics = {}
+    if config["semi_supervised"]:
+        builder = lookup(CRITICS, "critic", config["critic"])
+        critics = {source: builder(geometry.critic_shape, config["critic_filters"], name=f"{source}_critic")
+                   for source in config["sources"]}
+    model = AdversarialSeparation(separator, critics, config["sources"], geometry.critic_shape,
+                                  semi_supervised=config["semi_supervised"], alpha=config["alpha"],
+                                  beta=config["beta"], gp_lambda=config["gp_lambda"], n_critic=config["n_critic"],
+                                  one_sided_penalty=config["one_sided_penalty"])
+
+    def adam(rate):
+        optimizer = keras.optimizers.Adam(rate)
+        return keras.optimizers.LossScaleOptimizer(optimizer) if config.get("mixed_precision") else optimizer
+
+    model.compile(adam(config["separator_lr"]), {source: adam(config["critic_lr"]) for source in critics})
+    return model, geometry
+
+
+def save_separator(separator: keras.Model, config: Dict, path: str) -> None:
+    """Saves the separator (``.keras``) and its hyperparameters (``.json`` beside it), each atomically."""
+    stem = path[:-len(".keras")] if path.endswith(".keras") else path
+    partial = f"{stem}.partial.keras"
+    separator.save(partial)
+    os.replace(partial, f"{stem}.keras")
+    with open(f"{stem}.json.partial", "w") as handle:
+        json.dump(separator_hyperparameters(config), handle, indent=1)
+    os.replace(f"{stem}.json.partial", f"{stem}.json")
+
+
+def load_separator_settings(path: str) -> Dict:
+    """The hyperparameters saved beside a separator; raises FileNotFoundError naming the file."""
+    stem = path[:-len(".keras")] if path.endswith(".keras") else path
+    settings = f"{stem}.json"
+    if not os.path.isfile(settings):
+        raise FileNotFoundError(f"{settings}: the hyperparameters of {stem}.keras are missing")
+    with open(settings) as handle:
+        return json.load(handle)
+
+
+def load_separator_weights(path: str) -> keras.Model:
+    """Loads a saved separator with Keras' safe mode (no code from the file is run)."""
+    import Models.layers  # noqa: F401  registers the custom layers
+    stem = path[:-len(".keras")] if path.endswith(".keras") else path
+    return keras.saving.load_model(f"{stem}.keras", compile=False, safe_mode=True)

@@ -1,0 +1,65 @@
+"""Separates songs into their sources with a trained model.
+
+    python Separate.py song.mp3 other.wav -o separated/
+    python Separate.py *.flac -o out/ --checkpoint runs/3/best_separator.keras --format mp3
+
+Writes ``OUTDIR/<input name>/<source>.<format>`` at the input's sample rate, length and channel
+count. Reads anything ffmpeg decodes; an unreadable input is reported and skipped, and the exit
+status is 1 if any input failed. The checkpoint defaults to the best model of the latest finished
+training run in ``runs/``.
+"""
+import argparse
+import os
+import sys
+from typing import List, Optional
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def parse_arguments(argv: Optional[List[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("inputs", nargs="+", help="audio files to separate")
+    parser.add_argument("-o", "--out", default="separated", help="output folder (default: separated)")
+    parser.add_argument("--checkpoint", default=None,
+                        help="a saved separator (.keras) or a run folder (default: latest finished run in runs/)")
+    parser.add_argument("--format", choices=("wav", "flac", "mp3"), default="wav", help="output format")
+    parser.add_argument("--runs", default="runs", help="where to look for the latest run (default: runs)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_arguments(argv)
+    from tqdm import tqdm
+
+    from Models.separator import Separator
+    from Utils import audio as audio_io
+    from Utils.files import safe_name
+    from Utils.runs import resolve_checkpoint
+
+    try:
+        path = resolve_checkpoint(args.checkpoint, None, args.runs)
+        separator = Separator.from_checkpoint(path)
+    except (FileNotFoundError, ValueError, OSError) as error:
+        print(f"error: cannot load the separator: {error}", file=sys.stderr)
+        return 2
+    failed = 0
+    for source_path in tqdm(args.inputs, desc="separating", unit="file", disable=args.no_progress):
+        try:
+            header = audio_io.info(source_path)
+            mixture = audio_io.load(source_path, clip=False)
+        except audio_io.AudioReadError as error:
+            tqdm.write(f"skipping {error}", file=sys.stderr)
+            failed += 1
+            continue
+        estimates = separator.separate(mixture, header.sample_rate)
+        folder = os.path.join(args.out, safe_name(os.path.splitext(os.path.basename(source_path))[0]))
+        for source, audio in estimates.items():
+            audio_io.save(os.path.join(folder, f"{safe_name(source)}.{args.format}"), audio, header.sample_rate)
+    print(f"separated {len(args.inputs) - failed} of {len(args.inputs)} files into {args.out}"
+          + (f"; {failed} failed" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

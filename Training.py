@@ -1,0 +1,164 @@
+"""Trains the separator, supervised (``cfg.sup``) or semi-supervised adversarially (``cfg.semi_sup``).
+
+    python Training.py with cfg.semi_sup                 # the paper's method
+    python Training.py with cfg.sup                      # the supervised baseline
+    python Training.py with cfg.semi_sup cfg.demo        # on the built-in demo corpus (make demo)
+    python Training.py with cfg.semi_sup resume=runs/3   # continue an interrupted run
+
+Epochs of ``epoch_it`` separator steps, validation loss after each, best model kept, early stopping
+with ``patience``, then the best model is evaluated on the test partition (Evaluate.py's code).
+Everything lands in the run folder ``runs/<id>/`` (and in MongoDB with ``-m`` or ``MONGO_URL``).
+"""
+import logging
+import math
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from sacred import SETTINGS, Experiment
+from sacred.utils import apply_backspaces_and_linefeeds
+
+from Config import cfg
+from Utils.observers import attach_observers, run_folder
+
+SETTINGS.CAPTURE_MODE = "sys"  # fd capture waits on the evaluation's worker processes at exit
+ex = Experiment("adversarial_separation", ingredients=[cfg])
+ex.captured_out_filter = apply_backspaces_and_linefeeds
+log = logging.getLogger("training")
+
+
+@ex.config
+def run_options():
+    resume = None        # run folder or checkpoint folder to continue from (same config)
+    evaluate = True      # evaluate the best model on the test partition at the end
+    progress = True      # progress bars (Keras) during epochs
+
+
+def stream_settings(config):
+    from Input.streams import StreamSettings
+    return StreamSettings(sample_rate=config["sample_rate"], n_fft=config["n_fft"], hop=config["hop"],
+                          batch_size=config["batch_size"], excerpt_duration=config["excerpt_duration"],
+                          cache_size=config["cache_size"], min_replacement_rate=config["min_replacement_rate"],
+                          amplify_range=tuple(config["amplify_range"]), sample_by_duration=config["sample_by_duration"],
+                          read_workers=config["read_workers"])
+
+
+def distribution_strategy(config):
+    """The default strategy, or MirroredStrategy over the GPUs (or over ``logical_cpus`` CPU devices)."""
+    import tensorflow as tf
+    if config["distribute"] != "mirrored":
+        return tf.distribute.get_strategy()
+    cpus = tf.config.list_physical_devices("CPU")
+    if config["logical_cpus"] > 1 and not tf.config.list_physical_devices("GPU"):
+        tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] *
+                                                   config["logical_cpus"])
+        return tf.distribute.MirroredStrategy([d.name for d in tf.config.list_logical_devices("CPU")])
+    return tf.distribute.MirroredStrategy()
+
+
+@ex.main
+def train(cfg, resume, evaluate, progress, _run, _seed):
+    import keras
+
+    from Input.partition import partitions_from_config
+    from Input.streams import paired_and_unpaired, validation_stream
+    from Models.build import build_training_model, save_separator
+    from Utils import checkpoint
+    from Utils.callbacks import GuardAndCheckpoint, MetricsSink, SpectrogramImages, fan_out, scalar_writer
+
+    strategy = distribution_strategy(cfg)
+    keras.utils.set_random_seed(_seed)
+    folder = run_folder(_run)
+    partitions = partitions_from_config(cfg)
+    print(partitions.table())
+    _run.info["partitions"] = partitions.summary()
+    _run.info["skipped_files"] = list(partitions.skipped)
+
+    with strategy.scope():
+        model, geometry = build_training_model(cfg)
+    settings = stream_settings(cfg)
+    train_data, samplers = paired_and_unpaired(partitions, cfg["sources"], geometry, settings, _seed,
+                                               cfg["semi_supervised"], cfg["n_critic"])
+    valid_data = validation_stream(partitions.valid, cfg["sources"], geometry, settings, partitions.skipped).cache()
+    if cfg["validation_batches"]:
+        valid_data = valid_data.take(cfg["validation_batches"])
+    valid_steps = sum(1 for _ in valid_data)  # fills the cache; evaluate() then knows where it ends
+    if valid_steps == 0:
+        raise SystemExit("error: the validation partition has no readable audio: add validation songs")
+
+    state_dir = os.path.join(folder, "checkpoint")
+    best_path = os.path.join(folder, "best_separator.keras")
+    counters = {"epoch": 0, "best_loss": None, "worse_epochs": 0, "history": [], "run_folder": folder}
+    if resume:
+        found = checkpoint.find_state(resume)
+        if found is None:
+            raise SystemExit(f"error: resume={resume}: no checkpoint (state.json and state.npz) there or in "
+                             f"{os.path.join(resume, 'checkpoint')}")
+        counters = checkpoint.load_state(found, model)
+        print(f"resumed from {found} at epoch {counters['epoch']}, step {int(model.optimizer.iterations.numpy())}")
+        if counters.get("best_path") and os.path.isfile(counters["best_path"]):
+            best_path = counters["best_path"]
+
+    def save_state():
+        checkpoint.save_state(state_dir, model, {**counters, "best_path": best_path})
+
+    log_scalar = fan_out(_run.log_scalar, scalar_writer(os.path.join(folder, "tensorboard")))
+    callbacks = [MetricsSink(log_scalar, every=10),
+                 GuardAndCheckpoint(save_state, cfg["checkpoint_every"],
+                                    lambda: f"The last good checkpoint is {state_dir} (resume={folder})."),
+                 SpectrogramImages(os.path.join(folder, "tensorboard", "images"), next(iter(valid_data)),
+                                   cfg["image_every"])]
+    try:
+        while not cfg["max_epochs"] or counters["epoch"] < cfg["max_epochs"]:
+            step = int(model.optimizer.iterations.numpy())
+            steps = cfg["epoch_it"] * (counters["epoch"] + 1) - step
+            print(f"epoch {counters['epoch'] + 1}: {steps} separator steps")
+            model.fit(train_data, steps_per_epoch=steps, epochs=1, verbose=1 if progress else 2,
+                      callbacks=callbacks, shuffle=False)
+            valid_loss = float(model.evaluate(valid_data, steps=valid_steps, verbose=0, return_dict=True)["sup_loss"])
+            if not math.isfinite(valid_loss):
+                raise SystemExit(f"error: validation loss is {valid_loss}; the last good checkpoint is {state_dir}")
+            step = int(model.optimizer.iterations.numpy())
+            log_scalar("valid.sup_loss", valid_loss, step)
+            counters["epoch"] += 1
+            counters["history"].append({"epoch": counters["epoch"], "step": step, "valid_loss": valid_loss})
+            if counters["best_loss"] is None or valid_loss < counters["best_loss"]:
+                print(f"validation loss improved to {valid_loss:.6f}; saving {best_path}")
+                counters.update(best_loss=valid_loss, worse_epochs=0, best_step=step)
+                save_separator(model.separator, cfg, best_path)
+            else:
+                counters["worse_epochs"] += 1
+                print(f"validation loss {valid_loss:.6f} is worse than the best {counters['best_loss']:.6f}")
+            save_state()
+            if counters["worse_epochs"] >= max(cfg["patience"], 1):
+                print("early stopping")
+                break
+    except KeyboardInterrupt:
+        save_state()
+        print(f"interrupted: state saved in {state_dir}; continue with resume={folder}", file=sys.stderr)
+        raise
+    finally:
+        _run.info["skipped_files"] = list(partitions.skipped) + [m for s in samplers for m in s.failed]
+        _run.info["skipped_count"] = len(_run.info["skipped_files"])
+        _run.info["history"] = counters["history"]
+
+    _run.add_artifact(best_path, "best_separator.keras")
+    _run.add_artifact(best_path[:-len(".keras")] + ".json", "best_separator.json")
+    result = {"best_valid_loss": counters["best_loss"], "epochs": counters["epoch"],
+              "steps": int(model.optimizer.iterations.numpy())}
+    if evaluate and partitions.test:
+        from Utils.evaluation import evaluate_tracks
+        tables = evaluate_tracks(best_path, partitions.test, os.path.join(folder, "evaluation"), cfg["eval_protocol"],
+                                 cfg["eval_workers"], progress)
+        for path in tables.files:
+            _run.add_artifact(path)
+        _run.info["test"] = tables.summary
+        print(tables.text)
+        result["test"] = {key: {m: entry[f"{m}_median"] for m in ("SDR", "SIR", "SAR")}
+                          for key, entry in tables.summary.items() if key.startswith("separator/all/")}
+    return result
+
+
+if __name__ == "__main__":
+    ex.run_commandline(attach_observers(ex, sys.argv))

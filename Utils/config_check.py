@@ -1,0 +1,99 @@
+"""Checks of the configuration's values, so that a bad value stops a run at once with one clear line."""
+from typing import Any, Dict
+
+
+class ConfigError(ValueError):
+    """An invalid configuration value; the message names ``cfg.<key>`` and a valid value."""
+
+
+DATASET_TYPES = {"musdb": {"vocals", "drums", "bass", "other", "accompaniment"},
+                 "ccmixter": {"vocals", "accompaniment"}}
+
+
+def _positive(config, key, kind=int, allow_zero=False):
+    value = config[key]
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and (value >= 0 if allow_zero else value > 0)
+    if kind is int:
+        ok = ok and float(value).is_integer()
+    if not ok:
+        bound = ">= 0" if allow_zero else "> 0"
+        noun = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"cfg.{key}={value!r} is invalid: must be {noun} {bound} "
+                          f"(e.g. {key}={_DEFAULT_EXAMPLES.get(key, 1)})")
+
+
+_DEFAULT_EXAMPLES = {"batch_size": 64, "sample_rate": 8192, "n_fft": 512, "hop": 256, "output_frames": 64,
+                     "unet_levels": 4, "unet_filters": 16, "critic_filters": 32, "n_critic": 5, "epoch_it": 1000,
+                     "cache_size": 64, "min_replacement_rate": 8, "excerpt_duration": 10.0, "separator_lr": 5e-5,
+                     "critic_lr": 5e-5, "gp_lambda": 10, "alpha": 0.001, "beta": 0.001, "patience": 1,
+                     "read_workers": 4, "inference_frames": 256, "chunk_seconds": 60, "eval_workers": 2}
+
+
+def check_config(config: Dict[str, Any]) -> None:
+    """Raises :class:`ConfigError` for the first invalid value of the ``cfg`` ingredient's config."""
+    from Models import CRITICS, GEOMETRIES, SEPARATORS
+
+    for key in ("batch_size", "sample_rate", "n_fft", "hop", "output_frames", "unet_levels", "unet_filters",
+                "critic_filters", "n_critic", "epoch_it", "cache_size", "read_workers", "inference_frames",
+                "eval_workers", "checkpoint_every"):
+        _positive(config, key)
+    for key in ("patience", "max_epochs", "validation_batches", "image_every", "logical_cpus"):
+        _positive(config, key, allow_zero=True)
+    for key in ("separator_lr", "critic_lr", "excerpt_duration", "min_replacement_rate", "chunk_seconds"):
+        _positive(config, key, kind=float)
+    for key in ("alpha", "beta", "gp_lambda"):
+        _positive(config, key, kind=float, allow_zero=True)
+    if config["min_replacement_rate"] > config["batch_size"]:
+        raise ConfigError(f"cfg.min_replacement_rate={config['min_replacement_rate']} is invalid: must not exceed "
+                          f"cfg.batch_size={config['batch_size']} (e.g. min_replacement_rate=8)")
+    low, high = (list(config["amplify_range"]) + [None, None])[:2]
+    if not (isinstance(low, (int, float)) and isinstance(high, (int, float)) and 0 < low <= high):
+        raise ConfigError(f"cfg.amplify_range={config['amplify_range']!r} is invalid: must be [low, high] with "
+                          f"0 < low <= high (e.g. amplify_range=[0.2, 1.2])")
+    if config["hop"] > config["n_fft"]:
+        raise ConfigError(f"cfg.hop={config['hop']} is invalid: must not exceed cfg.n_fft={config['n_fft']} (e.g. hop=256)")
+    for key, registry in (("separator", SEPARATORS), ("critic", CRITICS)):
+        if config[key] not in registry:
+            raise ConfigError(f"cfg.{key}={config[key]!r} is unknown: valid are {', '.join(sorted(registry))}")
+    try:
+        geometry = GEOMETRIES[config["separator"]](config["unet_levels"], (config["n_fft"] // 2, config["output_frames"]),
+                                                   config["n_fft"])
+        GEOMETRIES[config["separator"]](config["unet_levels"], (config["n_fft"] // 2, config["inference_frames"]),
+                                        config["n_fft"])
+    except ValueError as error:
+        raise ConfigError(f"cfg.output_frames={config['output_frames']} with cfg.unet_levels={config['unet_levels']} "
+                          f"cannot be produced: {error} (e.g. output_frames=64, unet_levels=4)") from None
+    excerpt_frames = int(config["excerpt_duration"] * config["sample_rate"]) // config["hop"] + 1
+    if excerpt_frames < geometry.output_shape[1]:
+        raise ConfigError(f"cfg.excerpt_duration={config['excerpt_duration']} is invalid: its {excerpt_frames} frames "
+                          f"are fewer than the {geometry.output_shape[1]} output frames of the separator "
+                          f"(e.g. excerpt_duration=10.0)")
+    sources = config["sources"]
+    if not sources or len(set(sources)) != len(sources) or not all(isinstance(s, str) and s for s in sources):
+        raise ConfigError(f"cfg.sources={sources!r} is invalid: must be distinct names "
+                          f"(e.g. sources=['accompaniment', 'vocals'])")
+    for name, spec in config["datasets"].items():
+        kind = spec.get("type")
+        if kind not in DATASET_TYPES:
+            raise ConfigError(f"cfg.datasets.{name}.type={kind!r} is unknown: valid are {', '.join(sorted(DATASET_TYPES))}")
+        missing = [s for s in sources if s not in DATASET_TYPES[kind]] if spec.get("root") is not None else []
+        if missing:
+            raise ConfigError(f"cfg.datasets.{name} ({kind}) has no source {missing[0]!r}: valid sources are "
+                              f"{', '.join(sorted(DATASET_TYPES[kind]))}")
+    if config["supervised_dataset"] not in config["datasets"]:
+        raise ConfigError(f"cfg.supervised_dataset={config['supervised_dataset']!r} is unknown: valid are "
+                          f"{', '.join(sorted(config['datasets'])) or '(no datasets configured)'}")
+    for entry in config["unpaired_collections"]:
+        if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and all(isinstance(e, str) for e in entry)):
+            raise ConfigError(f"cfg.unpaired_collections entry {entry!r} is invalid: must be [stream, folder], "
+                              f"e.g. ['vocals', 'data/solo_vocals']")
+        if entry[0] != "mixture" and entry[0] not in sources:
+            raise ConfigError(f"cfg.unpaired_collections stream {entry[0]!r} is unknown: valid streams are mixture, "
+                              f"{', '.join(sources)}")
+    if config["mono"] is not True:
+        raise ConfigError(f"cfg.mono={config['mono']!r} is invalid: the model is single-channel (each channel of "
+                          f"a recording is separated on its own); use mono=True")
+    if config["distribute"] not in ("none", "mirrored"):
+        raise ConfigError(f"cfg.distribute={config['distribute']!r} is unknown: valid are none, mirrored")
+    if config["eval_protocol"] not in ("sisec", "paper"):
+        raise ConfigError(f"cfg.eval_protocol={config['eval_protocol']!r} is unknown: valid are sisec, paper")

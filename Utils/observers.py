@@ -1,0 +1,108 @@
+"""Sacred observers: the run folder under ``runs/`` always, MongoDB when asked for.
+
+MongoDB is asked for by Sacred's ``-m host:port:db_name`` flag or by ``MONGO_URL`` (``MONGO_DB``
+names the database, default ``adversarial_separation``). The URL's password never reaches the
+config, captured output or logs: only :func:`mask_password` forms of it are printed. With
+``MONGO_FALLBACK=1`` an unreachable server means a warning and the file observer alone.
+"""
+import os
+import re
+import sys
+from typing import List, Optional, Tuple
+from urllib.parse import urlsplit
+
+from sacred.observers import FileStorageObserver
+
+DEFAULT_DB = "adversarial_separation"
+CONNECT_TIMEOUT_MS = 10000
+
+
+class ObserverError(RuntimeError):
+    """The requested database cannot be used; the message names host and port (password masked)."""
+
+
+def mask_password(url: str) -> str:
+    """``mongodb://user:secret@host:27017/db`` -> ``mongodb://user:***@host:27017/db``."""
+    return re.sub(r"(//[^:/@]+:)[^@/]*@", r"\1***@", url)
+
+
+def _host_port(url: str) -> str:
+    parts = urlsplit(url if "//" in url else f"mongodb://{url}")
+    return parts.netloc.rsplit("@", 1)[-1] or "localhost:27017"
+
+
+def split_mongo_flag(argv: List[str]) -> Tuple[List[str], Optional[str]]:
+    """Removes Sacred's ``-m/--mongo_db VALUE`` from ``argv`` so that we make the observer ourselves."""
+    rest, value, skip = [], None, False
+    for index, word in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        if word in ("-m", "--mongo_db") and index + 1 < len(argv):
+            value, skip = argv[index + 1], True
+        elif word.startswith("--mongo_db="):
+            value = word.split("=", 1)[1]
+        else:
+            rest.append(word)
+    return rest, value
+
+
+def mongo_from_flag(value: str) -> Tuple[str, str]:
+    """``host:port:db`` / ``host:port`` / ``db`` (Sacred's forms) -> (url, database)."""
+    parts = value.split(":")
+    if len(parts) == 3:
+        return f"mongodb://{parts[0]}:{parts[1]}", parts[2]
+    if len(parts) == 2:
+        return f"mongodb://{parts[0]}:{parts[1]}", DEFAULT_DB
+    return "mongodb://localhost:27017", value
+
+
+def make_mongo_observer(url: str, db_name: str, failure_dir: str, client=None):
+    """A MongoObserver writing to ``db_name``, with a failure folder; checks the server answers.
+
+    Raises:
+        ObserverError: the server does not answer within 10 seconds.
+    """
+    import pymongo
+    from sacred.observers import MongoObserver
+    if client is None:
+        client = pymongo.MongoClient(url, serverSelectionTimeoutMS=CONNECT_TIMEOUT_MS,
+                                     connectTimeoutMS=CONNECT_TIMEOUT_MS)
+        try:
+            client.admin.command("ping")
+        except pymongo.errors.PyMongoError as error:
+            reason = mask_password(str(error).split(",")[0])[:200]
+            raise ObserverError(f"MongoDB at {_host_port(mask_password(url))} is unreachable ({reason}); "
+                                f"start it, fix MONGO_URL, or set MONGO_FALLBACK=1 to log to runs/ only") from None
+    return MongoObserver(client=client, db_name=db_name, failure_dir=failure_dir)
+
+
+def attach_observers(experiment, argv: List[str], runs_dir: str = "runs") -> List[str]:
+    """Adds the file observer and, if asked for, a MongoDB observer; returns ``argv`` without ``-m``.
+
+    Exits with one line on stderr if MongoDB is asked for, unreachable and no fallback is allowed.
+    """
+    argv, flag = split_mongo_flag(argv)
+    experiment.observers.append(FileStorageObserver(runs_dir))
+    url, db_name = (mongo_from_flag(flag) if flag else
+                    (os.environ.get("MONGO_URL"), os.environ.get("MONGO_DB", DEFAULT_DB)))
+    if url:
+        try:
+            experiment.observers.append(make_mongo_observer(url, db_name, os.path.join(runs_dir, "mongo_failures")))
+            print(f"logging to MongoDB {mask_password(url)} database {db_name}", file=sys.stderr)
+        except ObserverError as error:
+            if os.environ.get("MONGO_FALLBACK", "") not in ("1", "true", "yes"):
+                print(f"error: {error}", file=sys.stderr)
+                raise SystemExit(2)
+            print(f"warning: {error}; continuing with the file observer in {runs_dir}/ only", file=sys.stderr)
+    return argv
+
+
+def run_folder(run) -> str:
+    """The run's own folder (the file observer's), where checkpoints and models are written."""
+    for observer in run.observers:
+        if isinstance(observer, FileStorageObserver) and observer.dir:
+            return observer.dir
+    folder = os.path.join("runs", f"unobserved-{os.getpid()}")
+    os.makedirs(folder, exist_ok=True)
+    return folder

@@ -1,0 +1,69 @@
+"""Reading finished runs back: the file observer's ``runs/<id>/`` folders, or MongoDB's run documents."""
+import json
+import os
+from typing import Dict, List, Optional
+
+BEST_MODEL = "best_separator.keras"
+
+
+def read_file_runs(runs_dir: str = "runs") -> List[Dict]:
+    """Every run of a FileStorageObserver folder: ``{"id", "status", "config", "result", "folder", ...}``."""
+    runs = []
+    if not os.path.isdir(runs_dir):
+        return runs
+    for name in os.listdir(runs_dir):
+        folder = os.path.join(runs_dir, name)
+        try:
+            with open(os.path.join(folder, "run.json")) as handle:
+                run = json.load(handle)
+            with open(os.path.join(folder, "config.json")) as handle:
+                config = json.load(handle)
+        except (OSError, ValueError):
+            continue
+        runs.append({"id": name, "status": run.get("status"), "experiment": run.get("experiment", {}).get("name"),
+                     "start_time": run.get("start_time"), "stop_time": run.get("stop_time"), "config": config,
+                     "result": run.get("result"), "folder": folder})
+    return sorted(runs, key=lambda r: (int(r["id"]) if r["id"].isdigit() else 0, r["id"]))
+
+
+def read_mongo_runs(url: str, db_name: str, client=None) -> List[Dict]:
+    """Runs stored by a MongoObserver, in the same shape as :func:`read_file_runs`."""
+    if client is None:
+        import pymongo
+        client = pymongo.MongoClient(url, serverSelectionTimeoutMS=10000)
+    runs = []
+    for document in client[db_name]["runs"].find({}, {"captured_out": 0}).sort("_id", 1):
+        runs.append({"id": str(document["_id"]), "status": document.get("status"),
+                     "experiment": document.get("experiment", {}).get("name"),
+                     "start_time": str(document.get("start_time")), "stop_time": str(document.get("stop_time")),
+                     "config": document.get("config", {}), "result": document.get("result"), "folder": None})
+    return runs
+
+
+def latest_checkpoint(runs_dir: str = "runs") -> Optional[str]:
+    """The best model of the latest training run that finished (COMPLETED), or None."""
+    for run in reversed(read_file_runs(runs_dir)):
+        path = os.path.join(run["folder"], BEST_MODEL)
+        if run["status"] == "COMPLETED" and os.path.isfile(path):
+            return path
+    return None
+
+
+def resolve_checkpoint(checkpoint: Optional[str], run: Optional[str], runs_dir: str = "runs") -> str:
+    """A separator file from ``checkpoint=`` or ``run=`` (a run folder), else the latest finished run's.
+
+    Raises:
+        FileNotFoundError: with a message saying what to pass instead.
+    """
+    if checkpoint:
+        path = checkpoint if checkpoint.endswith(".keras") else os.path.join(checkpoint, BEST_MODEL)
+    elif run:
+        path = os.path.join(run, BEST_MODEL)
+    else:
+        path = latest_checkpoint(runs_dir)
+        if path is None:
+            raise FileNotFoundError(f"no finished training run with {BEST_MODEL} in {runs_dir}/: train one "
+                                    f"(make demo) or pass a checkpoint")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path} does not exist: pass a saved separator (.keras) or a run folder")
+    return path

@@ -1,0 +1,48 @@
+"""Shared fixtures: the demo corpus (rendered once, cached in data/demo) and small audio helpers."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(scope="session")
+def demo_root():
+    """The built-in demo corpus, rendered by the public entry point (cached between sessions)."""
+    out = os.environ.get("DEMO_CORPUS_DIR", os.path.join(ROOT, "data", "demo"))
+    result = subprocess.run([sys.executable, "-m", "Input.demo_corpus", "--out", out], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return out
+
+
+@pytest.fixture
+def workdir(tmp_path, demo_root):
+    """A working folder like a user's checkout: data/demo points at the corpus, runs/ is its own."""
+    os.makedirs(tmp_path / "data")
+    os.symlink(demo_root, tmp_path / "data" / "demo")
+    return tmp_path
+
+
+def run_script(arguments, cwd, timeout=900, env=None):
+    """Runs one of the project's commands as a user would; returns the CompletedProcess."""
+    environment = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2", **(env or {}))
+    command = [sys.executable, *arguments]
+    if arguments[0].endswith(".py"):
+        command[1] = os.path.join(ROOT, arguments[0])
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=environment)
+
+
+def write_tone(path, seconds=2.0, rate=44100, channels=1, frequency=440.0, amplitude=0.3):
+    """Writes a sine tone (any format soundfile knows) and returns the samples written."""
+    t = np.arange(int(seconds * rate)) / rate
+    tone = amplitude * np.sin(2 * np.pi * frequency * t)
+    audio = np.stack([tone * (1 - 0.1 * c) for c in range(channels)], axis=1).astype(np.float32)
+    soundfile.write(str(path), audio, rate)
+    return audio
