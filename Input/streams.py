@@ -80,9 +80,10 @@ class ExcerptSampler:
         self.weights = durations / durations.sum() if settings.sample_by_duration else None
         hop = settings.hop
         self.context_samples = context_frames * hop
-        self.window = int(round(settings.excerpt_duration * settings.sample_rate)) + 2 * self.context_samples
-        self.frames = self.window // hop + 1
         self.span = max(frames + shift for frames, shift in crops.values())
+        excerpt = int(round(settings.excerpt_duration * settings.sample_rate)) + 2 * self.context_samples
+        self.window = max(excerpt, (self.span - 1) * hop)  # never shorter than one crop needs
+        self.frames = self.window // hop + 1
         self.failed: List[str] = []
         self._lock = threading.Lock()
         self._failures_in_a_row = 0

@@ -35,7 +35,7 @@ def magnitude(audio: tf.Tensor, n_fft: int, hop: int) -> tf.Tensor:
 
 
 def istft(spec: tf.Tensor, n_fft: int, hop: int, length: int) -> tf.Tensor:
-    """Inverse of :func:`stft` (overlap-add with the dual window), cut or padded to ``length``.
+    """Inverse of :func:`stft` (windowed overlap-add, least-squares), cut or padded to ``length``.
 
     Args:
         spec: complex tensor ``(..., n_fft // 2 + 1, frames)``.
@@ -47,8 +47,13 @@ def istft(spec: tf.Tensor, n_fft: int, hop: int, length: int) -> tf.Tensor:
         float32 waveform(s) of shape ``(..., length)``.
     """
     frames = tf.linalg.matrix_transpose(spec)
-    audio = tf.signal.inverse_stft(frames, frame_length=n_fft, frame_step=hop, fft_length=n_fft,
-                                   window_fn=tf.signal.inverse_stft_window_fn(hop))
+    window = tf.signal.hann_window(n_fft)
+    audio = tf.signal.overlap_and_add(tf.signal.irfft(frames, [n_fft]) * window, hop)
+    # Divide by the overlap-added squared window itself (as librosa does), not by the constant a
+    # full overlap would give: the first and last hops of a song are covered by fewer frames.
+    frame_count = tf.shape(frames)[-2]
+    norm = tf.signal.overlap_and_add(tf.tile(tf.square(window)[None, :], [frame_count, 1]), hop)
+    audio = tf.where(norm > 1e-8, audio / tf.maximum(norm, 1e-8), audio)
     audio = audio[..., n_fft // 2:]
     missing = tf.maximum(length - tf.shape(audio)[-1], 0)
     rank = audio.shape.rank

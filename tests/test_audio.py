@@ -1,0 +1,83 @@
+"""The audio adapter on real files: formats, excerpts, resampling, and broken input."""
+import os
+import stat
+
+import numpy as np
+import pytest
+import soundfile
+
+from Utils import audio as audio_io
+from tests.conftest import write_tone
+
+
+@pytest.mark.parametrize("name, rate, channels", [("a.wav", 44100, 2), ("b.flac", 22050, 1), ("c.wav", 96000, 2),
+                                                  ("d.wav", 11025, 1), ("e.ogg", 32000, 2), ("f.wav", 48000, 6)])
+def test_excerpt_is_resampled_downmixed_and_padded(tmp_path, name, rate, channels):
+    path = tmp_path / name
+    write_tone(path, seconds=2.0, rate=rate, channels=channels, frequency=440)
+    header = audio_io.info(str(path))
+    assert (header.sample_rate, header.channels) == (rate, channels)
+    excerpt = audio_io.load(str(path), 8192, mono=True, offset=-0.5, duration=1.0)
+    assert excerpt.shape == (8192, 1) and excerpt.dtype == np.float32
+    assert np.abs(excerpt[:4000]).max() < 1e-3          # zeros before the file starts
+    spectrum = np.abs(np.fft.rfft(excerpt[4200:, 0]))
+    peak = np.argmax(spectrum) * 8192 / (2 * (len(spectrum) - 1))
+    assert abs(peak - 440) < 5                           # the tone survives resampling
+
+
+def test_mp3_is_read_through_ffmpeg(tmp_path):
+    tone = write_tone(tmp_path / "t.wav", seconds=3.0, rate=44100, channels=2)
+    audio_io.save(str(tmp_path / "t.mp3"), tone, 44100)
+    header = audio_io.info(str(tmp_path / "t.mp3"))
+    assert header.channels == 2 and header.sample_rate == 44100 and abs(header.duration - 3.0) < 0.1
+    excerpt = audio_io.load(str(tmp_path / "t.mp3"), offset=1.0, duration=0.5)
+    assert excerpt.shape == (22050, 2) and 0.2 < np.abs(excerpt).max() < 0.4
+
+
+def test_save_roundtrip_keeps_samples(tmp_path):
+    audio = (np.random.default_rng(0).standard_normal((1000, 2)) * 0.1).astype(np.float32)
+    audio_io.save(str(tmp_path / "x.wav"), audio, 16000)
+    assert np.allclose(audio_io.load(str(tmp_path / "x.wav"), clip=False), audio, atol=1e-7)
+
+
+@pytest.mark.parametrize("content, problem", [(b"", "not readable"), (b"this is not audio" * 100, "not readable"),
+                                              (None, "no such file")])
+def test_broken_files_raise_one_clear_error(tmp_path, content, problem):
+    path = tmp_path / "broken.wav"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(audio_io.AudioReadError) as error:
+        audio_io.load(str(path), 8192)
+    assert str(path) in str(error.value) and problem in str(error.value)
+
+
+def test_truncated_wav_reads_what_is_there(tmp_path):
+    path = tmp_path / "cut.wav"
+    write_tone(path, seconds=2.0, rate=8000)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    audio = audio_io.load(str(path), 8000, duration=2.0)
+    assert audio.shape == (16000, 1)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
+def test_unreadable_permissions(tmp_path):
+    path = tmp_path / "locked.wav"
+    write_tone(path)
+    os.chmod(path, 0)
+    with pytest.raises(audio_io.AudioReadError, match="permission denied"):
+        audio_io.info(str(path))
+
+
+def test_multistream_reference_reads_one_stream(tmp_path):
+    import subprocess
+    low, high = tmp_path / "low.wav", tmp_path / "high.wav"
+    write_tone(low, frequency=220, rate=44100, channels=2)
+    write_tone(high, frequency=880, rate=44100, channels=2)
+    stem = tmp_path / "song.stem.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(low), "-i", str(high), "-map", "0", "-map", "1",
+                    "-c:a", "aac", str(stem)], check=True)
+    for stream, frequency in ((0, 220), (1, 880)):
+        audio = audio_io.load(f"{stem}#{stream}", 8192, mono=True, offset=0.5, duration=1.0)[:, 0]
+        peak = np.argmax(np.abs(np.fft.rfft(audio))) * 8192 / len(audio)
+        assert abs(peak - frequency) < 5

@@ -1,0 +1,90 @@
+"""Dataset readers and the paper's partitions, on the demo corpus and on files written here."""
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+from Input.datasets import DatasetError, read_ccmixter, read_collection, read_musdb
+from Input.partition import build_partitions
+from tests.conftest import write_tone
+
+SOURCES = ["accompaniment", "vocals"]
+
+
+def demo_partitions(demo_root, seed=1):
+    return build_partitions(
+        {"musdb": {"type": "musdb", "root": os.path.join(demo_root, "musdb"), "is_wav": True},
+         "ccmixter": {"type": "ccmixter", "root": os.path.join(demo_root, "ccmixter")}},
+        "musdb", [["mixture", os.path.join(demo_root, "mixtures")],
+                  ["vocals", os.path.join(demo_root, "solo_vocals")],
+                  ["accompaniment", os.path.join(demo_root, "solo_accompaniment")]], SOURCES, seed)
+
+
+def test_readers_give_tracks_with_headers(demo_root):
+    musdb_tracks = read_musdb(os.path.join(demo_root, "musdb"), SOURCES, is_wav=True, subset="train")
+    assert len(musdb_tracks) == 8
+    track = musdb_tracks[0]
+    assert [os.path.basename(p) for p in track.roles["accompaniment"]] == ["drums.wav", "bass.wav", "other.wav"]
+    assert track.sample_rate == 44100 and track.channels == 2 and track.duration > 19
+    assert os.path.isfile(os.path.join(demo_root, "musdb", ".audio_index.json"))  # JSON header cache
+    four = read_musdb(os.path.join(demo_root, "musdb"), ["vocals", "drums", "bass", "other"], is_wav=True)
+    assert set(four[0].roles) == {"mixture", "vocals", "drums", "bass", "other"}
+    songs = read_ccmixter(os.path.join(demo_root, "ccmixter"), SOURCES)
+    assert len(songs) == 9 and songs[0].roles["vocals"][0].endswith("source-02.wav")
+    solo = read_collection(os.path.join(demo_root, "solo_vocals"), "vocals")
+    assert len(solo) == 7 and {t.sample_rate for t in solo} == {44100, 22050}
+
+
+def test_collections_from_lists_and_bad_files_are_skipped(tmp_path):
+    write_tone(tmp_path / "a.wav")
+    (tmp_path / "sub").mkdir()
+    write_tone(tmp_path / "sub" / "b.flac", rate=22050)
+    (tmp_path / "broken.wav").write_bytes(b"RIFF not really")
+    (tmp_path / "empty.mp3").write_bytes(b"")
+    skipped = []
+    tracks = read_collection(str(tmp_path), "vocals", skipped=skipped)
+    assert sorted(t.name for t in tracks) == ["a.wav", os.path.join("sub", "b.flac")]
+    assert len(skipped) == 2 and any("broken.wav" in s for s in skipped)
+    (tmp_path / "list.txt").write_text("a.wav\n# comment\nsub/b.flac\n")
+    (tmp_path / "list.csv").write_text("path,singer\na.wav,ann\n")
+    assert len(read_collection(str(tmp_path / "list.txt"), "vocals")) == 2
+    assert len(read_collection(str(tmp_path / "list.csv"), "vocals")) == 1
+
+
+def test_musdb_stem_files_are_read(tmp_path):
+    folder = tmp_path / "musdb" / "train"
+    folder.mkdir(parents=True)
+    parts = []
+    for index, frequency in enumerate((440, 110, 55, 330, 660)):  # mixture, drums, bass, other, vocals
+        write_tone(tmp_path / f"{index}.wav", seconds=3, rate=44100, channels=2, frequency=frequency)
+        parts += ["-i", str(tmp_path / f"{index}.wav")]
+    maps = [word for index in range(5) for word in ("-map", str(index))]
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *parts, *maps, "-c:a", "aac",
+                    str(folder / "Artist - Song.stem.mp4")], check=True)
+    tracks = read_musdb(str(tmp_path / "musdb"), SOURCES, is_wav=False, subset="train")
+    assert tracks[0].roles["vocals"] == [str(folder / "Artist - Song.stem.mp4") + "#4"]
+    assert len(tracks[0].roles["accompaniment"]) == 3 and abs(tracks[0].duration - 3) < 0.1
+
+
+def test_missing_dataset_folder_is_one_clear_error(tmp_path):
+    with pytest.raises(DatasetError, match="cfg.datasets.musdb.root"):
+        read_musdb(str(tmp_path / "nowhere"), SOURCES)
+    with pytest.raises(DatasetError, match="does not exist"):
+        read_ccmixter(str(tmp_path / "nowhere"), SOURCES)
+
+
+def test_partitions_follow_the_paper_and_are_repeatable(demo_root):
+    partitions = demo_partitions(demo_root)
+    assert len(partitions.train_sup) == 8 and {t.dataset for t in partitions.train_sup} == {"musdb"}
+    assert len(partitions.valid) == 2 + 3 and len(partitions.test) == 2 + 3  # musdb test halves, ccmixter thirds
+    assert {len(v) for v in partitions.train_unsup.values()} == {3 + 7}
+    assert all(set(t.roles) == {stream} for stream, tracks in partitions.train_unsup.items() for t in tracks)
+    names = lambda part: sorted(t.name for t in part)
+    again = demo_partitions(demo_root)
+    assert names(again.valid) == names(partitions.valid) and names(again.test) == names(partitions.test)
+    held_out = {t.name for t in partitions.valid + partitions.test}
+    unpaired = {t.name.split(" [")[0] for tracks in partitions.train_unsup.values() for t in tracks}
+    assert not held_out & unpaired and not held_out & {t.name for t in partitions.train_sup}
+    table = partitions.table()
+    assert "train_unsup/vocals" in table and "hours" in table

@@ -1,0 +1,90 @@
+"""The built-in demo corpus: real layouts, exact stems, sung pitch, disjoint collections, clear errors."""
+import json
+import os
+import subprocess
+import sys
+
+import librosa
+import musdb
+import numpy as np
+import soundfile
+
+from tests.conftest import ROOT
+
+
+def manifest(demo_root):
+    with open(os.path.join(demo_root, "manifest.json")) as handle:
+        return json.load(handle)
+
+
+def test_musdb_layout_loads_through_musdb_and_stems_sum_to_mixture(demo_root):
+    for subset, expected in (("train", 8), ("test", 4)):
+        database = musdb.DB(root=os.path.join(demo_root, "musdb"), is_wav=True, subsets=[subset])
+        assert len(database) == expected
+    track = database.tracks[0]
+    assert track.rate == 44100 and track.audio.shape[1] == 2
+    stems = sum(source.audio for source in track.sources.values())
+    assert np.abs(track.audio - stems).max() < 1e-4
+    assert 20.0 <= track.duration <= 60.0
+
+
+def test_vocals_have_the_scores_pitch(demo_root):
+    database = musdb.DB(root=os.path.join(demo_root, "musdb"), is_wav=True, subsets=["train"])
+    track = database.tracks[0]
+    entry = next(song for song in manifest(demo_root)["songs"] if song["name"] == track.name)
+    vocals = track.sources["vocals"].audio.mean(axis=1)[: 44100 * 8]
+    f0, _, _ = librosa.pyin(vocals, fmin=80, fmax=1000, sr=44100, frame_length=4096, hop_length=512)
+    times = librosa.times_like(f0, sr=44100, hop_length=512)
+    checked = 0
+    for start, end, pitch in entry["melody_first_notes"][:6]:
+        middle = (times > start + 0.3 * (end - start)) & (times < end - 0.2 * (end - start))
+        estimate = np.nanmedian(librosa.hz_to_midi(f0[middle]))
+        assert abs(estimate - pitch) < 0.6, (start, pitch, estimate)
+        checked += 1
+    assert checked == 6
+
+
+def test_ccmixter_layout_and_unpaired_collections(demo_root):
+    songs = sorted(os.listdir(os.path.join(demo_root, "ccmixter")))
+    assert len(songs) == 9
+    folder = os.path.join(demo_root, "ccmixter", songs[0])
+    mix, rate = soundfile.read(os.path.join(folder, "mix.wav"))
+    accompaniment, _ = soundfile.read(os.path.join(folder, "source-01.wav"))
+    vocals, _ = soundfile.read(os.path.join(folder, "source-02.wav"))
+    assert rate == 44100 and np.abs(mix - accompaniment - vocals).max() < 1e-4
+    formats = set()
+    for collection in ("solo_vocals", "solo_accompaniment", "mixtures"):
+        for name in os.listdir(os.path.join(demo_root, collection)):
+            formats.add(os.path.splitext(name)[1])
+    assert {".wav", ".flac", ".mp3"} <= formats
+    rates = {soundfile.info(os.path.join(demo_root, "solo_vocals", n)).samplerate
+             for n in os.listdir(os.path.join(demo_root, "solo_vocals")) if not n.endswith(".mp3")}
+    assert {44100, 22050} <= rates
+
+
+def test_unpaired_collections_share_no_song_with_paired_sets(demo_root):
+    songs = manifest(demo_root)["songs"]
+    assert len(songs) >= 40
+    paired = {s["corpus_id"] for s in songs if s["collection"].startswith(("musdb", "ccmixter"))}
+    unpaired = {s["corpus_id"] for s in songs if not s["collection"].startswith(("musdb", "ccmixter"))}
+    assert paired and unpaired and not paired & unpaired
+    assert len({s["corpus_id"] for s in songs}) == len(songs)
+    assert all("licence" in s and "tempo_bpm" in s and "programs" in s for s in songs)
+
+
+def test_second_call_returns_at_once_and_size_is_bounded(demo_root):
+    result = subprocess.run([sys.executable, "-m", "Input.demo_corpus", "--out", demo_root], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "42 songs" in result.stdout
+    total = sum(os.path.getsize(os.path.join(folder, name)) for folder, _, names in os.walk(demo_root)
+                for name in names)
+    assert total < 400 * 2 ** 20
+
+
+def test_missing_fluidsynth_is_one_line_naming_the_package(tmp_path):
+    environment = dict(os.environ, PATH=str(tmp_path))  # no fluidsynth on this PATH
+    result = subprocess.run([sys.executable, "-m", "Input.demo_corpus", "--out", str(tmp_path / "c")], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120, env=environment)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["error: fluidsynth is not installed: apt-get install fluidsynth "
+                                                  "(or run make setup as root)"]

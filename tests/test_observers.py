@@ -1,0 +1,94 @@
+"""Observers: the run folder, MongoDB over mongomock (documents and metrics), masking and dead servers."""
+import json
+import os
+import time
+
+import mongomock
+import mongomock.gridfs
+import pytest
+from sacred import Experiment
+from sacred.observers import MongoObserver
+
+from Config import cfg
+from Utils.observers import ObserverError, attach_observers, make_mongo_observer, mask_password, split_mongo_flag
+
+
+def small_experiment():
+    experiment = Experiment("observer_test", ingredients=[cfg])
+
+    @experiment.main
+    def main(cfg, _run):
+        for step in range(3):
+            _run.log_scalar("train.loss", 1.0 / (step + 1), step)
+        print("separating ...")
+        return {"batch_size": cfg["batch_size"]}
+
+    return experiment
+
+
+def test_default_file_observer_writes_the_run_folder(tmp_path):
+    experiment = small_experiment()
+    argv = attach_observers(experiment, ["Training.py", "with", "cfg.sup"], runs_dir=str(tmp_path / "runs"))
+    run = experiment.run(named_configs=["cfg.sup"])
+    folder = tmp_path / "runs" / str(run._id)
+    config = json.loads((folder / "config.json").read_text())
+    assert config["cfg"]["semi_supervised"] is False and config["cfg"]["sample_rate"] == 8192
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["train.loss"]["values"] == [1.0, 0.5, 1.0 / 3]
+    assert json.loads((folder / "run.json").read_text())["result"] == {"batch_size": 64}
+    assert argv == ["Training.py", "with", "cfg.sup"]
+
+
+def test_mongo_observer_writes_run_document_and_metrics():
+    mongomock.gridfs.enable_gridfs_integration()
+    client = mongomock.MongoClient()
+    database = client["adversarial_separation"]
+    import gridfs
+    observer = MongoObserver.create_from(database["runs"], gridfs.GridFS(database),
+                                         metrics_collection=database["metrics"], failure_dir=None)
+    experiment = small_experiment()
+    experiment.observers.append(observer)
+    run = experiment.run(named_configs=["cfg.semi_sup"])
+    document = database["runs"].find_one({"_id": run._id})
+    assert document["status"] == "COMPLETED"
+    assert document["config"]["cfg"]["alpha"] == 0.001
+    assert document["result"] == {"batch_size": 64}
+    metric = database["metrics"].find_one({"run_id": run._id, "name": "train.loss"})
+    assert metric["steps"] == [0, 1, 2] and metric["values"][0] == 1.0
+
+
+def test_password_is_masked_and_mongo_flag_is_taken_over():
+    assert mask_password("mongodb://ann:s3cret@db.example:27017/x") == "mongodb://ann:***@db.example:27017/x"
+    argv, value = split_mongo_flag(["Training.py", "-m", "localhost:27017:runs", "with", "cfg.sup"])
+    assert argv == ["Training.py", "with", "cfg.sup"] and value == "localhost:27017:runs"
+
+
+def test_unreachable_server_fails_fast_naming_host_and_port_without_password(tmp_path):
+    started = time.monotonic()
+    with pytest.raises(ObserverError) as error:
+        make_mongo_observer("mongodb://ann:s3cret@127.0.0.1:9/", "db", str(tmp_path / "failures"))
+    assert time.monotonic() - started < 15
+    assert "127.0.0.1:9" in str(error.value) and "s3cret" not in str(error.value)
+
+
+def test_unreachable_server_with_fallback_continues_on_files(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MONGO_URL", "mongodb://ann:s3cret@127.0.0.1:9/")
+    monkeypatch.setenv("MONGO_FALLBACK", "1")
+    experiment = small_experiment()
+    attach_observers(experiment, ["Training.py"], runs_dir=str(tmp_path / "runs"))
+    run = experiment.run()
+    assert os.path.isfile(tmp_path / "runs" / str(run._id) / "config.json")
+    err = capsys.readouterr().err
+    assert "continuing with the file observer" in err and "s3cret" not in err
+
+
+@pytest.mark.mongo
+@pytest.mark.skipif(not os.environ.get("MONGO_URL"), reason="needs a live MongoDB at MONGO_URL")
+def test_live_mongodb_records_a_run(tmp_path):
+    import pymongo
+    url = os.environ["MONGO_URL"]
+    experiment = small_experiment()
+    experiment.observers.append(make_mongo_observer(url, "adversarial_separation_test", str(tmp_path / "failures")))
+    run = experiment.run()
+    document = pymongo.MongoClient(url)["adversarial_separation_test"]["runs"].find_one({"_id": run._id})
+    assert document["status"] == "COMPLETED"

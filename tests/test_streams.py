@@ -1,0 +1,84 @@
+"""The queue-style excerpt streams: shapes, alignment, bad and tiny inputs, validation tiles."""
+import numpy as np
+import pytest
+import soundfile
+import tensorflow as tf
+
+from Input.datasets import read_collection
+from Input.streams import StreamSettings, paired_and_unpaired, training_stream, validation_stream
+from Models.unet import unet_geometry
+from tests.conftest import write_tone
+from tests.test_datasets import SOURCES, demo_partitions
+
+PAPER = unet_geometry(4, (256, 64), 512)
+
+
+def test_paper_config_shapes_and_dtypes(demo_root):
+    partitions = demo_partitions(demo_root)
+    data, samplers = paired_and_unpaired(partitions, SOURCES, PAPER, StreamSettings(), seed=5,
+                                         semi_supervised=True, n_critic=5)
+    batch = next(iter(data))
+    assert batch["sup"]["mixture"].shape == (64, 350, 158, 1) and batch["sup"]["mixture"].dtype == tf.float32
+    for source in SOURCES:
+        assert batch["sup"][source].shape == (64, 258, 66, 1)
+        assert batch["unsup"][source].shape == (6, 64, 258, 66, 1)
+    assert batch["unsup"]["mixture"].shape == (6, 64, 350, 158, 1)
+    mixture = batch["sup"]["mixture"].numpy()
+    assert mixture.min() >= 0 and mixture.max() > 0.1                 # log1p magnitudes
+    assert not mixture[:, :46].any() and not mixture[:, 46 + 257:].any()  # frequency padding (46, 47)
+    assert len(samplers) == 4 and all(not s.failed for s in samplers)
+
+
+def test_paired_excerpt_mixture_is_the_sum_of_its_sources(demo_root):
+    partitions = demo_partitions(demo_root)
+    _, sampler = training_stream(partitions.train_sup, ["mixture", *SOURCES], PAPER, StreamSettings(), 3, "paired")
+    for index in range(3):
+        ok, starts, mixture, accompaniment, vocals = sampler(index)
+        assert ok and len(mixture) == 10 * 8192 + 2 * 46 * 256   # excerpt plus the U-Net's context
+        centre = slice(46 * 256, -46 * 256)
+        assert np.abs(mixture[centre] - accompaniment[centre] - vocals[centre]).max() < 1e-4
+        assert np.abs(mixture[centre]).max() > 0.01
+
+
+def test_same_seed_same_excerpts(demo_root):
+    partitions = demo_partitions(demo_root)
+    settings = StreamSettings(batch_size=4, cache_size=4, min_replacement_rate=2, excerpt_duration=2.0)
+    first = [next(iter(training_stream(partitions.train_sup, ["mixture"], PAPER, settings, 9, "a")[0]))["mixture"]
+             for _ in range(2)]
+    assert np.array_equal(first[0].numpy(), first[1].numpy())
+
+
+def test_corrupt_and_silent_files_do_not_stop_the_stream(tmp_path):
+    write_tone(tmp_path / "good.wav", seconds=3, rate=8192)
+    soundfile.write(tmp_path / "silent.wav", np.zeros(8192 * 3, np.float32), 8192)
+    write_tone(tmp_path / "later_broken.wav", seconds=3, rate=8192)
+    tracks = read_collection(str(tmp_path), "vocals")
+    (tmp_path / "later_broken.wav").write_bytes(b"garbage" * 10)  # breaks after indexing
+    settings = StreamSettings(batch_size=4, cache_size=4, min_replacement_rate=2, excerpt_duration=1.0,
+                              read_workers=2)
+    data, sampler = training_stream(tracks, ["vocals"], PAPER, settings, 1, "solo", amplify=True)
+    iterator = iter(data)
+    for _ in range(10):
+        batch = next(iterator)["vocals"].numpy()
+        assert np.all(np.isfinite(batch))
+    assert sampler.failed and all("later_broken.wav" in message for message in sampler.failed)
+
+
+def test_two_file_collection_keeps_producing(tmp_path):
+    write_tone(tmp_path / "a.wav", seconds=0.5, rate=22050)   # shorter than one excerpt
+    write_tone(tmp_path / "b.flac", seconds=4, rate=44100, channels=2)
+    tracks = read_collection(str(tmp_path), "mixture")
+    settings = StreamSettings(batch_size=8, cache_size=4, min_replacement_rate=4, excerpt_duration=2.0)
+    data, _ = training_stream(tracks, ["mixture"], PAPER, settings, 2, "mixtures", amplify=True)
+    batches = list(data.take(25))
+    assert len(batches) == 25 and batches[-1]["mixture"].shape == (8, 350, 158, 1)
+
+
+def test_validation_tiles_cover_whole_songs_deterministically(demo_root):
+    partitions = demo_partitions(demo_root)
+    settings = StreamSettings(batch_size=16)
+    first = [b["vocals"].numpy() for b in validation_stream(partitions.valid[:2], SOURCES, PAPER, settings)]
+    second = [b["vocals"].numpy() for b in validation_stream(partitions.valid[:2], SOURCES, PAPER, settings)]
+    frames = [int(t.duration * 8192) // 256 + 1 for t in partitions.valid[:2]]
+    assert sum(len(b) for b in first) == sum(-(-f // 66) for f in frames)
+    assert all(np.array_equal(a, b) for a, b in zip(first, second))
