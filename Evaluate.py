@@ -15,7 +15,8 @@ from sacred import SETTINGS, Experiment  # noqa: E402
 from sacred.utils import apply_backspaces_and_linefeeds  # noqa: E402
 
 from Config import cfg  # noqa: E402
-from Utils.observers import attach_observers, run_folder  # noqa: E402
+from Utils.observers import attach_observers, run_folder
+from Utils.process import run_and_exit  # noqa: E402
 
 SETTINGS.CAPTURE_MODE = "sys"  # fd capture waits on the scoring worker processes at exit
 ex = Experiment("evaluation", ingredients=[cfg])
@@ -65,4 +66,4 @@ def evaluate(cfg, checkpoint, run, partition, progress, _run):
 
 
 if __name__ == "__main__":
-    ex.run_commandline(attach_observers(ex, sys.argv))
+    run_and_exit(lambda: ex.run_commandline(attach_observers(ex, sys.argv)))

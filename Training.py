@@ -21,6 +21,7 @@ from sacred.utils import apply_backspaces_and_linefeeds
 
 from Config import cfg
 from Utils.observers import attach_observers, run_folder
+from Utils.process import run_and_exit
 
 SETTINGS.CAPTURE_MODE = "sys"  # fd capture waits on the evaluation's worker processes at exit
 ex = Experiment("adversarial_separation", ingredients=[cfg])
@@ -161,4 +162,4 @@ def train(cfg, resume, evaluate, progress, _run, _seed):
 
 
 if __name__ == "__main__":
-    ex.run_commandline(attach_observers(ex, sys.argv))
+    run_and_exit(lambda: ex.run_commandline(attach_observers(ex, sys.argv)))

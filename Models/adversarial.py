@@ -57,6 +57,7 @@ class AdversarialSeparation(keras.Model):
             for source in self.sources:
                 names += [f"{source}_critic_loss", f"{source}_wasserstein", f"{source}_gradient_penalty"]
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        self.built = True  # its networks are built; Keras must not trace this wrapper with a training batch
 
     def compile(self, separator_optimizer: keras.optimizers.Optimizer,
                 critic_optimizers: Optional[Dict[str, keras.optimizers.Optimizer]] = None, **kwargs):

@@ -46,3 +46,19 @@ def write_tone(path, seconds=2.0, rate=44100, channels=1, frequency=440.0, ampli
     audio = np.stack([tone * (1 - 0.1 * c) for c in range(channels)], axis=1).astype(np.float32)
     soundfile.write(str(path), audio, rate)
     return audio
+
+
+TINY = ["cfg.epoch_it=6", "cfg.max_epochs=2", "cfg.patience=5", "cfg.batch_size=4", "cfg.n_critic=1",
+        "cfg.checkpoint_every=3", "cfg.cache_size=4", "cfg.min_replacement_rate=2", "cfg.excerpt_duration=2.0",
+        "cfg.image_every=3", "cfg.eval_workers=2", "progress=False", "seed=7"]
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory, demo_root):
+    """One short semi-supervised run on the demo corpus, evaluated on its test partition."""
+    workdir = tmp_path_factory.mktemp("user")
+    os.makedirs(workdir / "data")
+    os.symlink(demo_root, workdir / "data" / "demo")
+    result = run_script(["Training.py", "with", "cfg.semi_sup", "cfg.demo", *TINY], cwd=workdir)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return workdir, workdir / "runs" / "1", result

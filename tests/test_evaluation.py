@@ -1,0 +1,111 @@
+"""Evaluation, separation and run comparison on real files, with a trained demo model."""
+import json
+import os
+
+import keras
+import museval
+import numpy as np
+import pytest
+import soundfile
+
+from Models.build import build_separator, save_separator
+from Models.separator import Separator
+from Utils import audio as audio_io
+from Utils.evaluation import bss_scores
+from tests.conftest import run_script, write_tone
+
+
+def test_perfect_estimates_score_high_and_mixture_row_is_museval(trained_run, demo_root):
+    rng = np.random.default_rng(0)
+    references = rng.standard_normal((2, 3 * 8000, 2)).astype(np.float32) * 0.1
+    perfect = bss_scores(references, references, 8000)
+    assert np.nanmedian(perfect["SDR"]) > 60
+    _, folder, _ = trained_run
+    scores = json.loads((folder / "evaluation" / "scores.json").read_text())
+    row = scores["tracks"][0]
+    song = os.path.join(demo_root, "ccmixter", row["track"])
+    assert row["dataset"] == "ccmixter" and os.path.isdir(song)
+    mix, rate = soundfile.read(os.path.join(song, "mix.wav"), dtype="float32")
+    refs = np.stack([soundfile.read(os.path.join(song, f"source-0{i}.wav"), dtype="float32")[0] for i in (1, 2)])
+    sdr, _, sir, _ = museval.evaluate(refs, np.stack([mix, mix]), win=rate, hop=rate)
+    assert np.isclose(row["methods"]["mixture"]["accompaniment"]["SDR"], np.nanmedian(sdr[0]), atol=1e-3)
+    assert np.isclose(row["methods"]["mixture"]["vocals"]["SIR"], np.nanmedian(sir[1]), atol=1e-3)
+
+
+def test_evaluate_writes_tables_loadable_by_museval(trained_run):
+    workdir, folder, _ = trained_run
+    result = run_script(["Evaluate.py", "with", "cfg.semi_sup", "cfg.demo", f"run={folder}", "partition=ccmixter",  # its 3 validation + 3 test songs
+                         "cfg.eval_protocol=paper", "progress=False"], cwd=workdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    runs = sorted(int(n) for n in os.listdir(workdir / "runs") if n.isdigit())
+    evaluation = workdir / "runs" / str(runs[-1]) / "evaluation"
+    summary = json.loads((evaluation / "summary.json").read_text())
+    entry = summary["separator/ccmixter/vocals"]
+    assert entry["tracks"] == 6 and entry["SDR_median"] is not None and entry["paper_SDR_median"] is not None
+    assert (evaluation / "summary.csv").read_text().startswith("method,dataset,source,tracks")
+    store = museval.EvalStore()
+    store.add_eval_dir(str(evaluation / "separator"))
+    assert len(store.df["track"].unique()) == 6 and set(store.df["target"]) == {"accompaniment", "vocals"}
+    assert "SDR med" in result.stdout
+
+
+def test_separate_keeps_rate_length_and_channels_and_skips_bad_files(trained_run, tmp_path):
+    workdir, folder, _ = trained_run
+    stereo = write_tone(tmp_path / "stereo.wav", seconds=3.0, rate=44100, channels=2, frequency=330)
+    audio_io.save(str(tmp_path / "stereo song.mp3"), stereo, 44100)
+    write_tone(tmp_path / "mono.wav", seconds=2.5, rate=22050, channels=1)
+    (tmp_path / "broken.flac").write_bytes(b"not audio")
+    result = run_script(["Separate.py", str(tmp_path / "stereo song.mp3"), str(tmp_path / "mono.wav"),
+                         str(tmp_path / "broken.flac"), "-o", str(tmp_path / "out"), "--checkpoint", str(folder),
+                         "--no-progress"], cwd=workdir)
+    assert result.returncode == 1
+    assert "broken.flac" in result.stderr and "separated 2 of 3" in result.stdout
+    for name, source_path in (("stereo song", tmp_path / "stereo song.mp3"), ("mono", tmp_path / "mono.wav")):
+        header = audio_io.info(str(source_path))
+        for source in ("accompaniment", "vocals"):
+            out = soundfile.info(str(tmp_path / "out" / name / f"{source}.wav"))
+            assert (out.samplerate, out.channels, out.frames) == (header.sample_rate, header.channels, header.frames)
+
+
+def test_passthrough_separator_sums_back_to_the_input(tmp_path):
+    # Accompaniment head = the input's log-magnitude, vocals head = 0: the sum of estimates is the input.
+    settings = {"sources": ["accompaniment", "vocals"], "sample_rate": 8192, "n_fft": 512, "hop": 256,
+                "separator": "unet", "unet_levels": 2, "unet_filters": 2, "output_frames": 16,
+                "inference_frames": 32, "chunk_seconds": 60.0}
+    network, _ = build_separator(settings)
+    network.set_weights([np.zeros_like(w) for w in network.get_weights()])
+    kernel = network.get_layer("accompaniment").get_weights()[0]
+    kernel[..., 0, 0] = 1.0  # channel 0 of the last concatenation is the cropped input
+    network.get_layer("accompaniment").set_weights([kernel, np.zeros(1, np.float32)])
+    save_separator(network, settings, str(tmp_path / "passthrough.keras"))
+    separator = Separator.from_checkpoint(str(tmp_path / "passthrough.keras"))
+    t = np.arange(int(44100 * 2.2)) / 44100
+    song = np.stack([0.3 * np.sin(2 * np.pi * 220 * t), 0.2 * np.sin(2 * np.pi * 880 * t)], 1).astype(np.float32)
+    estimates = separator.separate(song, 44100)
+    assert estimates["vocals"].shape == song.shape and not estimates["vocals"].any()
+    total = estimates["accompaniment"] + estimates["vocals"]
+    inner = slice(4410, -4410)  # away from the resampler's edges
+    assert np.sqrt(np.mean((total[inner] - song[inner]) ** 2) / np.mean(song[inner] ** 2)) < 1e-2
+
+
+def test_batched_windows_agree_with_one_window_at_a_time(trained_run):
+    _, folder, _ = trained_run
+    one = Separator.from_checkpoint(str(folder / "best_separator.keras"), batch_windows=1)
+    many = Separator.from_checkpoint(str(folder / "best_separator.keras"), batch_windows=16)
+    spectrum = np.log1p(np.abs(np.random.default_rng(4).standard_normal((257, 1500)))).astype(np.float32)
+    first, second = one.separate_magnitude(spectrum), many.separate_magnitude(spectrum)
+    for source in first:
+        assert first[source].shape == (257, 1500)
+        assert np.abs(first[source] - second[source]).max() < 1e-4
+
+
+def test_compare_shows_differing_keys_and_scores(trained_run, tmp_path):
+    workdir, _, _ = trained_run
+    result = run_script(["Compare.py", "--runs", str(workdir / "runs"), "--plot", str(tmp_path / "cmp.png")],
+                        cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:2] == ["run", "1"]
+    assert any(line.startswith("test vocals SDR (median)") for line in lines)
+    assert any(line.startswith("seed") or line.startswith("partition") for line in lines)
+    assert (tmp_path / "cmp.png").stat().st_size > 1000

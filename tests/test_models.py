@@ -1,0 +1,135 @@
+"""The U-Net's geometry, the critic, the gradient penalty and one adversarial training step."""
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from Models.adversarial import AdversarialSeparation
+from Models.critic import build_dcgan_critic
+from Models.losses import gradient_penalty
+from Models.unet import build_unet, unet_geometry
+
+SOURCES = ["accompaniment", "vocals"]
+
+
+def reference_padding(levels, shape):
+    """The authors' getUnetPadding, restated for a test oracle."""
+    rem = np.array(shape, dtype=np.float64)
+    for _ in range(levels):
+        rem = (rem + 2) / 2
+    x = np.ceil(rem).astype(int)
+    x += x % 2
+    out, inp = x.copy(), x.copy()
+    for _ in range(levels):
+        out = out * 2 - 2
+        inp = (inp + 2) * 2
+    return tuple(inp + 2), tuple(out)
+
+
+@pytest.mark.parametrize("levels, shape", [(4, (256, 64)), (4, (256, 32)), (3, (256, 64)), (5, (512, 128)),
+                                           (4, (256, 100)), (2, (128, 16))])
+def test_geometry_matches_the_authors(levels, shape):
+    geometry = unet_geometry(levels, shape, n_fft=2 * shape[0])
+    assert (geometry.input_shape, geometry.output_shape) == reference_padding(levels, shape)
+    network = build_unet(geometry, SOURCES, levels=levels, filters=2)
+    outputs = network(np.zeros((1, *geometry.input_shape, 1), np.float32))
+    assert all(tuple(o.shape[1:3]) == geometry.output_shape for o in outputs.values())
+
+
+def test_paper_geometry_and_impossible_sizes():
+    geometry = unet_geometry(4, (256, 64), 512)
+    assert geometry.input_shape == (350, 158) and geometry.output_shape == (258, 66)
+    assert geometry.context_frames == 46 and geometry.input_freq_padding == (46, 47)
+    with pytest.raises(ValueError, match="positive"):
+        unet_geometry(4, (256, 0), 512)
+    with pytest.raises(ValueError, match="levels"):
+        unet_geometry(0, (256, 64), 512)
+    with pytest.raises(ValueError, match="cannot hold"):
+        unet_geometry(4, (64, 64), 512)
+
+
+def test_unet_has_the_authors_filters_and_k_heads():
+    network = build_unet(unet_geometry(4, (256, 64), 512), ["vocals", "drums", "bass"], levels=4, filters=16)
+    widths = [network.get_layer(f"enc_conv{i}").filters for i in range(5)]
+    assert widths == [16, 32, 64, 128, 256] and sorted(network.output) == ["bass", "drums", "vocals"]
+
+
+def test_critic_follows_dcgan_rules():
+    critic = build_dcgan_critic((256, 64), 32)
+    convs = [layer for layer in critic.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [c.filters for c in convs] == [32, 64, 128, 256, 256, 256]
+    assert [tuple(c.strides) for c in convs] == [(2, 2)] * 4 + [(2, 1)] * 2
+    assert critic.output.shape == (None, 1)
+
+
+def test_gradient_penalty_equals_hand_computation():
+    # A linear critic: its gradient is its weight vector everywhere, so the penalty is known in closed form.
+    inputs = keras.Input((4, 2, 1))
+    dense = keras.layers.Dense(1, use_bias=False)
+    critic = keras.Model(inputs, dense(keras.layers.Flatten()(inputs)))
+    weights = np.array([[3.0], [0.0], [4.0], [0.0], [0.0], [0.0], [0.0], [0.0]], np.float32)  # norm 5
+    dense.set_weights([weights])
+    real, fake = tf.random.uniform((6, 4, 2, 1)), tf.random.uniform((6, 4, 2, 1))
+    assert np.isclose(gradient_penalty(critic, real, fake, one_sided=True).numpy(), (5 - 1) ** 2, rtol=1e-5)
+    dense.set_weights([weights / 10])  # norm 0.5: one-sided ignores it, two-sided does not
+    assert np.isclose(gradient_penalty(critic, real, fake, one_sided=True).numpy(), 0.0)
+    assert np.isclose(gradient_penalty(critic, real, fake, one_sided=False).numpy(), 0.25, rtol=1e-5)
+    dense.set_weights([weights * 0])  # zero gradient: finite value and finite gradient
+    with tf.GradientTape() as tape:
+        penalty = gradient_penalty(critic, real, fake, one_sided=False)
+    assert np.isclose(penalty.numpy(), 1.0)
+    assert all(np.all(np.isfinite(g)) for g in tape.gradient(penalty, critic.trainable_variables))
+
+
+def tiny_model(semi_supervised=True, alpha=0.001, beta=0.001, sources=SOURCES, seed=0):
+    keras.utils.set_random_seed(seed)
+    geometry = unet_geometry(2, (32, 8), 64)
+    separator = build_unet(geometry, sources, levels=2, filters=4)
+    critics = {s: build_dcgan_critic(geometry.critic_shape, 4, name=f"{s}_critic") for s in sources}
+    model = AdversarialSeparation(separator, critics if semi_supervised else {}, sources, geometry.critic_shape,
+                                  semi_supervised=semi_supervised, alpha=alpha, beta=beta, n_critic=2)
+    model.compile(keras.optimizers.Adam(1e-3), {s: keras.optimizers.Adam(1e-3) for s in (critics if semi_supervised else {})})
+    return model, geometry
+
+
+def tiny_batch(geometry, sources=SOURCES, n_critic=2, batch=3, seed=1):
+    rng = np.random.default_rng(seed)
+    draw = lambda *shape: rng.uniform(0, 1, shape).astype(np.float32)
+    paired = {"mixture": draw(batch, *geometry.input_shape, 1), **{s: draw(batch, *geometry.output_shape, 1) for s in sources}}
+    unpaired = {"mixture": draw(n_critic + 1, batch, *geometry.input_shape, 1),
+                **{s: draw(n_critic + 1, batch, *geometry.output_shape, 1) for s in sources}}
+    return {"sup": paired, "unsup": unpaired}
+
+
+def test_one_train_step_gives_finite_losses_and_moves_every_network():
+    model, geometry = tiny_model()
+    data = tiny_batch(geometry)
+    before = {name: [w.copy() for w in net.get_weights()]
+              for name, net in [("separator", model.separator), *model.critics.items()]}
+    logs = model.train_step(data)
+    names = {"loss", "sup_loss", "unsup_loss", "adversarial_loss", "additive_loss", "vocals_wasserstein",
+             "accompaniment_gradient_penalty", "vocals_critic_loss"}
+    assert names <= set(logs) and all(np.isfinite(float(v)) for v in logs.values())
+    for name, net in [("separator", model.separator), *model.critics.items()]:
+        assert any(not np.allclose(a, b) for a, b in zip(before[name], net.get_weights())), name
+    assert int(model.optimizer.iterations.numpy()) == 1
+    assert all(int(o.iterations.numpy()) == 2 for o in model.critic_optimizers.values())
+
+
+def test_semi_supervised_step_with_zero_weights_equals_supervised_step():
+    semi, geometry = tiny_model(True, alpha=0.0, beta=0.0)
+    sup, _ = tiny_model(False)
+    sup.separator.set_weights(semi.separator.get_weights())
+    data = tiny_batch(geometry)
+    semi.train_step(data)
+    sup.train_step({"sup": data["sup"]})
+    for a, b in zip(semi.separator.get_weights(), sup.separator.get_weights()):
+        assert np.allclose(a, b, atol=1e-6)
+
+
+def test_three_sources_train():
+    sources = ["vocals", "drums", "rest"]
+    model, geometry = tiny_model(sources=sources)
+    logs = model.train_step(tiny_batch(geometry, sources))
+    assert {"drums_wasserstein", "rest_gradient_penalty"} <= set(logs)
+    assert all(np.isfinite(float(v)) for v in logs.values())

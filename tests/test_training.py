@@ -1,0 +1,53 @@
+"""Training.py as a user runs it: a short semi-supervised run, resume, and the multi-device path."""
+import json
+import os
+
+import pytest
+
+from tests.conftest import TINY, run_script
+
+def test_short_run_writes_metrics_checkpoint_model_and_result(trained_run):
+    _, folder, result = trained_run
+    run = json.loads((folder / "run.json").read_text())
+    assert run["status"] == "COMPLETED"
+    assert run["result"]["steps"] == 12 and run["result"]["epochs"] == 2
+    assert set(run["result"]["test"]) == {"separator/all/accompaniment", "separator/all/vocals"}
+    metrics = json.loads((folder / "metrics.json").read_text())
+    for name in ("train.sup_loss", "train.additive_loss", "train.vocals_wasserstein", "valid.sup_loss"):
+        assert name in metrics, name
+    assert len(metrics["valid.sup_loss"]["values"]) == 2
+    for path in ("best_separator.keras", "best_separator.json", "checkpoint/state.npz", "checkpoint/state.json",
+                 "evaluation/summary.csv", "evaluation/summary.json"):
+        assert (folder / path).is_file(), path
+    assert json.loads((folder / "best_separator.json").read_text())["sources"] == ["accompaniment", "vocals"]
+    assert any(name.startswith("events.out.tfevents") for _, _, names in os.walk(folder / "tensorboard")
+               for name in names)
+    info = json.loads((folder / "info.json").read_text())
+    assert [row["partition"] for row in info["partitions"]][0] == "train_sup" and info["skipped_count"] == 0
+    assert "train_unsup/vocals" in result.stdout and "SDR med" in result.stdout
+
+
+def test_resume_continues_from_the_saved_step(trained_run):
+    workdir, folder, _ = trained_run
+    result = run_script(["Training.py", "with", "cfg.semi_sup", "cfg.demo", *TINY, f"resume={folder}",
+                         "cfg.max_epochs=3", "evaluate=False"], cwd=workdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "at epoch 2, step 12" in result.stdout
+    resumed = json.loads((workdir / "runs" / "2" / "run.json").read_text())
+    assert resumed["result"]["steps"] == 18 and resumed["result"]["epochs"] == 3
+
+
+def test_resume_from_nothing_is_a_clear_error(trained_run, tmp_path):
+    workdir, _, _ = trained_run
+    result = run_script(["Training.py", "with", "cfg.semi_sup", "cfg.demo", *TINY, f"resume={tmp_path}"], cwd=workdir)
+    assert result.returncode != 0 and "no checkpoint" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_supervised_baseline_and_two_logical_devices(workdir):
+    result = run_script(["Training.py", "with", "cfg.sup", "cfg.demo", *TINY, "cfg.epoch_it=2", "cfg.max_epochs=1",
+                         "evaluate=False", "cfg.distribute=mirrored", "cfg.logical_cpus=2"], cwd=workdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = json.loads((workdir / "runs" / "1" / "run.json").read_text())
+    assert run["result"]["steps"] == 2
+    metrics = json.loads((workdir / "runs" / "1" / "metrics.json").read_text())
+    assert "train.vocals_wasserstein" not in metrics   # no critics in the baseline
