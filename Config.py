@@ -31,6 +31,7 @@ def base():
     # Extra unpaired collections: [stream, folder or .txt/.csv list] pairs; stream is 'mixture' or a source.
     unpaired_collections = []
     partition_seed = 1             # shuffles songs before cutting datasets into parts
+    train_sup_songs = 0            # 0: every paired training song; N: only N of them (scarce-label experiments)
     index_cache = True             # cache per-file duration/rate/channels as JSON beside the data
 
     # ---- Audio and spectrogram (authors' code)
@@ -152,3 +153,17 @@ def reject_invalid_values(config, command_name, logger):
         print(f"Config error: {error}", file=sys.stderr)
         raise SystemExit(2)
     return {}
+
+
+def resolve(named_configs=(), updates=None) -> dict:
+    """The ``cfg`` dict a run would see, e.g. ``resolve(["cfg.demo"], {"batch_size": 4})`` (benchmarks, notebooks)."""
+    from sacred import Experiment
+    experiment = Experiment("resolve_config", ingredients=[cfg])
+
+    @experiment.main
+    def _config(cfg):
+        return dict(cfg)
+
+    run = experiment.run(named_configs=list(named_configs), config_updates={"cfg": dict(updates)} if updates else {},
+                         options={"--loglevel": "ERROR"})
+    return run.result

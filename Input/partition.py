@@ -52,7 +52,8 @@ def read_multitrack(name: str, spec: dict, sources: Sequence[str], subset: str, 
 
 
 def build_partitions(datasets: Dict[str, dict], supervised_dataset: str, unpaired_collections: Sequence[Sequence[str]],
-                     sources: Sequence[str], seed: int = 1, index_cache: bool = True) -> Partitions:
+                     sources: Sequence[str], seed: int = 1, index_cache: bool = True,
+                     train_sup_songs: int = 0) -> Partitions:
     """Reads the configured datasets and partitions them as the paper did.
 
     Args:
@@ -62,6 +63,7 @@ def build_partitions(datasets: Dict[str, dict], supervised_dataset: str, unpaire
         sources: source names.
         seed: shuffles songs before cutting datasets into parts.
         index_cache: cache audio headers as JSON beside the data.
+        train_sup_songs: keep only this many paired training songs (0: all), chosen by the seed.
 
     Raises:
         DatasetError: a configured folder is missing or holds no readable audio.
@@ -79,6 +81,9 @@ def build_partitions(datasets: Dict[str, dict], supervised_dataset: str, unpaire
         tracks = _shuffled(read_multitrack(supervised_dataset, spec, sources, "train", index_cache, skipped), rng)
         cut = len(tracks) // 3
         train_sup, valid, test = tracks[2 * cut:], tracks[:cut], tracks[cut:2 * cut]
+    if train_sup_songs:
+        # Its own generator, so that the held-out songs do not depend on this choice.
+        train_sup = _shuffled(train_sup, np.random.default_rng([seed, 1]))[:train_sup_songs]
     train_unsup: Dict[str, List[Track]] = {stream: [] for stream in ["mixture", *sources]}
     for name, spec in datasets.items():
         if name == supervised_dataset or spec.get("root") is None:
@@ -114,4 +119,5 @@ def partitions_from_config(config: Dict, demo_folder: str = "data/demo") -> Part
         from Input import demo_corpus
         demo_corpus.build(demo_folder)
     return build_partitions(config["datasets"], config["supervised_dataset"], config["unpaired_collections"],
-                            config["sources"], config["partition_seed"], config["index_cache"])
+                            config["sources"], config["partition_seed"], config["index_cache"],
+                            config["train_sup_songs"])

@@ -37,7 +37,8 @@ def check_config(config: Dict[str, Any]) -> None:
                 "critic_filters", "n_critic", "epoch_it", "cache_size", "read_workers", "inference_frames",
                 "eval_workers", "checkpoint_every"):
         _positive(config, key)
-    for key in ("patience", "max_epochs", "validation_batches", "image_every", "logical_cpus"):
+    for key in ("patience", "max_epochs", "validation_batches", "image_every", "logical_cpus",
+                "train_sup_songs"):
         _positive(config, key, allow_zero=True)
     for key in ("separator_lr", "critic_lr", "excerpt_duration", "min_replacement_rate", "chunk_seconds"):
         _positive(config, key, kind=float)

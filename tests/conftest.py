@@ -62,3 +62,9 @@ def trained_run(tmp_path_factory, demo_root):
     result = run_script(["Training.py", "with", "cfg.semi_sup", "cfg.demo", *TINY], cwd=workdir)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return workdir, workdir / "runs" / "1", result
+
+
+def latest_run(runs_dir):
+    """The folder of the newest run in a file observer's folder."""
+    ids = sorted(int(name) for name in os.listdir(runs_dir) if name.isdigit())
+    return os.path.join(runs_dir, str(ids[-1]))

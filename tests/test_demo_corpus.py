@@ -45,7 +45,8 @@ def test_vocals_have_the_scores_pitch(demo_root):
 
 
 def test_ccmixter_layout_and_unpaired_collections(demo_root):
-    songs = sorted(os.listdir(os.path.join(demo_root, "ccmixter")))
+    root = os.path.join(demo_root, "ccmixter")
+    songs = sorted(n for n in os.listdir(root) if os.path.isdir(os.path.join(root, n)))
     assert len(songs) == 9
     folder = os.path.join(demo_root, "ccmixter", songs[0])
     mix, rate = soundfile.read(os.path.join(folder, "mix.wav"))
@@ -55,10 +56,11 @@ def test_ccmixter_layout_and_unpaired_collections(demo_root):
     formats = set()
     for collection in ("solo_vocals", "solo_accompaniment", "mixtures"):
         for name in os.listdir(os.path.join(demo_root, collection)):
-            formats.add(os.path.splitext(name)[1])
+            if not name.startswith("."):
+                formats.add(os.path.splitext(name)[1])
     assert {".wav", ".flac", ".mp3"} <= formats
     rates = {soundfile.info(os.path.join(demo_root, "solo_vocals", n)).samplerate
-             for n in os.listdir(os.path.join(demo_root, "solo_vocals")) if not n.endswith(".mp3")}
+             for n in os.listdir(os.path.join(demo_root, "solo_vocals")) if n.endswith((".wav", ".flac"))}
     assert {44100, 22050} <= rates
 
 

@@ -12,7 +12,7 @@ from Models.build import build_separator, save_separator
 from Models.separator import Separator
 from Utils import audio as audio_io
 from Utils.evaluation import bss_scores
-from tests.conftest import run_script, write_tone
+from tests.conftest import latest_run, run_script, write_tone
 
 
 def test_perfect_estimates_score_high_and_mixture_row_is_museval(trained_run, demo_root):
@@ -37,14 +37,15 @@ def test_evaluate_writes_tables_loadable_by_museval(trained_run):
     result = run_script(["Evaluate.py", "with", "cfg.semi_sup", "cfg.demo", f"run={folder}", "partition=ccmixter",  # its 3 validation + 3 test songs
                          "cfg.eval_protocol=paper", "progress=False"], cwd=workdir)
     assert result.returncode == 0, result.stderr[-3000:]
-    runs = sorted(int(n) for n in os.listdir(workdir / "runs") if n.isdigit())
-    evaluation = workdir / "runs" / str(runs[-1]) / "evaluation"
-    summary = json.loads((evaluation / "summary.json").read_text())
+    evaluation = os.path.join(latest_run(workdir / "runs"), "evaluation")
+    with open(os.path.join(evaluation, "summary.json")) as handle:
+        summary = json.load(handle)
     entry = summary["separator/ccmixter/vocals"]
     assert entry["tracks"] == 6 and entry["SDR_median"] is not None and entry["paper_SDR_median"] is not None
-    assert (evaluation / "summary.csv").read_text().startswith("method,dataset,source,tracks")
+    with open(os.path.join(evaluation, "summary.csv")) as handle:
+        assert handle.read().startswith("method,dataset,source,tracks")
     store = museval.EvalStore()
-    store.add_eval_dir(str(evaluation / "separator"))
+    store.add_eval_dir(os.path.join(evaluation, "separator"))
     assert len(store.df["track"].unique()) == 6 and set(store.df["target"]) == {"accompaniment", "vocals"}
     assert "SDR med" in result.stdout
 

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from tests.conftest import TINY, run_script
+from tests.conftest import TINY, latest_run, run_script
 
 def test_short_run_writes_metrics_checkpoint_model_and_result(trained_run):
     _, folder, result = trained_run
@@ -33,7 +33,8 @@ def test_resume_continues_from_the_saved_step(trained_run):
                          "cfg.max_epochs=3", "evaluate=False"], cwd=workdir)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "at epoch 2, step 12" in result.stdout
-    resumed = json.loads((workdir / "runs" / "2" / "run.json").read_text())
+    with open(os.path.join(latest_run(workdir / "runs"), "run.json")) as handle:
+        resumed = json.load(handle)
     assert resumed["result"]["steps"] == 18 and resumed["result"]["epochs"] == 3
 
 

@@ -1,0 +1,77 @@
+"""What every benchmark shares: the machine's description, timing, and writing result tables."""
+import csv
+import datetime
+import os
+import platform
+import subprocess
+import sys
+import time
+from typing import Dict, List, Sequence
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(ROOT, "bench", "results")
+
+
+def machine() -> Dict[str, str]:
+    """CPU, cores, memory and versions, for the header of every result file."""
+    import keras
+    import numpy
+    import tensorflow as tf
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as handle:
+            cpu = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
+    return {"date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), "cpu": cpu, "cores": str(os.cpu_count()),
+            "memory": f"{memory:.0f} GiB", "python": platform.python_version(), "tensorflow": tf.__version__,
+            "keras": keras.__version__, "numpy": numpy.__version__,
+            "gpu": ", ".join(d.name for d in tf.config.list_physical_devices("GPU")) or "none"}
+
+
+class Timer:
+    """``with Timer() as t: ...`` then ``t.seconds``."""
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.start
+
+
+def report(name: str, title: str, columns: Sequence[str], rows: List[Sequence], command: str, notes: str = "") -> str:
+    """Prints a table and writes it as markdown and CSV to ``bench/results/<name>.{md,csv}``."""
+    os.makedirs(RESULTS, exist_ok=True)
+    cells = [[_fmt(v) for v in row] for row in rows]
+    widths = [max(len(str(c)) for c in column) for column in zip(columns, *cells)]
+    lines = ["| " + " | ".join(str(c).ljust(w) for c, w in zip(columns, widths)) + " |",
+             "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    lines += ["| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths)) + " |" for row in cells]
+    info = machine()
+    header = [f"# {title}", "", f"Reproduce: `{command}`", "",
+              "Machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), ""]
+    text = "\n".join(header + lines + ([""] + [notes] if notes else [])) + "\n"
+    with open(os.path.join(RESULTS, f"{name}.md"), "w") as handle:
+        handle.write(text)
+    with open(os.path.join(RESULTS, f"{name}.csv"), "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["# " + ", ".join(f"{k}={v}" for k, v in info.items())])
+        writer.writerow(columns)
+        writer.writerows(rows)
+    print(text)
+    return text
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+def demo_corpus() -> str:
+    """The demo corpus folder (rendered if needed)."""
+    out = os.path.join(ROOT, "data", "demo")
+    subprocess.run([sys.executable, "-m", "Input.demo_corpus", "--out", out], cwd=ROOT, check=True)
+    return out

@@ -1,0 +1,60 @@
+"""Does unpaired data help? cfg.sup vs cfg.semi_sup with few paired songs, same separator, steps and seeds.
+
+    python -m bench.semi_vs_sup            # about 60 minutes on 2 cores
+    python -m bench.semi_vs_sup --quick    # about 10 minutes: fewer steps, one seed each
+
+Runs Training.py on the demo corpus (3 paired songs; unpaired mixtures, solo vocals and solo
+accompaniment) and reports the median test SDR/SIR/SAR over tracks per source.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+from bench.common import ROOT, demo_corpus, report
+
+
+def train(workdir: str, method: str, seed: int, steps: int, epochs: int) -> dict:
+    command = [sys.executable, os.path.join(ROOT, "Training.py"), "with", f"cfg.{method}", "cfg.demo",
+               "cfg.train_sup_songs=3", f"cfg.epoch_it={steps}", f"cfg.max_epochs={epochs}", "cfg.patience=100",
+               f"seed={seed}", "progress=False"]
+    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True,
+                            env=dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2"))
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
+    runs = sorted(int(n) for n in os.listdir(os.path.join(workdir, "runs")) if n.isdigit())
+    with open(os.path.join(workdir, "runs", str(runs[-1]), "info.json")) as handle:
+        return json.load(handle)["test"]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    steps, epochs, seeds = (40, 2, [1]) if args.quick else (100, 4, [1, 2])
+    corpus = demo_corpus()
+    rows = []
+    with tempfile.TemporaryDirectory() as workdir:
+        os.makedirs(os.path.join(workdir, "data"))
+        os.symlink(corpus, os.path.join(workdir, "data", "demo"))
+        mixture_row = None
+        for method in ("sup", "semi_sup"):
+            for seed in seeds:
+                test = train(workdir, method, seed, steps, epochs)
+                for source in ("vocals", "accompaniment"):
+                    entry = test[f"separator/all/{source}"]
+                    rows.append([method, seed, source, entry["SDR_median"], entry["SIR_median"], entry["SAR_median"]])
+                mixture_row = mixture_row or [["mixture as estimate", "-", s, test[f"mixture/all/{s}"]["SDR_median"],
+                                               test[f"mixture/all/{s}"]["SIR_median"], "-"]
+                                              for s in ("vocals", "accompaniment")]
+    report("semi_vs_sup" + ("_quick" if args.quick else ""),
+           f"Supervised vs semi-supervised on the demo corpus (3 paired songs, {steps * epochs} separator steps)",
+           ["method", "seed", "source", "SDR median", "SIR median", "SAR median"], rows + mixture_row,
+           "python -m bench.semi_vs_sup" + (" --quick" if args.quick else ""),
+           "Median over the 5 test songs of each song's median over 1 s windows (museval v4).")
+
+
+if __name__ == "__main__":
+    main()
