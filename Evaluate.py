@@ -45,6 +45,7 @@ def select_tracks(partitions, partition: str):
 
 @ex.main
 def evaluate(cfg, checkpoint, run, partition, progress, _run):
+    from Input.datasets import DatasetError
     from Input.partition import partitions_from_config
     from Utils.evaluation import evaluate_tracks
     from Utils.runs import resolve_checkpoint
@@ -53,7 +54,10 @@ def evaluate(cfg, checkpoint, run, partition, progress, _run):
         path = resolve_checkpoint(checkpoint, run)
     except FileNotFoundError as error:
         raise SystemExit(f"error: {error}")
-    tracks = select_tracks(partitions_from_config(cfg), partition)
+    try:
+        tracks = select_tracks(partitions_from_config(cfg), partition)
+    except DatasetError as error:
+        raise SystemExit(f"error: {error}")
     print(f"evaluating {path} on {len(tracks)} tracks of {partition}")
     tables = evaluate_tracks(path, tracks, os.path.join(run_folder(_run), "evaluation"), cfg["eval_protocol"],
                              cfg["eval_workers"], progress)

@@ -62,16 +62,21 @@ def distribution_strategy(config):
 def train(cfg, resume, evaluate, progress, _run, _seed):
     import keras
 
+    from Input.datasets import DatasetError
     from Input.partition import partitions_from_config
     from Input.streams import paired_and_unpaired, validation_stream
     from Models.build import build_training_model, save_separator
     from Utils import checkpoint
-    from Utils.callbacks import GuardAndCheckpoint, MetricsSink, SpectrogramImages, fan_out, scalar_writer
+    from Utils.callbacks import (GuardAndCheckpoint, MetricsSink, NonFiniteLossError, SpectrogramImages, fan_out,
+                                 scalar_writer)
 
     strategy = distribution_strategy(cfg)
     keras.utils.set_random_seed(_seed)
     folder = run_folder(_run)
-    partitions = partitions_from_config(cfg)
+    try:
+        partitions = partitions_from_config(cfg)
+    except DatasetError as error:
+        raise SystemExit(f"error: {error}")
     print(partitions.table())
     _run.info["partitions"] = partitions.summary()
     _run.info["skipped_files"] = list(partitions.skipped)
@@ -102,12 +107,14 @@ def train(cfg, resume, evaluate, progress, _run, _seed):
             best_path = counters["best_path"]
 
     def save_state():
-        checkpoint.save_state(state_dir, model, {**counters, "best_path": best_path})
+        checkpoint.save_state(state_dir, model, {**counters, "best_path": best_path,
+                                                 "step": int(model.optimizer.iterations.numpy())})
 
     log_scalar = fan_out(_run.log_scalar, scalar_writer(os.path.join(folder, "tensorboard")))
     callbacks = [MetricsSink(log_scalar, every=10),
                  GuardAndCheckpoint(save_state, cfg["checkpoint_every"],
-                                    lambda: f"The last good checkpoint is {state_dir} (resume={folder})."),
+                                    lambda: (f"The last good checkpoint is {state_dir} (resume={folder})."
+                                             if checkpoint.find_state(state_dir) else "No checkpoint was saved yet.")),
                  SpectrogramImages(os.path.join(folder, "tensorboard", "images"), next(iter(valid_data)),
                                    cfg["image_every"])]
     try:
@@ -139,6 +146,9 @@ def train(cfg, resume, evaluate, progress, _run, _seed):
         save_state()
         print(f"interrupted: state saved in {state_dir}; continue with resume={folder}", file=sys.stderr)
         raise
+    except NonFiniteLossError as error:
+        _run.info["stopped"] = str(error)
+        raise SystemExit(f"error: {error}")
     finally:
         _run.info["skipped_files"] = list(partitions.skipped) + [m for s in samplers for m in s.failed]
         _run.info["skipped_count"] = len(_run.info["skipped_files"])

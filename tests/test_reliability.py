@@ -1,0 +1,139 @@
+"""Crashes, interrupts, numerical faults, broken data and secrets, each done for real."""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import mongomock
+import numpy as np
+import soundfile
+
+from Utils.files import safe_name
+from Utils.mongo_replay import replay_run
+from tests.conftest import ROOT, TINY, latest_run, run_script, write_tone
+
+LONG = [*TINY, "cfg.epoch_it=40", "cfg.max_epochs=1", "cfg.checkpoint_every=3", "evaluate=False"]
+
+
+def start_training(workdir, arguments):
+    environment = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.Popen([sys.executable, os.path.join(ROOT, "Training.py"), "with", "cfg.semi_sup", "cfg.demo",
+                             *arguments], cwd=workdir, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def wait_for_checkpoint(workdir, process, minimum_step, timeout=300):
+    state = workdir / "runs" / "1" / "checkpoint" / "state.json"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[1][-2000:]
+        if state.is_file():
+            step = json.loads(state.read_text()).get("step", 0)
+            if step >= minimum_step:
+                return step
+        time.sleep(0.5)
+    raise AssertionError("no checkpoint appeared")
+
+
+def test_sigkill_mid_epoch_then_resume_loses_at_most_one_interval(workdir):
+    process = start_training(workdir, LONG)
+    saved = wait_for_checkpoint(workdir, process, 6)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    result = run_script(["Training.py", "with", "cfg.semi_sup", "cfg.demo", *LONG, f"resume={workdir / 'runs' / '1'}"],
+                        cwd=workdir)
+    assert result.returncode == 0, result.stderr[-2000:]
+    step = int(re.search(r"at epoch 0, step (\d+)", result.stdout).group(1))
+    assert step >= saved and step % 3 == 0
+    with open(os.path.join(latest_run(workdir / "runs"), "run.json")) as handle:
+        assert json.load(handle)["result"]["steps"] == 40
+
+
+def test_sigint_saves_a_checkpoint_and_marks_the_run_interrupted(workdir):
+    process = start_training(workdir, LONG)
+    wait_for_checkpoint(workdir, process, 3)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode != 0
+    assert "interrupted: state saved" in err
+    run = json.loads((workdir / "runs" / "1" / "run.json").read_text())
+    assert run["status"] == "INTERRUPTED"
+    assert json.loads((workdir / "runs" / "1" / "checkpoint" / "state.json").read_text())["step"] >= 3
+
+
+def test_nan_loss_stops_with_a_clear_message_and_a_loadable_checkpoint(workdir):
+    # Step 1's loss is finite, its update explodes the weights, step 2's loss is not finite.
+    result = run_script(["Training.py", "with", "cfg.sup", "cfg.demo", *LONG, "cfg.checkpoint_every=1",
+                         "cfg.separator_lr=1e12"], cwd=workdir)
+    assert result.returncode != 0
+    assert re.search(r"error: \w+ became (nan|inf|-inf) at step 2", result.stderr), result.stderr[-2000:]
+    assert "The last good checkpoint is" in result.stderr and "Traceback" not in result.stderr
+    assert json.loads((workdir / "runs" / "1" / "checkpoint" / "state.json").read_text())["step"] == 1
+    with np.load(workdir / "runs" / "1" / "checkpoint" / "state.npz", allow_pickle=False) as arrays:
+        assert len(arrays.files) > 10
+
+
+def test_broken_files_are_skipped_and_counted_and_secrets_stay_out(workdir):
+    bad = workdir / "bad_vocals"
+    bad.mkdir()
+    (bad / "empty.wav").write_bytes(b"")
+    (bad / "text.wav").write_text("this is not audio\n" * 50)
+    (bad / "garbage.mp3").write_bytes(os.urandom(2000))
+    write_tone(bad / "six_channels_96k.wav", seconds=3, rate=96000, channels=6)
+    write_tone(bad / "low_rate.wav", seconds=3, rate=11025)
+    write_tone(bad / "tiny.flac", seconds=0.2, rate=44100)
+    soundfile.write(bad / "silent.wav", np.zeros((44100 * 3, 2), np.float32), 44100)
+    secret = "s3cretPassw0rd"
+    result = run_script(["Training.py", "with", "cfg.semi_sup", "cfg.demo", *TINY, "cfg.epoch_it=10",
+                         "cfg.max_epochs=1", "evaluate=False", f'cfg.unpaired_collections=[["vocals", "{bad}"]]'],
+                        cwd=workdir, env={"MONGO_URL": f"mongodb://ann:{secret}@127.0.0.1:9/", "MONGO_FALLBACK": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    info = json.loads((workdir / "runs" / "1" / "info.json").read_text())
+    assert info["skipped_count"] == 3
+    assert sum(name in " ".join(info["skipped_files"]) for name in ("empty.wav", "text.wav", "garbage.mp3")) == 3
+    metrics = json.loads((workdir / "runs" / "1" / "metrics.json").read_text())
+    assert all(np.isfinite(metrics["train.loss"]["values"] + metrics["valid.sup_loss"]["values"]))
+    everything = result.stdout + result.stderr
+    for folder, _, names in os.walk(workdir / "runs"):
+        for name in names:
+            with open(os.path.join(folder, name), "rb") as handle:
+                everything += handle.read().decode(errors="replace")
+    assert secret not in everything
+    assert "MongoDB at 127.0.0.1:9 is unreachable" in result.stderr and "file observer" in result.stderr
+
+
+def test_missing_dataset_folder_stops_at_start_with_one_line(workdir):
+    result = run_script(["Training.py", "with", "cfg.semi_sup", "cfg.demo", *TINY, "cfg.datasets.ccmixter.root=/no/such"],
+                        cwd=workdir, timeout=120)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "error: CCMixter folder /no/such does not exist" in result.stderr
+
+
+def test_replay_copies_a_run_folder_into_mongodb(workdir):
+    result = run_script(["Training.py", "with", "cfg.sup", "cfg.demo", *TINY, "cfg.epoch_it=2", "cfg.max_epochs=1",
+                         "evaluate=False"], cwd=workdir)
+    assert result.returncode == 0, result.stderr[-2000:]
+    database = mongomock.MongoClient()["adversarial_separation"]
+    run_id = replay_run(str(workdir / "runs" / "1"), database)
+    document = database["runs"].find_one({"_id": run_id})
+    assert document["status"] == "COMPLETED" and document["config"]["cfg"]["semi_supervised"] is False
+    assert database["metrics"].find_one({"run_id": run_id, "name": "valid.sup_loss"})["values"]
+
+
+def test_no_pickle_loading_and_safe_output_names():
+    pattern = re.compile(r"pickle\.loads?\(|allow_pickle=True|safe_mode=False")
+    offenders, loads = [], 0
+    for folder in ("Models", "Input", "Utils", "."):
+        for name in os.listdir(os.path.join(ROOT, folder)):
+            if name.endswith(".py"):
+                for line in open(os.path.join(ROOT, folder, name)):
+                    if pattern.search(line) or ("np.load(" in line and "allow_pickle=False" not in line):
+                        offenders.append(f"{folder}/{name}: {line.strip()}")
+                    loads += "np.load(" in line or "load_model(" in line
+    assert offenders == [] and loads >= 2  # the checkpoint and the saved separator are loaded safely
+    for hostile in ("../../etc/passwd", "/abs/path", "..", "a/../../b", "~/.ssh/id"):
+        name = safe_name(hostile)
+        assert "/" not in name and not name.startswith(".") and os.path.basename(name) == name
