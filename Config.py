@@ -33,6 +33,7 @@ def base():
     partition_seed = 1             # shuffles songs before cutting datasets into parts
     train_sup_songs = 0            # 0: every paired training song; N: only N of them (scarce-label experiments)
     index_cache = True             # cache per-file duration/rate/channels as JSON beside the data
+    resampled_cache = None         # a folder: training reads each role once resampled there (mono, sample_rate)
 
     # ---- Audio and spectrogram (authors' code)
     sample_rate = 8192             # expected_sr
@@ -102,6 +103,7 @@ def semi_sup():
 def demo():
     # The built-in demo corpus and sizes that train in about 10 minutes on 2 CPU cores.
     render_demo_corpus = True
+    resampled_cache = "data/demo_8k"
     datasets = {
         "musdb": {"type": "musdb", "root": "data/demo/musdb", "is_wav": True},
         "ccmixter": {"type": "ccmixter", "root": "data/demo/ccmixter"},
@@ -118,10 +120,10 @@ def demo():
     n_critic = 2
     separator_lr = 5e-4
     critic_lr = 5e-4
-    epoch_it = 60
-    max_epochs = 4
+    epoch_it = 250
+    max_epochs = 6
     patience = 2
-    checkpoint_every = 30
+    checkpoint_every = 50
     cache_size = 16
     min_replacement_rate = 2
     excerpt_duration = 4.0

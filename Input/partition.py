@@ -114,10 +114,15 @@ def _shuffled(tracks: List[Track], rng: np.random.Generator) -> List[Track]:
 
 
 def partitions_from_config(config: Dict, demo_folder: str = "data/demo") -> Partitions:
-    """Partitions for a ``cfg`` dict, rendering the built-in demo corpus first when it asks for it."""
+    """Partitions for a ``cfg`` dict: renders the demo corpus first and resamples to a cache when it asks for it."""
     if config.get("render_demo_corpus"):
         from Input import demo_corpus
         demo_corpus.build(demo_folder)
-    return build_partitions(config["datasets"], config["supervised_dataset"], config["unpaired_collections"],
-                            config["sources"], config["partition_seed"], config["index_cache"],
-                            config["train_sup_songs"])
+    partitions = build_partitions(config["datasets"], config["supervised_dataset"], config["unpaired_collections"],
+                                  config["sources"], config["partition_seed"], config["index_cache"],
+                                  config["train_sup_songs"])
+    if config.get("resampled_cache"):
+        from Input.resampled_cache import resample_partitions
+        partitions = resample_partitions(partitions, config["resampled_cache"], config["sample_rate"],
+                                         config["read_workers"])
+    return partitions
