@@ -75,7 +75,6 @@ def base():
 
     # ---- Inference and evaluation
     inference_frames = 256         # output frames per separator window (longer recomputes less context)
-    chunk_seconds = 60.0           # separate long input in chunks of this length (bounded memory)
     eval_protocol = "sisec"        # 'sisec': museval BSS Eval v4; 'paper': also mir_eval v3 at 8 kHz mono
     eval_workers = 2               # processes evaluating tracks in parallel
 

@@ -12,6 +12,7 @@ Everything lands in the run folder ``runs/<id>/`` (and in MongoDB with ``-m`` or
 import logging
 import math
 import os
+import shutil
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -103,8 +104,12 @@ def train(cfg, resume, evaluate, progress, _run, _seed):
                              f"{os.path.join(resume, 'checkpoint')}")
         counters = checkpoint.load_state(found, model)
         print(f"resumed from {found} at epoch {counters['epoch']}, step {int(model.optimizer.iterations.numpy())}")
-        if counters.get("best_path") and os.path.isfile(counters["best_path"]):
-            best_path = counters["best_path"]
+        previous = counters.get("best_path")
+        if previous and os.path.isfile(previous) and os.path.abspath(previous) != os.path.abspath(best_path):
+            # The best model so far moves into this run's folder; the old run's folder is left as it was.
+            for suffix in (".keras", ".json"):
+                shutil.copyfile(previous[:-len(".keras")] + suffix, best_path[:-len(".keras")] + suffix)
+        counters["run_folder"] = folder
 
     def save_state():
         checkpoint.save_state(state_dir, model, {**counters, "best_path": best_path,

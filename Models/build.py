@@ -11,7 +11,7 @@ from Models.unet import Geometry
 
 # The settings a saved separator needs to be rebuilt and used; written beside every saved model.
 SEPARATOR_KEYS = ("sources", "sample_rate", "n_fft", "hop", "separator", "unet_levels", "unet_filters",
-                  "output_frames", "inference_frames", "chunk_seconds")
+                  "output_frames", "inference_frames")
 
 
 def separator_hyperparameters(config: Dict) -> Dict:

@@ -26,7 +26,7 @@ _DEFAULT_EXAMPLES = {"batch_size": 64, "sample_rate": 8192, "n_fft": 512, "hop":
                      "unet_levels": 4, "unet_filters": 16, "critic_filters": 32, "n_critic": 5, "epoch_it": 1000,
                      "cache_size": 64, "min_replacement_rate": 8, "excerpt_duration": 10.0, "separator_lr": 5e-5,
                      "critic_lr": 5e-5, "gp_lambda": 10, "alpha": 0.001, "beta": 0.001, "patience": 1,
-                     "read_workers": 4, "inference_frames": 256, "chunk_seconds": 60, "eval_workers": 2}
+                     "read_workers": 4, "inference_frames": 256, "eval_workers": 2}
 
 
 def check_config(config: Dict[str, Any]) -> None:
@@ -40,7 +40,7 @@ def check_config(config: Dict[str, Any]) -> None:
     for key in ("patience", "max_epochs", "validation_batches", "image_every", "logical_cpus",
                 "train_sup_songs"):
         _positive(config, key, allow_zero=True)
-    for key in ("separator_lr", "critic_lr", "excerpt_duration", "min_replacement_rate", "chunk_seconds"):
+    for key in ("separator_lr", "critic_lr", "excerpt_duration", "min_replacement_rate"):
         _positive(config, key, kind=float)
     for key in ("alpha", "beta", "gp_lambda"):
         _positive(config, key, kind=float, allow_zero=True)

@@ -72,7 +72,7 @@ def test_passthrough_separator_sums_back_to_the_input(tmp_path):
     # Accompaniment head = the input's log-magnitude, vocals head = 0: the sum of estimates is the input.
     settings = {"sources": ["accompaniment", "vocals"], "sample_rate": 8192, "n_fft": 512, "hop": 256,
                 "separator": "unet", "unet_levels": 2, "unet_filters": 2, "output_frames": 16,
-                "inference_frames": 32, "chunk_seconds": 60.0}
+                "inference_frames": 32}
     network, _ = build_separator(settings)
     network.set_weights([np.zeros_like(w) for w in network.get_weights()])
     kernel = network.get_layer("accompaniment").get_weights()[0]

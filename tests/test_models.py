@@ -133,3 +133,22 @@ def test_three_sources_train():
     logs = model.train_step(tiny_batch(geometry, sources))
     assert {"drums_wasserstein", "rest_gradient_penalty"} <= set(logs)
     assert all(np.isfinite(float(v)) for v in logs.values())
+
+
+def test_mixed_precision_switch_trains_in_float16(tmp_path):
+    from tests.conftest import run_script
+    code = """
+import numpy as np
+from Config import resolve
+from Models.build import build_training_model
+from tests.test_models import tiny_batch
+config = resolve(["cfg.semi_sup", "cfg.demo"], {"unet_levels": 2, "unet_filters": 4, "critic_filters": 4,
+                  "output_frames": 16, "n_critic": 2, "mixed_precision": True})
+model, geometry = build_training_model(config)
+logs = model.train_step(tiny_batch(geometry, n_critic=2))
+assert all(np.isfinite(float(v)) for v in logs.values()), logs
+print(model.separator.get_layer("enc_conv0").compute_dtype, type(model.optimizer).__name__)
+"""
+    result = run_script(["-c", code], cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["float16", "LossScaleOptimizer"]

@@ -33,8 +33,10 @@ def test_resume_continues_from_the_saved_step(trained_run):
                          "cfg.max_epochs=3", "evaluate=False"], cwd=workdir)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "at epoch 2, step 12" in result.stdout
-    with open(os.path.join(latest_run(workdir / "runs"), "run.json")) as handle:
+    resumed_folder = latest_run(workdir / "runs")
+    with open(os.path.join(resumed_folder, "run.json")) as handle:
         resumed = json.load(handle)
+    assert os.path.isfile(os.path.join(resumed_folder, "best_separator.keras"))
     assert resumed["result"]["steps"] == 18 and resumed["result"]["epochs"] == 3
 
 
