@@ -27,7 +27,7 @@ from Input import chorales
 from Utils import audio as audio_io
 from Utils import fluidsynth
 
-CORPUS_VERSION = 1
+CORPUS_VERSION = 2  # 2: unpaired wav files were silent in version 1
 SAMPLE_RATE = 44100
 # (collection, number of songs): 42 songs in all.
 COLLECTIONS = (("musdb/train", 8), ("musdb/test", 4), ("ccmixter", 9),
@@ -118,17 +118,13 @@ def write_collection(song: dict, name: str, stems: Dict[str, np.ndarray], out: s
         files = {collection: (f"{collection}/{name}{extension}", content)}
     for relative, audio in files.values():
         path = os.path.join(out, relative)
-        if path.endswith(".wav"):
-            _write_pcm16(path, audio)
+        if audio.dtype == np.int32:  # paired stems and their sums: integers, written exactly
+            audio_io.save(path, np.clip(audio, -32768, 32767).astype(np.int16), SAMPLE_RATE)
+        elif path.endswith(".wav"):  # resampled or downmixed floats, written as 16-bit PCM like the rest
+            audio_io.save(path, np.round(np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16), rate)
         else:
             audio_io.save(path, audio, rate)
     return {role: relative for role, (relative, _) in files.items()}
-
-
-def _write_pcm16(path: str, audio: np.ndarray) -> None:
-    import soundfile
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    soundfile.write(path, np.clip(audio, -32768, 32767).astype(np.int16), SAMPLE_RATE, subtype="PCM_16")
 
 
 def build(out: str, seed: int = 2018, min_duration: float = 20.0, max_duration: float = 24.0,

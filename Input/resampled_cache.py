@@ -15,7 +15,7 @@ from typing import List, Sequence
 
 from tqdm import tqdm
 
-from Input.track import Track
+from Input.track import Track, read_role
 from Utils import audio as audio_io
 
 log = logging.getLogger(__name__)
@@ -33,10 +33,9 @@ def cache_path(folder: str, references: Sequence[str], sample_rate: int) -> str:
 
 
 def _convert(job) -> str:
-    from Input.streams import load_role
     track, role, path, sample_rate = job
     if not os.path.isfile(path):
-        audio_io.save(path, load_role(track, role, sample_rate), sample_rate)
+        audio_io.save(path, read_role(track, role, sample_rate), sample_rate)
     return path
 
 

@@ -20,7 +20,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 import tensorflow as tf
 
-from Input.track import Track
+from Input.track import Track, read_role
 from Models.unet import Geometry
 from Utils import audio as audio_io
 from Utils.spectral import magnitude, to_model_space
@@ -45,15 +45,6 @@ class StreamSettings:
     @property
     def crops_per_excerpt(self) -> int:
         return max(1, int(round(self.batch_size / self.min_replacement_rate)))
-
-
-def load_role(track: Track, role: str, sample_rate: int, offset: float = 0.0,
-              duration: Optional[float] = None) -> np.ndarray:
-    """A role of a track as a mono waveform ``(samples,)`` (its files summed; clipped to [-1, 1])."""
-    parts = [audio_io.load(ref, sample_rate, mono=True, offset=offset, duration=duration, clip=False)[:, 0]
-             for ref in track.roles[role]]
-    length = min(len(p) for p in parts)
-    return np.clip(sum(p[:length] for p in parts), -1.0, 1.0).astype(np.float32)
 
 
 class ExcerptSampler:
@@ -98,7 +89,7 @@ class ExcerptSampler:
         gain = rng.uniform(*self.settings.amplify_range) if self.amplify else 1.0
         starts = rng.integers(0, max(self.frames - self.span, 0) + 1, self.settings.crops_per_excerpt).astype(np.int32)
         try:
-            waves = [gain * load_role(track, role, rate, start / rate, self.window / rate) for role in self.roles]
+            waves = [gain * read_role(track, role, rate, offset=start / rate, duration=self.window / rate) for role in self.roles]
             waves = [audio_io.fix_length(w[:, None], self.window)[:, 0].astype(np.float32) for w in waves]
         except audio_io.AudioReadError as error:
             self._record_failure(str(error))
@@ -199,7 +190,7 @@ def training_stream(tracks: Sequence[Track], roles: Sequence[str], geometry: Geo
 def song_tiles(track: Track, sources: Sequence[str], geometry: Geometry, sample_rate: int, n_fft: int,
                hop: int) -> Iterator[Dict[str, np.ndarray]]:
     """Non-overlapping output windows covering a whole song (the last one aligned to the end), with context."""
-    waves = {role: load_role(track, role, sample_rate) for role in ["mixture", *sources]}
+    waves = {role: read_role(track, role, sample_rate) for role in ["mixture", *sources]}
     length = min(len(w) for w in waves.values())
     specs = {role: to_model_space(magnitude(w[:length], n_fft, hop)).numpy() for role, w in waves.items()}
     frames = specs["mixture"].shape[1]

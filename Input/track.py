@@ -10,6 +10,8 @@ import logging
 import os
 from typing import Dict, List, Optional
 
+import numpy as np
+
 from Utils import audio as audio_io
 
 log = logging.getLogger(__name__)
@@ -97,3 +99,29 @@ def make_track(name: str, dataset: str, roles: Dict[str, List[str]], index: Head
     first = infos.get("mixture", next(iter(infos.values())))[0]
     duration = min(info.duration for role in infos.values() for info in role)
     return Track(name, dataset, roles, duration, first.sample_rate, first.channels)
+
+
+def read_role(track: Track, role: str, sample_rate: Optional[int] = None, mono: bool = True, offset: float = 0.0,
+              duration: Optional[float] = None, clip: bool = True) -> np.ndarray:
+    """A role of a track: its files read and summed (MUSDB's accompaniment = drums + bass + other).
+
+    Args:
+        track: the track.
+        role: ``"mixture"`` or a source name.
+        sample_rate: resample to this rate (``None``: the files' own rate).
+        mono: average channels; the result is then ``(samples,)``, else ``(samples, channels)``.
+        offset: start in seconds (zero-padded before 0 and after the end).
+        duration: seconds to read (``None``: to the end).
+        clip: clip the sum to [-1, 1] (training input); evaluation reads unclipped references.
+
+    Raises:
+        AudioReadError: a file cannot be decoded.
+    """
+    parts = [audio_io.load(ref, sample_rate, mono=mono, offset=offset, duration=duration, clip=False)
+             for ref in track.roles[role]]
+    length = min(len(p) for p in parts)
+    channels = max(p.shape[1] for p in parts)
+    total = sum(np.broadcast_to(p[:length], (length, channels)) for p in parts).astype(np.float32)
+    if clip:
+        total = np.clip(total, -1.0, 1.0)
+    return total[:, 0] if mono else total

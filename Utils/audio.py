@@ -199,10 +199,12 @@ def fix_length(audio: np.ndarray, length: int) -> np.ndarray:
 def save(path: str, audio: np.ndarray, sample_rate: int) -> None:
     """Writes ``(samples, channels)`` or ``(samples,)`` audio; the extension picks the format.
 
-    wav and flac are written by libsndfile; mp3, ogg/opus and m4a through ffmpeg.
+    wav and flac are written by libsndfile (float32 samples as float wav / 24-bit flac, int16 samples
+    as 16-bit PCM, exactly); mp3, ogg/opus and m4a through ffmpeg.
     The file appears atomically (written beside, then renamed).
     """
-    audio = np.asarray(audio, np.float32)
+    pcm16 = np.asarray(audio).dtype == np.int16  # integer samples are written exactly, as 16-bit PCM
+    audio = np.asarray(audio) if pcm16 else np.asarray(audio, np.float32)
     if audio.ndim == 1:
         audio = audio[:, None]
     folder = os.path.dirname(os.path.abspath(path))
@@ -210,8 +212,8 @@ def save(path: str, audio: np.ndarray, sample_rate: int) -> None:
     extension = os.path.splitext(path)[1].lower()
     partial = os.path.join(folder, f".partial-{os.getpid()}-{os.path.basename(path)}")
     if extension in (".wav", ".flac"):
-        soundfile.write(partial, audio, sample_rate, subtype="FLOAT" if extension == ".wav" else "PCM_24",
-                        format=extension[1:].upper())
+        subtype = "PCM_16" if pcm16 else ("FLOAT" if extension == ".wav" else "PCM_24")
+        soundfile.write(partial, audio, sample_rate, subtype=subtype, format=extension[1:].upper())
     else:
         command = [require_ffmpeg(), "-v", "error", "-nostdin", "-y", "-f", "f32le",
                    "-ar", str(sample_rate), "-ac", str(audio.shape[1]), "-i", "-",

@@ -18,8 +18,7 @@ from typing import Dict, List, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from Input.streams import load_role
-from Input.track import Track
+from Input.track import Track, read_role
 from Utils import audio as audio_io
 from Utils.files import safe_name
 
@@ -109,8 +108,9 @@ def evaluate_tracks(model_path: str, tracks: Sequence[Track], out_dir: str, prot
         futures = []
         for track in tqdm(tracks, desc="separating", unit="track", disable=not progress):
             try:
-                mixture = _load_original(track, "mixture")
-                references = np.stack([audio_io.fix_length(_load_original(track, s), len(mixture)) for s in sources])
+                mixture = read_role(track, "mixture", track.sample_rate, mono=False, clip=False)
+                references = np.stack([audio_io.fix_length(read_role(track, s, track.sample_rate, mono=False, clip=False),
+                                                           len(mixture)) for s in sources])
             except audio_io.AudioReadError as error:
                 log.warning("evaluation: skipping %s: %s", track.name, error)
                 skipped.append(str(error))
@@ -124,14 +124,6 @@ def evaluate_tracks(model_path: str, tracks: Sequence[Track], out_dir: str, prot
             rows.append(future.result())
     rows.sort(key=lambda row: (row["dataset"], row["track"]))
     return write_tables(rows, sources, out_dir, skipped)
-
-
-def _load_original(track: Track, role: str) -> np.ndarray:
-    """A role at the track's own rate and channel count, ``(samples, channels)``."""
-    parts = [audio_io.load(ref, track.sample_rate, mono=False, clip=False) for ref in track.roles[role]]
-    length = min(len(p) for p in parts)
-    channels = max(p.shape[1] for p in parts)
-    return sum(np.broadcast_to(p[:length], (length, channels)) for p in parts).astype(np.float32)
 
 
 def summarise(rows: List[Dict], sources: Sequence[str]) -> Dict:

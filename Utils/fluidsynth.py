@@ -8,7 +8,8 @@ import tempfile
 import time
 
 import numpy as np
-import soundfile
+
+from Utils import audio as audio_io
 
 SOUNDFONT_CANDIDATES = (
     "/usr/share/sounds/sf2/TimGM6mb.sf2",      # Debian timgm6mb-soundfont, 6 MB (GPL-2)
@@ -80,5 +81,4 @@ def render(midi_path: str, sample_rate: int, soundfont: str, max_seconds: float,
         process.stderr.close()
         if process.returncode != 0 or not os.path.isfile(out):
             raise RuntimeError(f"fluidsynth failed on {midi_path}: {errors.strip()[-300:]}")
-        audio, _ = soundfile.read(out, dtype="float32", always_2d=True)
-    return audio
+        return audio_io.load(out, clip=False)

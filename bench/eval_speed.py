@@ -24,13 +24,14 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from Config import resolve
     from Input.partition import partitions_from_config
-    from Utils.evaluation import _load_original
+    from Input.track import read_role
     demo_corpus()
     tracks = (partitions_from_config(resolve(["cfg.demo"])).test * args.tracks)[:args.tracks]
     rng = np.random.default_rng(0)
     jobs = []
     for track in tracks:
-        references = np.stack([_load_original(track, s) for s in ("accompaniment", "vocals")])
+        references = np.stack([read_role(track, s, track.sample_rate, mono=False, clip=False)
+                               for s in ("accompaniment", "vocals")])
         noisy = references + 0.05 * rng.standard_normal(references.shape).astype(np.float32)
         jobs.append((references, noisy, track.sample_rate))
     seconds = sum(track.duration for track in tracks) / len(tracks)

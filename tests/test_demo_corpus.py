@@ -90,3 +90,11 @@ def test_missing_fluidsynth_is_one_line_naming_the_package(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == ["error: fluidsynth is not installed: apt-get install fluidsynth "
                                                   "(or run make setup as root)"]
+
+
+def test_every_file_of_the_corpus_has_sound(demo_root):
+    from Utils import audio as audio_io
+    for song in manifest(demo_root)["songs"]:
+        for relative in song["files"].values():
+            audio = audio_io.load(os.path.join(demo_root, relative), 8192, mono=True, clip=False)
+            assert np.abs(audio).max() > 0.01, relative
