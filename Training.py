@@ -66,7 +66,7 @@ def train(cfg, resume, evaluate, progress, _run, _seed):
     from Input.datasets import DatasetError
     from Input.partition import partitions_from_config
     from Input.streams import paired_and_unpaired, validation_stream
-    from Models.build import build_training_model, save_separator
+    from Models.build import build_training_model, save_separator, separator_files
     from Utils import checkpoint
     from Utils.callbacks import (GuardAndCheckpoint, MetricsSink, NonFiniteLossError, SpectrogramImages, fan_out,
                                  scalar_writer)
@@ -107,8 +107,8 @@ def train(cfg, resume, evaluate, progress, _run, _seed):
         previous = counters.get("best_path")
         if previous and os.path.isfile(previous) and os.path.abspath(previous) != os.path.abspath(best_path):
             # The best model so far moves into this run's folder; the old run's folder is left as it was.
-            for suffix in (".keras", ".json"):
-                shutil.copyfile(previous[:-len(".keras")] + suffix, best_path[:-len(".keras")] + suffix)
+            for source, target in zip(separator_files(previous), separator_files(best_path)):
+                shutil.copyfile(source, target)
         counters["run_folder"] = folder
 
     def save_state():
@@ -159,8 +159,8 @@ def train(cfg, resume, evaluate, progress, _run, _seed):
         _run.info["skipped_count"] = len(_run.info["skipped_files"])
         _run.info["history"] = counters["history"]
 
-    _run.add_artifact(best_path, "best_separator.keras")
-    _run.add_artifact(best_path[:-len(".keras")] + ".json", "best_separator.json")
+    for path in separator_files(best_path):
+        _run.add_artifact(path, os.path.basename(path))
     result = {"best_valid_loss": counters["best_loss"], "epochs": counters["epoch"],
               "steps": int(model.optimizer.iterations.numpy())}
     if evaluate and partitions.test:

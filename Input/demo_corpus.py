@@ -26,6 +26,7 @@ from tqdm import tqdm
 from Input import chorales
 from Utils import audio as audio_io
 from Utils import fluidsynth
+from Utils.files import write_json_atomically
 
 CORPUS_VERSION = 2  # 2: unpaired wav files were silent in version 1
 SAMPLE_RATE = 44100
@@ -157,9 +158,7 @@ def build(out: str, seed: int = 2018, min_duration: float = 20.0, max_duration: 
                 "soundfont": os.path.basename(soundfont), "songs": entries,
                 "licence": "Scores: J. S. Bach chorales, public domain, from the music21 corpus (BSD-3). "
                            "Rendered with fluidsynth (LGPL) and the soundfont named above."}
-    with open(manifest_path + ".partial", "w") as handle:
-        json.dump(manifest, handle, indent=1)
-    os.replace(manifest_path + ".partial", manifest_path)
+    write_json_atomically(manifest_path, manifest, indent=1)
     return manifest
 
 

@@ -13,6 +13,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from Utils import audio as audio_io
+from Utils.files import write_json_atomically
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +80,7 @@ class HeaderIndex:
         if not (self.enabled and self.dirty):
             return
         try:
-            with open(self.path + ".partial", "w") as handle:
-                json.dump(self.entries, handle)
-            os.replace(self.path + ".partial", self.path)
+            write_json_atomically(self.path, self.entries)
         except OSError:  # a read-only dataset folder: the index is only a speed-up
             pass
 

@@ -8,6 +8,7 @@ import keras
 from Models import CRITICS, GEOMETRIES, SEPARATORS, lookup
 from Models.adversarial import AdversarialSeparation
 from Models.unet import Geometry
+from Utils.files import write_json_atomically
 
 # The settings a saved separator needs to be rebuilt and used; written beside every saved model.
 SEPARATOR_KEYS = ("sources", "sample_rate", "n_fft", "hop", "separator", "unet_levels", "unet_filters",
@@ -56,29 +57,31 @@ def build_training_model(config: Dict) -> Tuple[AdversarialSeparation, Geometry]
     return model, geometry
 
 
+def separator_files(path: str) -> Tuple[str, str]:
+    """``(model.keras, model.json)`` for a saved separator given with or without its ``.keras``."""
+    stem = path[:-len(".keras")] if path.endswith(".keras") else path
+    return f"{stem}.keras", f"{stem}.json"
+
+
 def save_separator(separator: keras.Model, config: Dict, path: str) -> None:
     """Saves the separator (``.keras``) and its hyperparameters (``.json`` beside it), each atomically."""
-    stem = path[:-len(".keras")] if path.endswith(".keras") else path
-    partial = f"{stem}.partial.keras"
+    model_path, settings_path = separator_files(path)
+    partial = model_path[:-len(".keras")] + ".partial.keras"  # Keras wants the extension
     separator.save(partial)
-    os.replace(partial, f"{stem}.keras")
-    with open(f"{stem}.json.partial", "w") as handle:
-        json.dump(separator_hyperparameters(config), handle, indent=1)
-    os.replace(f"{stem}.json.partial", f"{stem}.json")
+    os.replace(partial, model_path)
+    write_json_atomically(settings_path, separator_hyperparameters(config), indent=1)
 
 
 def load_separator_settings(path: str) -> Dict:
     """The hyperparameters saved beside a separator; raises FileNotFoundError naming the file."""
-    stem = path[:-len(".keras")] if path.endswith(".keras") else path
-    settings = f"{stem}.json"
-    if not os.path.isfile(settings):
-        raise FileNotFoundError(f"{settings}: the hyperparameters of {stem}.keras are missing")
-    with open(settings) as handle:
+    model_path, settings_path = separator_files(path)
+    if not os.path.isfile(settings_path):
+        raise FileNotFoundError(f"{settings_path}: the hyperparameters of {model_path} are missing")
+    with open(settings_path) as handle:
         return json.load(handle)
 
 
 def load_separator_weights(path: str) -> keras.Model:
     """Loads a saved separator with Keras' safe mode (no code from the file is run)."""
     import Models.layers  # noqa: F401  registers the custom layers
-    stem = path[:-len(".keras")] if path.endswith(".keras") else path
-    return keras.saving.load_model(f"{stem}.keras", compile=False, safe_mode=True)
+    return keras.saving.load_model(separator_files(path)[0], compile=False, safe_mode=True)

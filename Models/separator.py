@@ -89,10 +89,10 @@ class Separator:
         for channel in range(audio.shape[1]):
             signal = audio_io.resample(audio[:, channel:channel + 1], sample_rate, rate)[:, 0]
             spectrum = stft(signal, n_fft, hop)
-            phase = tf.math.angle(spectrum)
+            phasor = tf.exp(tf.complex(0.0, tf.math.angle(spectrum)))  # the mixture's phase, shared by all sources
             estimates = self.separate_magnitude(to_model_space(tf.abs(spectrum)).numpy())
             for source, estimate in estimates.items():
-                complex_estimate = tf.complex(from_model_space(estimate), 0.0) * tf.exp(tf.complex(0.0, phase))
+                complex_estimate = tf.complex(from_model_space(estimate), 0.0) * phasor
                 waveform = istft(complex_estimate, n_fft, hop, len(signal)).numpy()[:, None]
                 results[source][:, channel] = audio_io.fix_length(
                     audio_io.resample(waveform, rate, sample_rate), length)[:, 0]

@@ -10,6 +10,8 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from Utils.files import write_atomically, write_json_atomically
+
 STATE = "state.npz"
 COUNTERS = "state.json"
 
@@ -24,23 +26,13 @@ def _groups(model) -> Dict[str, List]:
     return groups
 
 
-def _write_atomically(path: str, write) -> None:
-    partial = f"{path}.partial"
-    with open(partial, "wb") as handle:
-        write(handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
-
-
 def save_state(folder: str, model, counters: Dict) -> None:
     """Writes ``folder/state.npz`` and ``folder/state.json`` (arrays first: counters name a complete state)."""
     os.makedirs(folder, exist_ok=True)
     arrays = {f"{group}/{index:05d}": np.asarray(variable.numpy())
               for group, variables in _groups(model).items() for index, variable in enumerate(variables)}
-    _write_atomically(os.path.join(folder, STATE), lambda handle: np.savez(handle, **arrays))
-    text = json.dumps(counters, indent=1).encode()
-    _write_atomically(os.path.join(folder, COUNTERS), lambda handle: handle.write(text))
+    write_atomically(os.path.join(folder, STATE), lambda handle: np.savez(handle, **arrays))
+    write_json_atomically(os.path.join(folder, COUNTERS), counters, indent=1)
 
 
 def find_state(location: str) -> Optional[str]:

@@ -1,8 +1,30 @@
-"""File names derived from untrusted input (track and song names)."""
+"""Files: names derived from untrusted input, and writes that a crash cannot leave half done."""
+import os
 import re
+from typing import Callable, IO
 
 
 def safe_name(name: str) -> str:
     """A file or folder name that stays inside its parent: no separators, no leading dots, no '..'."""
     cleaned = re.sub(r"[^\w\-. ()\[\]]+", "_", name).strip(". ") or "track"
     return cleaned[:200]
+
+
+def write_atomically(path: str, write: Callable[[IO[bytes]], object]) -> None:
+    """Calls ``write(handle)`` on a file beside ``path``, syncs it, then renames it into place.
+
+    A process killed meanwhile leaves the previous ``path`` untouched.
+    """
+    partial = f"{path}.partial"
+    with open(partial, "wb") as handle:
+        write(handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, path)
+
+
+def write_json_atomically(path: str, data, indent=None) -> None:
+    """Writes ``data`` as JSON with :func:`write_atomically`."""
+    import json
+    text = json.dumps(data, indent=indent).encode()
+    write_atomically(path, lambda handle: handle.write(text))
