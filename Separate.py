@@ -24,8 +24,13 @@ def parse_arguments(argv: Optional[List[str]]) -> argparse.Namespace:
                         help="a saved separator (.keras) or a run folder (default: latest finished run in runs/)")
     parser.add_argument("--format", choices=("wav", "flac", "mp3"), default="wav", help="output format")
     parser.add_argument("--runs", default="runs", help="where to look for the latest run (default: runs)")
+    parser.add_argument("--chunk-seconds", type=float, default=120.0,
+                        help="separate long files in chunks of this length, bounding memory (0: in one piece)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.chunk_seconds < 0:
+        parser.error("--chunk-seconds must be 0 (in one piece) or a positive number of seconds")
+    return args
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -39,7 +44,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     try:
         path = resolve_checkpoint(args.checkpoint, None, args.runs)
-        separator = Separator.from_checkpoint(path)
+        separator = Separator.from_checkpoint(path, chunk_seconds=args.chunk_seconds or None)
     except (FileNotFoundError, ValueError, OSError) as error:
         print(f"error: cannot load the separator: {error}", file=sys.stderr)
         return 2
@@ -52,8 +57,13 @@ def main(argv: Optional[List[str]] = None) -> int:
             tqdm.write(f"skipping {error}", file=sys.stderr)
             failed += 1
             continue
-        estimates = separator.separate(mixture, header.sample_rate)
-        folder = os.path.join(args.out, safe_name(os.path.splitext(os.path.basename(source_path))[0]))
+        name = os.path.splitext(os.path.basename(source_path))[0]
+        with tqdm(total=round(header.duration, 1), desc=name, unit="s", leave=False, disable=args.no_progress,
+                  bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s") as seconds_done:
+            estimates = separator.separate(mixture, header.sample_rate,
+                                           progress=lambda samples: seconds_done.update(samples / header.sample_rate))
+        del mixture
+        folder = os.path.join(args.out, safe_name(name))
         for source, audio in estimates.items():
             audio_io.save(os.path.join(folder, f"{safe_name(source)}.{args.format}"), audio, header.sample_rate)
     print(f"separated {len(args.inputs) - failed} of {len(args.inputs)} files into {args.out}"

@@ -189,6 +189,11 @@ def resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     return soxr.resample(audio, rate_in, rate_out, quality="HQ").astype(np.float32)
 
 
+def resampled_length(samples: int, rate_in: int, rate_out: int) -> int:
+    """Samples :func:`resample` returns for ``samples`` input samples (soxr rounds to nearest)."""
+    return (2 * samples * rate_out + rate_in) // (2 * rate_in)
+
+
 def fix_length(audio: np.ndarray, length: int) -> np.ndarray:
     """Cuts or zero-pads ``(samples, channels)`` audio to ``length`` samples."""
     if audio.shape[0] >= length:

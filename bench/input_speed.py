@@ -9,7 +9,6 @@ from bench.common import Timer, demo_corpus, report
 
 
 def measure(batches: int):
-    from Config import cfg  # noqa: F401  (the same defaults the training uses)
     from Input.partition import partitions_from_config
     from Input.streams import training_stream
     from Models.build import geometry_for

@@ -1,10 +1,8 @@
 """The audio adapter on real files: formats, excerpts, resampling, and broken input."""
 import os
-import stat
 
 import numpy as np
 import pytest
-import soundfile
 
 from Utils import audio as audio_io
 from tests.conftest import write_tone

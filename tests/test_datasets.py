@@ -2,7 +2,6 @@
 import os
 import subprocess
 
-import numpy as np
 import pytest
 
 from Input.datasets import DatasetError, read_ccmixter, read_collection, read_musdb

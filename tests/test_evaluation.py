@@ -2,14 +2,10 @@
 import json
 import os
 
-import keras
 import museval
 import numpy as np
-import pytest
 import soundfile
 
-from Models.build import build_separator, save_separator
-from Models.separator import Separator
 from Utils import audio as audio_io
 from Utils.evaluation import bss_scores
 from tests.conftest import latest_run, run_script, write_tone
@@ -66,38 +62,6 @@ def test_separate_keeps_rate_length_and_channels_and_skips_bad_files(trained_run
         for source in ("accompaniment", "vocals"):
             out = soundfile.info(str(tmp_path / "out" / name / f"{source}.wav"))
             assert (out.samplerate, out.channels, out.frames) == (header.sample_rate, header.channels, header.frames)
-
-
-def test_passthrough_separator_sums_back_to_the_input(tmp_path):
-    # Accompaniment head = the input's log-magnitude, vocals head = 0: the sum of estimates is the input.
-    settings = {"sources": ["accompaniment", "vocals"], "sample_rate": 8192, "n_fft": 512, "hop": 256,
-                "separator": "unet", "unet_levels": 2, "unet_filters": 2, "output_frames": 16,
-                "inference_frames": 32}
-    network, _ = build_separator(settings)
-    network.set_weights([np.zeros_like(w) for w in network.get_weights()])
-    kernel = network.get_layer("accompaniment").get_weights()[0]
-    kernel[..., 0, 0] = 1.0  # channel 0 of the last concatenation is the cropped input
-    network.get_layer("accompaniment").set_weights([kernel, np.zeros(1, np.float32)])
-    save_separator(network, settings, str(tmp_path / "passthrough.keras"))
-    separator = Separator.from_checkpoint(str(tmp_path / "passthrough.keras"))
-    t = np.arange(int(44100 * 2.2)) / 44100
-    song = np.stack([0.3 * np.sin(2 * np.pi * 220 * t), 0.2 * np.sin(2 * np.pi * 880 * t)], 1).astype(np.float32)
-    estimates = separator.separate(song, 44100)
-    assert estimates["vocals"].shape == song.shape and not estimates["vocals"].any()
-    total = estimates["accompaniment"] + estimates["vocals"]
-    inner = slice(4410, -4410)  # away from the resampler's edges
-    assert np.sqrt(np.mean((total[inner] - song[inner]) ** 2) / np.mean(song[inner] ** 2)) < 1e-2
-
-
-def test_batched_windows_agree_with_one_window_at_a_time(trained_run):
-    _, folder, _ = trained_run
-    one = Separator.from_checkpoint(str(folder / "best_separator.keras"), batch_windows=1)
-    many = Separator.from_checkpoint(str(folder / "best_separator.keras"), batch_windows=16)
-    spectrum = np.log1p(np.abs(np.random.default_rng(4).standard_normal((257, 1500)))).astype(np.float32)
-    first, second = one.separate_magnitude(spectrum), many.separate_magnitude(spectrum)
-    for source in first:
-        assert first[source].shape == (257, 1500)
-        assert np.abs(first[source] - second[source]).max() < 1e-4
 
 
 def test_compare_shows_differing_keys_and_scores(trained_run, tmp_path):

@@ -1,6 +1,5 @@
 """The queue-style excerpt streams: shapes, alignment, bad and tiny inputs, validation tiles."""
 import numpy as np
-import pytest
 import soundfile
 import tensorflow as tf
 

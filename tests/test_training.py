@@ -2,7 +2,6 @@
 import json
 import os
 
-import pytest
 
 from tests.conftest import TINY, latest_run, run_script
 

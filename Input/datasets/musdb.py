@@ -1,7 +1,7 @@
 """MUSDB18 through the ``musdb`` package: the ``.stem.mp4`` release and the HQ wav release."""
 import logging
 import os
-from typing import Dict, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
 from Input.track import HeaderIndex, Track, make_track
 

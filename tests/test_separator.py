@@ -1,0 +1,82 @@
+"""The waveform-level separator: windows, the mixture phase, and chunked separation of long input."""
+import glob
+import os
+
+import numpy as np
+import pytest
+
+from Models.build import build_separator, save_separator
+from Models.separator import Separator, chunk_plan
+from Utils import audio as audio_io
+
+
+def test_passthrough_separator_sums_back_to_the_input(tmp_path):
+    # Accompaniment head = the input's log-magnitude, vocals head = 0: the sum of estimates is the input.
+    settings = {"sources": ["accompaniment", "vocals"], "sample_rate": 8192, "n_fft": 512, "hop": 256,
+                "separator": "unet", "unet_levels": 2, "unet_filters": 2, "output_frames": 16,
+                "inference_frames": 32}
+    network, _ = build_separator(settings)
+    network.set_weights([np.zeros_like(w) for w in network.get_weights()])
+    kernel = network.get_layer("accompaniment").get_weights()[0]
+    kernel[..., 0, 0] = 1.0  # channel 0 of the last concatenation is the cropped input
+    network.get_layer("accompaniment").set_weights([kernel, np.zeros(1, np.float32)])
+    save_separator(network, settings, str(tmp_path / "passthrough.keras"))
+    separator = Separator.from_checkpoint(str(tmp_path / "passthrough.keras"))
+    t = np.arange(int(44100 * 2.2)) / 44100
+    song = np.stack([0.3 * np.sin(2 * np.pi * 220 * t), 0.2 * np.sin(2 * np.pi * 880 * t)], 1).astype(np.float32)
+    estimates = separator.separate(song, 44100)
+    assert estimates["vocals"].shape == song.shape and not estimates["vocals"].any()
+    total = estimates["accompaniment"] + estimates["vocals"]
+    inner = slice(4410, -4410)  # away from the resampler's edges
+    assert np.sqrt(np.mean((total[inner] - song[inner]) ** 2) / np.mean(song[inner] ** 2)) < 1e-2
+
+
+def test_batched_windows_agree_with_one_window_at_a_time(trained_run):
+    _, folder, _ = trained_run
+    one = Separator.from_checkpoint(str(folder / "best_separator.keras"), batch_windows=1)
+    many = Separator.from_checkpoint(str(folder / "best_separator.keras"), batch_windows=16)
+    spectrum = np.log1p(np.abs(np.random.default_rng(4).standard_normal((257, 1500)))).astype(np.float32)
+    first, second = one.separate_magnitude(spectrum), many.separate_magnitude(spectrum)
+    for source in first:
+        assert first[source].shape == (257, 1500)
+        assert np.abs(first[source] - second[source]).max() < 1e-4
+
+
+def long_song(demo_root, path, rate, channels):
+    """Three demo mixtures back to back (about a minute), written to disk at ``rate`` with ``channels``."""
+    mixtures = sorted(glob.glob(os.path.join(demo_root, "musdb", "test", "*", "mixture.wav")))[:3]
+    audio = np.concatenate([audio_io.load(m, rate, mono=channels == 1) for m in mixtures])
+    audio_io.save(str(path), audio, rate)
+    return audio_io.load(str(path), clip=False)
+
+
+@pytest.mark.parametrize("rate, channels, chunk_seconds", [(44100, 2, 4.0), (22050, 1, 9.7), (11025, 2, 25.0)])
+def test_chunked_separation_agrees_with_one_piece(trained_run, demo_root, tmp_path, rate, channels, chunk_seconds):
+    _, folder, _ = trained_run
+    song = long_song(demo_root, tmp_path / "song.wav", rate, channels)
+    plan = chunk_plan(len(song), rate, 8192, 256, chunk_seconds, 2.0)
+    assert len(plan) >= 3 and plan[-1].stop == len(song)
+    whole = Separator.from_checkpoint(str(folder / "best_separator.keras"), chunk_seconds=None).separate(song, rate)
+    separator = Separator.from_checkpoint(str(folder / "best_separator.keras"), chunk_seconds=chunk_seconds)
+    done = []
+    chunked = separator.separate(song, rate, progress=done.append)
+    assert sum(done) == len(song) and len(done) == len(plan)
+    for source in whole:
+        assert chunked[source].shape == song.shape
+        assert np.abs(whole[source]).max() > 1e-3  # the model does produce sound
+        error = np.linalg.norm(chunked[source] - whole[source]) / np.linalg.norm(whole[source])
+        assert error < 1e-3, (source, error)
+        seams = [c.stop for c in plan[:-1]]
+        near = np.concatenate([np.abs(chunked[source][s - 100:s + 100] - whole[source][s - 100:s + 100]) for s in seams])
+        assert near.max() < 1e-3 * np.abs(whole[source]).max()  # no seam at the chunk edges
+
+
+def test_chunk_edges_fall_on_model_frames():
+    for rate in (44100, 48000, 22050, 11025, 16000, 8192):
+        plan = chunk_plan(rate * 600, rate, 8192, 256, 120.0, 2.0)
+        assert [c.start for c in plan[1:]] == [c.stop for c in plan[:-1]] and plan[-1].stop == rate * 600
+        for chunk in plan:
+            assert (chunk.read_start * 8192) % (rate * 256) == 0  # a whole number of hops at the model rate
+            assert chunk.start - chunk.read_start >= (2.0 * rate if chunk.start else 0)
+            assert chunk.read_stop - chunk.stop >= (2.0 * rate if chunk.stop < rate * 600 else 0)
+    assert chunk_plan(1000, 44100, 8192, 256, None, 2.0) == chunk_plan(1000, 44100, 8192, 256, 120.0, 2.0)
