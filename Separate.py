@@ -24,8 +24,9 @@ def parse_arguments(argv: Optional[List[str]]) -> argparse.Namespace:
                         help="a saved separator (.keras) or a run folder (default: latest finished run in runs/)")
     parser.add_argument("--format", choices=("wav", "flac", "mp3"), default="wav", help="output format")
     parser.add_argument("--runs", default="runs", help="where to look for the latest run (default: runs)")
-    parser.add_argument("--chunk-seconds", type=float, default=120.0,
-                        help="separate long files in chunks of this length, bounding memory (0: in one piece)")
+    parser.add_argument("--chunk-seconds", type=float, default=60.0,
+                        help="separate in chunks of about this length (whole network windows), bounding memory; "
+                             "0: in one piece (default: 60)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     if args.chunk_seconds < 0:

@@ -5,14 +5,15 @@ that tile the song (the last one aligned to its end, as the authors' ``Test.py``
 valid convolutions need, batched through the network; estimates take the mixture's phase, then ISTFT
 and resampling back to the input's rate and length.
 
-Long recordings are cut into chunks with a margin of context on each side. A chunk starts on a sample
-that falls on an STFT frame of the whole song at the model rate, and its windows are the ones the
-whole song would use, so the only difference from separating in one piece is what lies beyond the
-margin: chunked and whole-song results agree, while memory stays bounded by the chunk length.
+Long recordings are separated in chunks of whole windows, so that memory stays bounded. A chunk
+estimates its own frames from the input around them (with a margin of the network's context), turns
+them alone into waveforms, and adds those to the output: the ISTFT and the resampling are linear, so
+the sum of the chunks' waveforms is the whole song's, with no seam and no window computed twice.
 """
+import concurrent.futures
 import dataclasses
 import math
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import keras
 import numpy as np
@@ -22,36 +23,52 @@ from Models.build import build_separator, load_separator_settings, load_separato
 from Utils import audio as audio_io
 from Utils.spectral import from_model_space, istft, stft, to_model_space
 
+BATCH_FRAMES = 2048  # output frames per network call by default (64 s at 8192 Hz / hop 256): bounds memory
+RESAMPLER_SECONDS = 0.05  # reach of the resampler's filter (soxr HQ: about 10 ms), with room to spare
+
 
 @dataclasses.dataclass(frozen=True)
 class Chunk:
-    """Samples ``[start, stop)`` of the input are kept from separating ``[read_start, read_stop)``."""
-    start: int
-    stop: int
+    """A chunk estimates song frames ``[first_frame, stop_frame)`` from input samples ``[read_start, read_stop)``."""
+    first_frame: int
+    stop_frame: int
     read_start: int
     read_stop: int
 
 
-def chunk_plan(length: int, sample_rate: int, model_rate: int, hop: int, chunk_seconds: Optional[float],
-               margin_seconds: float) -> List[Chunk]:
-    """Cuts ``length`` input samples into chunks whose edges fall on STFT frames at the model rate.
+def chunk_plan(length: int, sample_rate: int, model_rate: int, hop: int, chunk_frames: Optional[int],
+               margin_frames: int) -> List[Chunk]:
+    """Cuts a song's STFT frames (at the model rate) into chunks, each with the input samples it reads.
 
     Args:
         length: input samples.
         sample_rate: the input's rate.
         model_rate: the separator's rate.
         hop: STFT hop at the model rate.
-        chunk_seconds: kept length of a chunk (rounded down to the alignment unit); ``None``: one chunk.
-        margin_seconds: context read on each side of a chunk (rounded up to the alignment unit).
+        chunk_frames: frames a chunk estimates; ``None``: the whole song in one chunk.
+        margin_frames: frames of input read on each side of them.
     """
-    # The smallest input step that is a whole number of hops at the model rate (0.25 s at 44.1 kHz).
+    song_frames = 1 + audio_io.resampled_length(length, sample_rate, model_rate) // hop
+    # Reads start on a whole number of hops at the model rate (every 0.25 s at 44.1 kHz), so that a
+    # chunk's STFT frames are the song's.
     unit = math.lcm(model_rate, hop * sample_rate) // model_rate
-    core = length if chunk_seconds is None else max(unit, int(chunk_seconds * sample_rate) // unit * unit)
-    margin = math.ceil(margin_seconds * sample_rate / unit) * unit
-    if core >= length:
-        return [Chunk(0, length, 0, length)]
-    return [Chunk(start, min(start + core, length), max(start - margin, 0), min(start + core + margin, length))
-            for start in range(0, length, core)]
+    step = chunk_frames or song_frames
+    chunks = []
+    for first in range(0, song_frames, step):
+        stop = min(first + step, song_frames)
+        read_start = (first - margin_frames) * hop * sample_rate // model_rate // unit * unit
+        read_stop = -(-(stop + margin_frames) * hop * sample_rate // model_rate)
+        chunks.append(Chunk(first, stop, max(read_start, 0), min(read_stop, length)))
+    return chunks
+
+
+def song_frames_range(spectra: np.ndarray, first_frame: int, start: int, stop: int) -> np.ndarray:
+    """Song frames ``[start, stop)`` of ``spectra`` ``(..., frames)``, which holds frames ``first_frame`` onwards;
+    frames it does not hold are zeros."""
+    inside_start = min(max(start, first_frame), stop)
+    inside_stop = max(min(stop, first_frame + spectra.shape[-1]), inside_start)
+    inside = spectra[..., inside_start - first_frame:inside_stop - first_frame]
+    return np.pad(inside, [(0, 0)] * (spectra.ndim - 1) + [(inside_start - start, stop - inside_stop)])
 
 
 class Separator:
@@ -61,19 +78,22 @@ class Separator:
         network: a separator network of any output width (its weights are reused at ``inference_frames``).
         settings: the hyperparameters saved beside it (``Models.build.SEPARATOR_KEYS``).
         inference_frames: output frames per window (default: ``settings["inference_frames"]``).
-        batch_windows: windows per network call (bounds memory).
-        chunk_seconds: input separated per chunk (bounds memory on long recordings); ``None``: in one piece.
+        batch_windows: windows per network call (default: about ``BATCH_FRAMES`` output frames).
+        chunk_seconds: audio per chunk, rounded to whole windows (bounds memory on long recordings);
+            ``None``: the whole recording in one piece.
     """
 
     def __init__(self, network: keras.Model, settings: Dict, inference_frames: Optional[int] = None,
-                 batch_windows: int = 8, chunk_seconds: Optional[float] = 120.0):
+                 batch_windows: Optional[int] = None, chunk_seconds: Optional[float] = 60.0):
         self.settings = dict(settings)
         self.sources = list(settings["sources"])
         self.network, self.geometry = build_separator(self.settings, inference_frames or settings["inference_frames"])
         self.network.set_weights(network.get_weights())
-        self.batch_windows = batch_windows
+        self.batch_windows = batch_windows or max(1, round(BATCH_FRAMES / self.geometry.output_shape[1]))
         self.chunk_seconds = chunk_seconds
-        self._predict = tf.function(lambda x: self.network(x, training=False), reduce_retracing=True)
+        # Any number of windows, one trace: a new batch size would otherwise cost a retrace per song.
+        windows = tf.TensorSpec([None, *self.geometry.input_shape, 1], tf.float32)
+        self._predict = tf.function(lambda x: self.network(x, training=False), input_signature=[windows])
 
     @classmethod
     def from_checkpoint(cls, path: str, **kwargs) -> "Separator":
@@ -81,14 +101,23 @@ class Separator:
         return cls(load_separator_weights(path), load_separator_settings(path), **kwargs)
 
     @property
-    def margin_seconds(self) -> float:
-        """Context a chunk needs on each side: the network's context frames, one pooling period, the STFT
-        window, and 50 ms for the resampler's filter."""
-        frames = self.geometry.context_frames + 2 ** self.settings["unet_levels"] + 2
-        return frames * self.settings["hop"] / self.settings["sample_rate"] + 0.05
+    def chunk_frames(self) -> Optional[int]:
+        """Frames a chunk estimates: ``chunk_seconds`` rounded to whole windows (``None``: one piece)."""
+        if self.chunk_seconds is None:
+            return None
+        width = self.geometry.output_shape[1]
+        seconds_per_window = width * self.settings["hop"] / self.settings["sample_rate"]
+        return max(1, round(self.chunk_seconds / seconds_per_window)) * width
 
-    def window_starts(self, first_frame: int, frames: int, song_frames: int) -> List[int]:
-        """Start frames (in the whole song) of the windows covering frames ``[first_frame, first_frame + frames)``.
+    @property
+    def margin_frames(self) -> int:
+        """Input frames a chunk reads on each side of its own: the network's context and one pooling
+        period, the STFT window, and the resampler's filter."""
+        resampler = math.ceil(RESAMPLER_SECONDS * self.settings["sample_rate"] / self.settings["hop"])
+        return self.geometry.context_frames + 2 ** self.settings["unet_levels"] + 2 + resampler
+
+    def window_starts(self, first: int, stop: int, song_frames: int) -> List[int]:
+        """Start frames of the windows covering song frames ``[first, stop)``.
 
         The windows tile the song from frame 0 and the last one is aligned to the song's end; later
         windows overwrite earlier ones where they overlap.
@@ -98,10 +127,10 @@ class Separator:
         starts = list(range(0, total - width + 1, width))
         if starts[-1] + width < total:
             starts.append(total - width)
-        return [start for start in starts if start < first_frame + frames and start + width > first_frame]
+        return [start for start in starts if start < stop and start + width > first]
 
-    def separate_magnitude(self, log_magnitude: np.ndarray, first_frame: int = 0,
-                           song_frames: Optional[int] = None) -> Dict[str, np.ndarray]:
+    def separate_magnitude(self, log_magnitude: np.ndarray, first_frame: int = 0, song_frames: Optional[int] = None,
+                           needed: Optional[Tuple[int, int]] = None) -> Dict[str, np.ndarray]:
         """Log1p source magnitudes for log1p mixture magnitudes of any length.
 
         Args:
@@ -109,6 +138,8 @@ class Separator:
                 of a song (zeros are assumed outside them).
             first_frame: index in the whole song of the first frame given (chunks).
             song_frames: frames of the whole song (default: ``first_frame + frames``).
+            needed: ``(first, stop)``, the song frames to estimate (default: all given); only the windows
+                covering them are computed, and the other frames are zero.
 
         Returns:
             ``{source: log1p magnitudes}``, each shaped like ``log_magnitude``.
@@ -117,11 +148,11 @@ class Separator:
         channels, bins, frames = spectra.shape
         geometry = self.geometry
         width, context, input_width = geometry.output_shape[1], geometry.context_frames, geometry.input_shape[1]
-        starts = self.window_starts(first_frame, frames, song_frames or first_frame + frames)
+        first_needed, stop_needed = needed or (first_frame, first_frame + frames)
+        starts = self.window_starts(first_needed, stop_needed, song_frames or first_frame + frames)
         low, high = starts[0], starts[-1] + width  # song frames the windows cover (the last ends furthest)
-        front, back = geometry.input_freq_padding
-        padded = np.pad(spectra, [(0, 0), (front, back),
-                                  (first_frame - low + context, high + context - first_frame - frames)])
+        padded = np.pad(song_frames_range(spectra, first_frame, low - context, high + context),
+                        [(0, 0), geometry.input_freq_padding, (0, 0)])
         out = {source: np.zeros((channels, bins, high - low), np.float32) for source in self.sources}
         jobs = [(channel, start - low) for channel in range(channels) for start in starts]
         offset = geometry.output_freq_offset
@@ -133,9 +164,11 @@ class Separator:
                 values = estimates[source].numpy()[:, offset:offset + bins, :, 0]
                 for (channel, at), value in zip(group, values):
                     out[source][channel, :, at:at + width] = value
-        keep = slice(first_frame - low, first_frame - low + frames)
-        return {source: (value[0, :, keep] if log_magnitude.ndim == 2 else value[:, :, keep])
-                for source, value in out.items()}
+        # The needed frames of the windows' output, placed among the frames given.
+        estimates = {source: song_frames_range(song_frames_range(value, low, first_needed, stop_needed),
+                                               first_needed, first_frame, first_frame + frames)
+                     for source, value in out.items()}
+        return {source: value[0] for source, value in estimates.items()} if log_magnitude.ndim == 2 else estimates
 
     def separate(self, audio: np.ndarray, sample_rate: int,
                  progress: Optional[Callable[[int], None]] = None) -> Dict[str, np.ndarray]:
@@ -152,31 +185,52 @@ class Separator:
         audio = np.asarray(audio, np.float32)
         mono_input = audio.ndim == 1
         audio = audio[:, None] if mono_input else audio
-        rate, hop = self.settings["sample_rate"], self.settings["hop"]
-        song_frames = 1 + audio_io.resampled_length(audio.shape[0], sample_rate, rate) // hop
+        length, rate, hop = audio.shape[0], self.settings["sample_rate"], self.settings["hop"]
+        song_frames = 1 + audio_io.resampled_length(length, sample_rate, rate) // hop
         results = {source: np.zeros_like(audio) for source in self.sources}
-        for chunk in chunk_plan(audio.shape[0], sample_rate, rate, hop, self.chunk_seconds, self.margin_seconds):
-            estimates = self._separate_segment(audio[chunk.read_start:chunk.read_stop], sample_rate,
-                                               chunk.read_start, song_frames)
-            keep = slice(chunk.start - chunk.read_start, chunk.stop - chunk.read_start)
-            for source, estimate in estimates.items():
-                results[source][chunk.start:chunk.stop] = estimate[keep]
+        plan = chunk_plan(length, sample_rate, rate, hop, self.chunk_frames, self.margin_frames)
+        done = 0
+
+        def add(chunk: Chunk, synthesised: concurrent.futures.Future) -> None:
+            nonlocal done
+            for source, waveform in zip(self.sources, synthesised.result()):
+                # zero away from the chunk's own frames: the chunks' waveforms add up to the song's
+                results[source][chunk.read_start:chunk.read_stop] += waveform
+            now = length if chunk is plan[-1] else min(chunk.stop_frame * hop * sample_rate // rate, length)
             if progress is not None:
-                progress(chunk.stop - chunk.start)
+                progress(now - done)
+            done = now
+
+        # A chunk's ISTFT and resampling run on a thread while the network estimates the next chunk.
+        with concurrent.futures.ThreadPoolExecutor(1) as synthesis:
+            previous = None
+            for chunk in plan:
+                spectra = self._estimate_chunk(audio[chunk.read_start:chunk.read_stop], sample_rate, chunk, song_frames)
+                if previous is not None:
+                    add(*previous)  # at most two chunks in memory
+                previous = chunk, synthesis.submit(self._synthesise_chunk, spectra, sample_rate,
+                                                   chunk.read_stop - chunk.read_start)
+            add(*previous)
         return {source: value[:, 0] if mono_input else value for source, value in results.items()}
 
-    def _separate_segment(self, segment: np.ndarray, sample_rate: int, start: int,
-                          song_frames: int) -> Dict[str, np.ndarray]:
-        """Source waveforms ``(samples, channels)`` for input samples ``start`` onwards of a song."""
+    def _estimate_chunk(self, segment: np.ndarray, sample_rate: int, chunk: Chunk, song_frames: int) -> tf.Tensor:
+        """Complex spectrograms ``(sources, channels, bins, frames)`` of a chunk's own frames (zero elsewhere),
+        with the mixture's phase, over its input samples ``segment``."""
         rate, n_fft, hop = self.settings["sample_rate"], self.settings["n_fft"], self.settings["hop"]
         signal = audio_io.resample(segment, sample_rate, rate)  # (samples, channels), all channels at once
         spectrum = stft(signal.T, n_fft, hop)  # (channels, bins, frames)
         phasor = tf.exp(tf.complex(0.0, tf.math.angle(spectrum)))  # the mixture's phase, shared by all sources
-        first_frame = start * rate // sample_rate // hop  # exact: chunks start on frames (chunk_plan)
-        estimates = self.separate_magnitude(to_model_space(tf.abs(spectrum)).numpy(), first_frame, song_frames)
+        first_frame = chunk.read_start * rate // sample_rate // hop  # exact: reads start on frames (chunk_plan)
+        estimates = self.separate_magnitude(to_model_space(tf.abs(spectrum)).numpy(), first_frame, song_frames,
+                                            needed=(chunk.first_frame, chunk.stop_frame))
         magnitudes = tf.complex(from_model_space(np.stack([estimates[source] for source in self.sources])), 0.0)
-        waveforms = istft(magnitudes * phasor, n_fft, hop, signal.shape[0]).numpy()  # (sources, channels, samples)
-        sources, channels, samples = waveforms.shape
-        back = audio_io.resample(waveforms.reshape(sources * channels, samples).T, rate, sample_rate)
-        back = audio_io.fix_length(back, segment.shape[0])
-        return {source: back[:, index * channels:(index + 1) * channels] for index, source in enumerate(self.sources)}
+        return magnitudes * phasor
+
+    def _synthesise_chunk(self, spectra: tf.Tensor, sample_rate: int, length: int) -> List[np.ndarray]:
+        """Per source, the waveform ``(length, channels)`` at ``sample_rate`` of spectrograms from
+        :meth:`_estimate_chunk`."""
+        rate, n_fft, hop = self.settings["sample_rate"], self.settings["n_fft"], self.settings["hop"]
+        samples = audio_io.resampled_length(length, sample_rate, rate)
+        waveforms = istft(spectra, n_fft, hop, samples).numpy()  # (sources, channels, samples)
+        back = audio_io.resample_all([waveform.T for waveform in waveforms], rate, sample_rate)
+        return [audio_io.fix_length(audio, length) for audio in back]

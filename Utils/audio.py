@@ -4,13 +4,14 @@ libsndfile (``soundfile``) reads wav, flac and ogg, seeking to the excerpt it ne
 everything else (mp3, m4a, mp4 stems) and writes compressed formats. Resampling is soxr's
 band-limited high-quality resampler. Nothing else in the project knows file formats.
 """
+import concurrent.futures
 import dataclasses
 import functools
 import json
 import os
 import shutil
 import subprocess
-from typing import Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import soundfile
@@ -186,7 +187,13 @@ def resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     """Band-limited resampling of ``(samples, channels)`` audio (soxr, high quality)."""
     if rate_in == rate_out or audio.shape[0] == 0:
         return audio
-    return soxr.resample(audio, rate_in, rate_out, quality="HQ").astype(np.float32)
+    return soxr.resample(audio, rate_in, rate_out, quality="HQ").astype(np.float32, copy=False)
+
+
+def resample_all(signals: Sequence[np.ndarray], rate_in: int, rate_out: int) -> List[np.ndarray]:
+    """:func:`resample` of several ``(samples, channels)`` signals on parallel threads (soxr releases the GIL)."""
+    with concurrent.futures.ThreadPoolExecutor(min(len(signals), os.cpu_count() or 1)) as pool:
+        return list(pool.map(lambda signal: resample(signal, rate_in, rate_out), signals))
 
 
 def resampled_length(samples: int, rate_in: int, rate_out: int) -> int:

@@ -2,11 +2,11 @@
 
     python -m bench.separate_speed [--minutes 3] [--memory-minutes 10]
 
-The separator has the paper's architecture (weights do not change its speed).
+The separator has the paper's architecture (weights do not change its speed). Rows compare the
+inference window (output frames per network call) and chunked against one-piece separation.
 """
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -36,11 +36,24 @@ def paper_separator(folder: str) -> str:
     return path
 
 
-def child_peak_memory(model: str, song: str, out: str) -> float:
-    """Peak resident memory (GiB) of Separate.py on a file, in its own process."""
-    command = [sys.executable, os.path.join(ROOT, "Separate.py"), song, "-o", out, "--checkpoint", model, "--no-progress"]
-    subprocess.run(command, check=True, capture_output=True, env=dict(os.environ, PYTHONPATH=ROOT))
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2 ** 20
+def child_peak_memory(model: str, song: str, out: str, *options: str) -> float:
+    """Peak resident memory (GiB) of Separate.py on a file, in a process of its own."""
+    command = [sys.executable, os.path.join(ROOT, "bench", "peak_memory.py"), os.path.join(ROOT, "Separate.py"),
+               song, "-o", out, "--checkpoint", model, "--no-progress", *options]
+    result = subprocess.run(command, check=True, capture_output=True, text=True,
+                            env=dict(os.environ, PYTHONPATH=ROOT))
+    return float(result.stdout.split()[-1])
+
+
+def end_to_end(separator, song: str, out: str) -> float:
+    """Seconds to read, separate and write one file (the network already traced)."""
+    from Utils import audio as audio_io
+    with Timer() as timer:
+        header = audio_io.info(song)
+        estimates = separator.separate(audio_io.load(song, clip=False), header.sample_rate)
+        for source, audio in estimates.items():
+            audio_io.save(os.path.join(out, f"{source}.wav"), audio, header.sample_rate)
+    return timer.seconds
 
 
 def main(argv=None):
@@ -52,39 +65,42 @@ def main(argv=None):
     from Utils import audio as audio_io
     from Utils.spectral import magnitude, to_model_space
     from bench.flops import forward_flops, peak_gflops
+    seconds, rows = args.minutes * 60, []
     with tempfile.TemporaryDirectory() as folder:
         model = paper_separator(folder)
-        song = os.path.join(folder, "song.wav")
+        song, short = os.path.join(folder, "song.wav"), os.path.join(folder, "short.wav")
         make_song(song, args.minutes)
-        separator = Separator.from_checkpoint(model)
-        seconds = args.minutes * 60
-        with Timer() as end_to_end:
-            header = audio_io.info(song)
-            estimates = separator.separate(audio_io.load(song, clip=False), header.sample_rate)
-            for source, audio in estimates.items():
-                audio_io.save(os.path.join(folder, f"{source}.wav"), audio, header.sample_rate)
+        make_song(short, 0.25)
         mono = audio_io.load(song, 8192, mono=True)[:, 0]
-        spectrum = to_model_space(magnitude(mono, 512, 256)).numpy()
-        separator.separate_magnitude(spectrum[:, :600])  # warm up
-        with Timer() as network:
-            for _ in range(2):  # two channels
+        spectrum = to_model_space(magnitude(np.stack([mono, mono]), 512, 256)).numpy()  # two channels
+        for frames in (256, 1024):
+            separator = Separator.from_checkpoint(model, inference_frames=frames)
+            width = separator.geometry.output_shape[1]
+            end_to_end(separator, short, folder)  # traces the network once
+            for chunk_seconds in (separator.chunk_seconds, None):
+                separator.chunk_seconds = chunk_seconds
+                wall = end_to_end(separator, song, folder)
+                label = f"chunks of {chunk_seconds:g} s" if chunk_seconds else "in one piece"
+                rows.append([f"end to end (read, resample, STFT, network, ISTFT, write), {label}", width,
+                             seconds / wall, "-"])
+            with Timer() as network:
                 separator.separate_magnitude(spectrum)
-        geometry = separator.geometry
-        windows_per_second = (8192 / 256) / geometry.output_shape[1]
-        flops_per_second_audio = forward_flops(separator.network) * windows_per_second
-        achieved = 2 * seconds * flops_per_second_audio / network.seconds / 1e9
+            flops_per_second_audio = forward_flops(separator.network) * (8192 / 256) / width
+            achieved = 2 * seconds * flops_per_second_audio / network.seconds / 1e9
+            rows.append(["network alone (both channels)", width, 2 * seconds / network.seconds, f"{achieved:.1f}"])
+            rows.append(["network GFLOP per second of mono audio", width, f"{flops_per_second_audio / 1e9:.2f}", "-"])
         peaks = peak_gflops()
         memory_song = os.path.join(folder, "long.wav")
         make_song(memory_song, args.memory_minutes)
-        peak_memory = child_peak_memory(model, memory_song, os.path.join(folder, "out"))
-    rows = [["end to end (decode, resample, STFT, network, ISTFT, write)", seconds / end_to_end.seconds, "-"],
-            ["network alone (both channels)", 2 * seconds / network.seconds, f"{achieved:.1f}"],
-            [f"peak memory, {args.memory_minutes:g}-minute stereo 44.1 kHz file", f"{peak_memory:.2f} GiB", "-"]]
+        out = os.path.join(folder, "out")
+        for options, label in (((), "default chunks"), (("--chunk-seconds", "0"), "in one piece")):
+            peak = child_peak_memory(model, memory_song, out, *options)
+            rows.append([f"peak memory (GiB), {args.memory_minutes:g}-minute stereo 44.1 kHz file, {label}",
+                         "default", f"{peak:.2f}", "-"])
     report("separate_speed", f"Separation speed, {args.minutes:g}-minute 44.1 kHz stereo file",
-           ["what", "real-time factor", "achieved GFLOP/s"], rows,
+           ["what", "output frames per window", "real-time factor (or value)", "achieved GFLOP/s"], rows,
            f"python -m bench.separate_speed --minutes {args.minutes:g} --memory-minutes {args.memory_minutes:g}",
-           f"Network: {flops_per_second_audio / 1e9:.2f} GFLOP per second of mono audio "
-           f"(window of {geometry.output_shape[1]} output frames). Peak in the same run: "
+           "Timed after one warm-up call that traces the network (once per process). Peak in the same run: "
            + ", ".join(f"{k}: {v:.1f} GFLOP/s" for k, v in peaks.items()) + ". Target: 100x real time end to end.")
 
 

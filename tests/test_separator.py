@@ -54,10 +54,10 @@ def long_song(demo_root, path, rate, channels):
 def test_chunked_separation_agrees_with_one_piece(trained_run, demo_root, tmp_path, rate, channels, chunk_seconds):
     _, folder, _ = trained_run
     song = long_song(demo_root, tmp_path / "song.wav", rate, channels)
-    plan = chunk_plan(len(song), rate, 8192, 256, chunk_seconds, 2.0)
-    assert len(plan) >= 3 and plan[-1].stop == len(song)
     whole = Separator.from_checkpoint(str(folder / "best_separator.keras"), chunk_seconds=None).separate(song, rate)
     separator = Separator.from_checkpoint(str(folder / "best_separator.keras"), chunk_seconds=chunk_seconds)
+    plan = chunk_plan(len(song), rate, 8192, 256, separator.chunk_frames, separator.margin_frames)
+    assert len(plan) >= 3
     done = []
     chunked = separator.separate(song, rate, progress=done.append)
     assert sum(done) == len(song) and len(done) == len(plan)
@@ -66,17 +66,21 @@ def test_chunked_separation_agrees_with_one_piece(trained_run, demo_root, tmp_pa
         assert np.abs(whole[source]).max() > 1e-3  # the model does produce sound
         error = np.linalg.norm(chunked[source] - whole[source]) / np.linalg.norm(whole[source])
         assert error < 1e-3, (source, error)
-        seams = [c.stop for c in plan[:-1]]
-        near = np.concatenate([np.abs(chunked[source][s - 100:s + 100] - whole[source][s - 100:s + 100]) for s in seams])
-        assert near.max() < 1e-3 * np.abs(whole[source]).max()  # no seam at the chunk edges
+        seams = [chunk.stop_frame * 256 * rate // 8192 for chunk in plan[:-1]]
+        near = np.concatenate([np.abs(chunked[source] - whole[source])[s - 100:s + 100] for s in seams])
+        assert near.max() < 1e-3 * np.abs(whole[source]).max()  # no seam where chunks meet
 
 
-def test_chunk_edges_fall_on_model_frames():
+def test_chunks_tile_the_song_and_read_their_margins():
     for rate in (44100, 48000, 22050, 11025, 16000, 8192):
-        plan = chunk_plan(rate * 600, rate, 8192, 256, 120.0, 2.0)
-        assert [c.start for c in plan[1:]] == [c.stop for c in plan[:-1]] and plan[-1].stop == rate * 600
+        length = rate * 600
+        song_frames = 1 + audio_io.resampled_length(length, rate, 8192) // 256
+        plan = chunk_plan(length, rate, 8192, 256, 7 * 258, 80)
+        assert plan[0].first_frame == 0 and plan[-1].stop_frame == song_frames
+        assert [c.first_frame for c in plan[1:]] == [c.stop_frame for c in plan[:-1]]
         for chunk in plan:
-            assert (chunk.read_start * 8192) % (rate * 256) == 0  # a whole number of hops at the model rate
-            assert chunk.start - chunk.read_start >= (2.0 * rate if chunk.start else 0)
-            assert chunk.read_stop - chunk.stop >= (2.0 * rate if chunk.stop < rate * 600 else 0)
-    assert chunk_plan(1000, 44100, 8192, 256, None, 2.0) == chunk_plan(1000, 44100, 8192, 256, 120.0, 2.0)
+            assert (chunk.read_start * 8192) % (rate * 256) == 0  # the chunk's STFT frames are the song's
+            assert chunk.read_start <= max((chunk.first_frame - 80) * 256 * rate / 8192, 0)
+            assert chunk.read_stop >= min((chunk.stop_frame + 80) * 256 * rate / 8192, length)
+    whole = chunk_plan(44100 * 30, 44100, 8192, 256, None, 80)
+    assert len(whole) == 1 and (whole[0].read_start, whole[0].read_stop) == (0, 44100 * 30)
