@@ -80,7 +80,7 @@ class Separator:
         inference_frames: output frames per window (default: ``settings["inference_frames"]``).
         batch_windows: windows per network call (default: about ``BATCH_FRAMES`` output frames).
         chunk_seconds: audio per chunk, rounded to whole windows (bounds memory on long recordings);
-            ``None``: the whole recording in one piece.
+            ``None`` or 0: the whole recording in one piece.
     """
 
     def __init__(self, network: keras.Model, settings: Dict, inference_frames: Optional[int] = None,
@@ -103,7 +103,7 @@ class Separator:
     @property
     def chunk_frames(self) -> Optional[int]:
         """Frames a chunk estimates: ``chunk_seconds`` rounded to whole windows (``None``: one piece)."""
-        if self.chunk_seconds is None:
+        if not self.chunk_seconds:
             return None
         width = self.geometry.output_shape[1]
         seconds_per_window = width * self.settings["hop"] / self.settings["sample_rate"]
@@ -187,50 +187,58 @@ class Separator:
         audio = audio[:, None] if mono_input else audio
         length, rate, hop = audio.shape[0], self.settings["sample_rate"], self.settings["hop"]
         song_frames = 1 + audio_io.resampled_length(length, sample_rate, rate) // hop
-        results = {source: np.zeros_like(audio) for source in self.sources}
+        results = {source: np.empty_like(audio) for source in self.sources}
         plan = chunk_plan(length, sample_rate, rate, hop, self.chunk_frames, self.margin_frames)
-        done = 0
+        written = done = 0  # results[:written] hold the sum of the chunks added so far
 
         def add(chunk: Chunk, synthesised: concurrent.futures.Future) -> None:
-            nonlocal done
+            # A chunk's waveforms are zero away from its own frames and the chunks' waveforms add up to the
+            # song's: samples an earlier chunk wrote are added to, the rest assigned (reads overlap, no gap).
+            nonlocal written, done
+            fresh = max(min(written, chunk.read_stop), chunk.read_start)
             for source, waveform in zip(self.sources, synthesised.result()):
-                # zero away from the chunk's own frames: the chunks' waveforms add up to the song's
-                results[source][chunk.read_start:chunk.read_stop] += waveform
+                end = chunk.read_start + min(len(waveform), chunk.read_stop - chunk.read_start)
+                results[source][chunk.read_start:fresh] += waveform[:fresh - chunk.read_start]
+                results[source][fresh:end] = waveform[fresh - chunk.read_start:end - chunk.read_start]
+                results[source][end:chunk.read_stop] = 0.0  # the resampler may return a sample less
+            written = chunk.read_stop
             now = length if chunk is plan[-1] else min(chunk.stop_frame * hop * sample_rate // rate, length)
             if progress is not None:
                 progress(now - done)
             done = now
 
-        # A chunk's ISTFT and resampling run on a thread while the network estimates the next chunk.
-        with concurrent.futures.ThreadPoolExecutor(1) as synthesis:
-            previous = None
-            for chunk in plan:
-                spectra = self._estimate_chunk(audio[chunk.read_start:chunk.read_stop], sample_rate, chunk, song_frames)
-                if previous is not None:
-                    add(*previous)  # at most two chunks in memory
-                previous = chunk, synthesis.submit(self._synthesise_chunk, spectra, sample_rate,
+        # A worker thread reads ahead (resampling and STFT of the next chunk) and synthesises the last one
+        # (ISTFT and resampling back) while this thread runs the network.
+        with concurrent.futures.ThreadPoolExecutor(1) as worker:
+            analysed = worker.submit(self._analyse, audio[plan[0].read_start:plan[0].read_stop], sample_rate)
+            synthesised = None
+            for index, chunk in enumerate(plan):
+                log_magnitude, phasor = analysed.result()
+                if index + 1 < len(plan):
+                    upcoming = plan[index + 1]
+                    analysed = worker.submit(self._analyse, audio[upcoming.read_start:upcoming.read_stop], sample_rate)
+                first_frame = chunk.read_start * rate // sample_rate // hop  # exact: reads start on frames
+                estimates = self.separate_magnitude(log_magnitude, first_frame, song_frames,
+                                                    needed=(chunk.first_frame, chunk.stop_frame))
+                if synthesised is not None:
+                    add(*synthesised)  # at most three chunks in memory
+                synthesised = chunk, worker.submit(self._synthesise, estimates, phasor, sample_rate,
                                                    chunk.read_stop - chunk.read_start)
-            add(*previous)
+            add(*synthesised)
         return {source: value[:, 0] if mono_input else value for source, value in results.items()}
 
-    def _estimate_chunk(self, segment: np.ndarray, sample_rate: int, chunk: Chunk, song_frames: int) -> tf.Tensor:
-        """Complex spectrograms ``(sources, channels, bins, frames)`` of a chunk's own frames (zero elsewhere),
-        with the mixture's phase, over its input samples ``segment``."""
+    def _analyse(self, segment: np.ndarray, sample_rate: int) -> Tuple[np.ndarray, tf.Tensor]:
+        """The log1p magnitudes ``(channels, bins, frames)`` of input samples at the model rate, and their
+        phase as unit complex numbers (the mixture's phase, given to every source's estimate)."""
         rate, n_fft, hop = self.settings["sample_rate"], self.settings["n_fft"], self.settings["hop"]
-        signal = audio_io.resample(segment, sample_rate, rate)  # (samples, channels), all channels at once
-        spectrum = stft(signal.T, n_fft, hop)  # (channels, bins, frames)
-        phasor = tf.exp(tf.complex(0.0, tf.math.angle(spectrum)))  # the mixture's phase, shared by all sources
-        first_frame = chunk.read_start * rate // sample_rate // hop  # exact: reads start on frames (chunk_plan)
-        estimates = self.separate_magnitude(to_model_space(tf.abs(spectrum)).numpy(), first_frame, song_frames,
-                                            needed=(chunk.first_frame, chunk.stop_frame))
-        magnitudes = tf.complex(from_model_space(np.stack([estimates[source] for source in self.sources])), 0.0)
-        return magnitudes * phasor
+        spectrum = stft(audio_io.resample(segment, sample_rate, rate).T, n_fft, hop)  # all channels at once
+        return to_model_space(tf.abs(spectrum)).numpy(), tf.exp(tf.complex(0.0, tf.math.angle(spectrum)))
 
-    def _synthesise_chunk(self, spectra: tf.Tensor, sample_rate: int, length: int) -> List[np.ndarray]:
-        """Per source, the waveform ``(length, channels)`` at ``sample_rate`` of spectrograms from
-        :meth:`_estimate_chunk`."""
+    def _synthesise(self, estimates: Dict[str, np.ndarray], phasor: tf.Tensor, sample_rate: int,
+                    length: int) -> List[np.ndarray]:
+        """Per source, the waveform ``(samples, channels)`` at ``sample_rate`` of log1p magnitude estimates with
+        the mixture's phase, for ``length`` input samples (the resampler may give one sample more or less)."""
         rate, n_fft, hop = self.settings["sample_rate"], self.settings["n_fft"], self.settings["hop"]
-        samples = audio_io.resampled_length(length, sample_rate, rate)
-        waveforms = istft(spectra, n_fft, hop, samples).numpy()  # (sources, channels, samples)
-        back = audio_io.resample_all([waveform.T for waveform in waveforms], rate, sample_rate)
-        return [audio_io.fix_length(audio, length) for audio in back]
+        magnitudes = tf.complex(from_model_space(np.stack([estimates[source] for source in self.sources])), 0.0)
+        waveforms = istft(magnitudes * phasor, n_fft, hop, audio_io.resampled_length(length, sample_rate, rate))
+        return audio_io.resample_all([waveform.T for waveform in waveforms.numpy()], rate, sample_rate)

@@ -78,6 +78,7 @@ def test_chunks_tile_the_song_and_read_their_margins():
         plan = chunk_plan(length, rate, 8192, 256, 7 * 258, 80)
         assert plan[0].first_frame == 0 and plan[-1].stop_frame == song_frames
         assert [c.first_frame for c in plan[1:]] == [c.stop_frame for c in plan[:-1]]
+        assert all(after.read_start <= before.read_stop for before, after in zip(plan, plan[1:]))  # no gap
         for chunk in plan:
             assert (chunk.read_start * 8192) % (rate * 256) == 0  # the chunk's STFT frames are the song's
             assert chunk.read_start <= max((chunk.first_frame - 80) * 256 * rate / 8192, 0)
