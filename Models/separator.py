@@ -195,12 +195,12 @@ class Separator:
             # A chunk's waveforms are zero away from its own frames and the chunks' waveforms add up to the
             # song's: samples an earlier chunk wrote are added to, the rest assigned (reads overlap, no gap).
             nonlocal written, done
-            fresh = max(min(written, chunk.read_stop), chunk.read_start)
             for source, waveform in zip(self.sources, synthesised.result()):
                 end = chunk.read_start + min(len(waveform), chunk.read_stop - chunk.read_start)
+                fresh = max(min(written, end), chunk.read_start)
                 results[source][chunk.read_start:fresh] += waveform[:fresh - chunk.read_start]
                 results[source][fresh:end] = waveform[fresh - chunk.read_start:end - chunk.read_start]
-                results[source][end:chunk.read_stop] = 0.0  # the resampler may return a sample less
+                results[source][max(end, written):chunk.read_stop] = 0.0  # the resampler may return a sample less
             written = chunk.read_stop
             now = length if chunk is plan[-1] else min(chunk.stop_frame * hop * sample_rate // rate, length)
             if progress is not None:
