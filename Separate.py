@@ -27,6 +27,9 @@ def parse_arguments(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--chunk-seconds", type=float, default=60.0,
                         help="separate in chunks of about this length (whole network windows), bounding memory; "
                              "0: in one piece (default: 60)")
+    parser.add_argument("--precision", choices=("float32", "bfloat16"), default="float32",
+                        help="the network's arithmetic: bfloat16 is about twice as fast on CPUs with AVX512-BF16 "
+                             "or AMX, within about 45 dB SNR of float32 (default: float32)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     if args.chunk_seconds < 0:
@@ -45,7 +48,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     try:
         path = resolve_checkpoint(args.checkpoint, None, args.runs)
-        separator = Separator.from_checkpoint(path, chunk_seconds=args.chunk_seconds or None)
+        separator = Separator.from_checkpoint(path, chunk_seconds=args.chunk_seconds or None,
+                                             precision=args.precision)
     except (FileNotFoundError, ValueError, OSError) as error:
         print(f"error: cannot load the separator: {error}", file=sys.stderr)
         return 2

@@ -27,11 +27,24 @@ def geometry_for(config: Dict, output_frames: Optional[int] = None) -> Geometry:
         config["unet_levels"], (config["n_fft"] // 2, frames), config["n_fft"])
 
 
-def build_separator(config: Dict, output_frames: Optional[int] = None) -> Tuple[keras.Model, Geometry]:
-    """The separator network for a given output width (weights are shared across widths)."""
+def build_separator(config: Dict, output_frames: Optional[int] = None,
+                    dtype_policy: Optional[str] = None) -> Tuple[keras.Model, Geometry]:
+    """The separator network for a given output width (weights are shared across widths).
+
+    Args:
+        config: the settings (``SEPARATOR_KEYS``).
+        output_frames: output width (default: the training width ``output_frames``).
+        dtype_policy: a Keras dtype policy for this network only, e.g. ``"mixed_bfloat16"``
+            (default: the global policy).
+    """
     geometry = geometry_for(config, output_frames)
     builder = lookup(SEPARATORS, "separator", config["separator"])
-    return builder(geometry, config["sources"], config["unet_levels"], config["unet_filters"]), geometry
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(dtype_policy or previous)
+    try:
+        return builder(geometry, config["sources"], config["unet_levels"], config["unet_filters"]), geometry
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def build_training_model(config: Dict) -> Tuple[AdversarialSeparation, Geometry]:

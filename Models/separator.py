@@ -24,6 +24,7 @@ from Utils import audio as audio_io
 from Utils.spectral import from_model_space, istft, stft, to_model_space
 
 BATCH_FRAMES = 2048  # output frames per network call by default (64 s at 8192 Hz / hop 256): bounds memory
+PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16"}  # the network's Keras dtype policy
 RESAMPLER_SECONDS = 0.05  # reach of the resampler's filter (soxr HQ: about 10 ms), with room to spare
 
 
@@ -79,15 +80,21 @@ class Separator:
         settings: the hyperparameters saved beside it (``Models.build.SEPARATOR_KEYS``).
         inference_frames: output frames per window (default: ``settings["inference_frames"]``).
         batch_windows: windows per network call (default: about ``BATCH_FRAMES`` output frames).
+        precision: ``"float32"``, or ``"bfloat16"`` for the network's arithmetic (about twice as fast on
+            CPUs with AVX512-BF16 or AMX; the waveforms stay within about 45 dB SNR of float32's).
         chunk_seconds: audio per chunk, rounded to whole windows (bounds memory on long recordings);
             ``None`` or 0: the whole recording in one piece.
     """
 
     def __init__(self, network: keras.Model, settings: Dict, inference_frames: Optional[int] = None,
-                 batch_windows: Optional[int] = None, chunk_seconds: Optional[float] = 60.0):
+                 batch_windows: Optional[int] = None, chunk_seconds: Optional[float] = 60.0,
+                 precision: str = "float32"):
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision={precision!r}: use one of {', '.join(PRECISIONS)}")
         self.settings = dict(settings)
         self.sources = list(settings["sources"])
-        self.network, self.geometry = build_separator(self.settings, inference_frames or settings["inference_frames"])
+        self.network, self.geometry = build_separator(self.settings, inference_frames or settings["inference_frames"],
+                                                      PRECISIONS[precision])
         self.network.set_weights(network.get_weights())
         self.batch_windows = batch_windows or max(1, round(BATCH_FRAMES / self.geometry.output_shape[1]))
         self.chunk_seconds = chunk_seconds

@@ -45,7 +45,7 @@ def child_peak_memory(model: str, song: str, out: str, *options: str) -> float:
     return float(result.stdout.split()[-1])
 
 
-def end_to_end(separator, song: str, out: str, repeats: int = 3) -> float:
+def end_to_end(separator, song: str, out: str, repeats: int = 5) -> float:
     """Median seconds to read, separate and write one file (the network already traced)."""
     from Utils import audio as audio_io
     times = []
@@ -59,7 +59,7 @@ def end_to_end(separator, song: str, out: str, repeats: int = 3) -> float:
     return float(np.median(times))
 
 
-def network_alone(separator, spectrum: np.ndarray, repeats: int = 3) -> float:
+def network_alone(separator, spectrum: np.ndarray, repeats: int = 5) -> float:
     """Median seconds of the network's windows over ``spectrum`` ``(channels, bins, frames)``."""
     times = []
     for _ in range(repeats):
@@ -101,6 +101,12 @@ def main(argv=None):
             achieved = 2 * seconds * flops_per_second_audio / network / 1e9
             rows.append(["network alone (both channels)", width, 2 * seconds / network, f"{achieved:.1f}"])
             rows.append(["network GFLOP per second of mono audio", width, f"{flops_per_second_audio / 1e9:.2f}", "-"])
+        fast = Separator.from_checkpoint(model, precision="bfloat16")
+        end_to_end(fast, short, folder)
+        rows.append([f"end to end, chunks of {fast.chunk_seconds:g} s, bfloat16 network (Separate.py --precision "
+                     "bfloat16)", fast.geometry.output_shape[1], seconds / end_to_end(fast, song, folder), "-"])
+        rows.append(["network alone (both channels), bfloat16", fast.geometry.output_shape[1],
+                     2 * seconds / network_alone(fast, spectrum), "-"])
         peaks = peak_gflops()
         memory_song = os.path.join(folder, "long.wav")
         make_song(memory_song, args.memory_minutes)
@@ -112,7 +118,7 @@ def main(argv=None):
     report("separate_speed", f"Separation speed, {args.minutes:g}-minute 44.1 kHz stereo file",
            ["what", "output frames per window", "real-time factor (or value)", "achieved GFLOP/s"], rows,
            f"python -m bench.separate_speed --minutes {args.minutes:g} --memory-minutes {args.memory_minutes:g}",
-           "Median of 3 runs, after one warm-up call that traces the network (once per process). "
+           "Median of 5 runs, after one warm-up call that traces the network (once per process). "
            "Peak in the same run: "
            + ", ".join(f"{k}: {v:.1f} GFLOP/s" for k, v in peaks.items()) + ". Target: 100x real time end to end.")
 

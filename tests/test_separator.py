@@ -2,6 +2,7 @@
 import glob
 import os
 
+import keras
 import numpy as np
 import pytest
 
@@ -85,3 +86,19 @@ def test_chunks_tile_the_song_and_read_their_margins():
             assert chunk.read_stop >= min((chunk.stop_frame + 80) * 256 * rate / 8192, length)
     whole = chunk_plan(44100 * 30, 44100, 8192, 256, None, 80)
     assert len(whole) == 1 and (whole[0].read_start, whole[0].read_stop) == (0, 44100 * 30)
+
+
+def test_bfloat16_network_stays_close_to_float32(trained_run, demo_root):
+    _, folder, _ = trained_run
+    mixture = sorted(glob.glob(os.path.join(demo_root, "musdb", "test", "*", "mixture.wav")))[0]
+    song = audio_io.load(mixture, clip=False)
+    exact = Separator.from_checkpoint(str(folder / "best_separator.keras")).separate(song, 44100)
+    fast = Separator.from_checkpoint(str(folder / "best_separator.keras"), precision="bfloat16")
+    assert fast.network.get_layer("enc_conv1").compute_dtype == "bfloat16"
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is left as it was
+    estimates = fast.separate(song, 44100)
+    for source, reference in exact.items():
+        snr = 10 * np.log10(np.sum(reference ** 2) / np.sum((estimates[source] - reference) ** 2))
+        assert 25 < snr < 120, (source, snr)  # close, but computed differently
+    with pytest.raises(ValueError, match="precision='float16'"):
+        Separator.from_checkpoint(str(folder / "best_separator.keras"), precision="float16")
