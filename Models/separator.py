@@ -80,10 +80,10 @@ class Separator:
         settings: the hyperparameters saved beside it (``Models.build.SEPARATOR_KEYS``).
         inference_frames: output frames per window (default: ``settings["inference_frames"]``).
         batch_windows: windows per network call (default: about ``BATCH_FRAMES`` output frames).
-        precision: ``"float32"``, or ``"bfloat16"`` for the network's arithmetic (about twice as fast on
-            CPUs with AVX512-BF16 or AMX; the waveforms stay within about 45 dB SNR of float32's).
         chunk_seconds: audio per chunk, rounded to whole windows (bounds memory on long recordings);
             ``None`` or 0: the whole recording in one piece.
+        precision: ``"float32"``, or ``"bfloat16"`` for the network's arithmetic (about 1.7x as fast on
+            CPUs with AVX512-BF16 or AMX; the waveforms stay within about 45 dB SNR of float32's).
     """
 
     def __init__(self, network: keras.Model, settings: Dict, inference_frames: Optional[int] = None,
