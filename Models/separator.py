@@ -193,9 +193,9 @@ class Separator:
         mono_input = audio.ndim == 1
         audio = audio[:, None] if mono_input else audio
         length, rate, hop = audio.shape[0], self.settings["sample_rate"], self.settings["hop"]
-        song_frames = 1 + audio_io.resampled_length(length, sample_rate, rate) // hop
         results = {source: np.empty_like(audio) for source in self.sources}
         plan = chunk_plan(length, sample_rate, rate, hop, self.chunk_frames, self.margin_frames)
+        song_frames = plan[-1].stop_frame
         written = done = 0  # results[:written] hold the sum of the chunks added so far
 
         def add(chunk: Chunk, synthesised: concurrent.futures.Future) -> None:
