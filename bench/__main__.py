@@ -1,6 +1,6 @@
 """Runs every benchmark (``make bench``); each prints its table and writes bench/results/<name>.{md,csv}.
 
-    python -m bench            # all, the quality comparison in full (estimated 45 minutes on 2 cores)
+    python -m bench            # all, the quality comparison in full (about 35 minutes on 2 cores)
     python -m bench --quick    # all, the quality comparison in its quick mode (about 17 minutes measured)
 """
 import os

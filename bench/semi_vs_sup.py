@@ -1,6 +1,6 @@
 """Does unpaired data help? cfg.sup vs cfg.semi_sup with few paired songs, same separator, steps and seeds.
 
-    python -m bench.semi_vs_sup            # about 25 minutes on 2 cores: 1200 steps, seeds 1, 2 and 3
+    python -m bench.semi_vs_sup            # about 21 minutes on 2 cores: 1200 steps, seeds 1, 2 and 3
     python -m bench.semi_vs_sup --quick    # about 6 minutes: 300 steps, one seed
 
 Runs Training.py on the demo corpus (3 paired songs; unpaired mixtures, solo vocals and solo
