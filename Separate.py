@@ -38,13 +38,47 @@ def parse_arguments(argv: Optional[List[str]]) -> argparse.Namespace:
     return args
 
 
+def separate_file(separator, source_path: str, out: str, file_format: str = "wav", progress: bool = True) -> str:
+    """Separates one file into ``out/<input name>/<source>.<file_format>`` and returns that folder.
+
+    Args:
+        separator: a ``Models.separator.Separator``.
+        source_path: any file ffmpeg decodes.
+        out: the output folder.
+        file_format: ``wav``, ``flac`` or ``mp3``.
+        progress: show a progress bar in seconds of audio.
+
+    Raises:
+        AudioReadError: the input cannot be decoded (the message names it).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tqdm import tqdm
+
+    from Utils import audio as audio_io
+    from Utils.files import safe_name
+
+    header = audio_io.info(source_path)
+    mixture = audio_io.load(source_path, clip=False)
+    name = os.path.splitext(os.path.basename(source_path))[0]
+    with tqdm(total=round(header.duration, 1), desc=name, unit="s", leave=False, disable=not progress,
+              bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s") as seconds_done:
+        estimates = separator.separate(mixture, header.sample_rate,
+                                       progress=lambda samples: seconds_done.update(samples / header.sample_rate))
+    del mixture
+    folder = os.path.join(out, safe_name(name))
+    with ThreadPoolExecutor(len(estimates)) as writers:  # encoders and disk writes overlap
+        list(writers.map(lambda item: audio_io.save(os.path.join(folder, f"{safe_name(item[0])}.{file_format}"),
+                                                    item[1], header.sample_rate), estimates.items()))
+    return folder
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_arguments(argv)
     from tqdm import tqdm
 
     from Models.separator import Separator
-    from Utils import audio as audio_io
-    from Utils.files import safe_name
+    from Utils.audio import AudioReadError
     from Utils.runs import resolve_checkpoint
 
     try:
@@ -57,21 +91,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     failed = 0
     for source_path in tqdm(args.inputs, desc="separating", unit="file", disable=args.no_progress):
         try:
-            header = audio_io.info(source_path)
-            mixture = audio_io.load(source_path, clip=False)
-        except audio_io.AudioReadError as error:
+            separate_file(separator, source_path, args.out, args.format, progress=not args.no_progress)
+        except AudioReadError as error:
             tqdm.write(f"skipping {error}", file=sys.stderr)
             failed += 1
-            continue
-        name = os.path.splitext(os.path.basename(source_path))[0]
-        with tqdm(total=round(header.duration, 1), desc=name, unit="s", leave=False, disable=args.no_progress,
-                  bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s") as seconds_done:
-            estimates = separator.separate(mixture, header.sample_rate,
-                                           progress=lambda samples: seconds_done.update(samples / header.sample_rate))
-        del mixture
-        folder = os.path.join(args.out, safe_name(name))
-        for source, audio in estimates.items():
-            audio_io.save(os.path.join(folder, f"{safe_name(source)}.{args.format}"), audio, header.sample_rate)
     print(f"separated {len(args.inputs) - failed} of {len(args.inputs)} files into {args.out}"
           + (f"; {failed} failed" if failed else ""))
     return 1 if failed else 0

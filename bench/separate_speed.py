@@ -46,15 +46,12 @@ def child_peak_memory(model: str, song: str, out: str, *options: str) -> float:
 
 
 def end_to_end(separator, song: str, out: str, repeats: int = 5) -> float:
-    """Median seconds to read, separate and write one file (the network already traced)."""
-    from Utils import audio as audio_io
+    """Median seconds of Separate.py's work on one file: read, separate, write (the network already traced)."""
+    from Separate import separate_file
     times = []
     for _ in range(repeats):
         with Timer() as timer:
-            header = audio_io.info(song)
-            estimates = separator.separate(audio_io.load(song, clip=False), header.sample_rate)
-            for source, audio in estimates.items():
-                audio_io.save(os.path.join(out, f"{source}.wav"), audio, header.sample_rate)
+            separate_file(separator, song, out, progress=False)
         times.append(timer.seconds)
     return float(np.median(times))
 
