@@ -12,7 +12,10 @@ The checkpoint defaults to the best model of the latest finished training run in
 import argparse
 import os
 import sys
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
+
+if TYPE_CHECKING:  # imported lazily below, so that --help answers before TensorFlow loads
+    from Models.separator import Separator
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -38,11 +41,11 @@ def parse_arguments(argv: Optional[List[str]]) -> argparse.Namespace:
     return args
 
 
-def separate_file(separator, source_path: str, out: str, file_format: str = "wav", progress: bool = True) -> str:
+def separate_file(separator: "Separator", source_path: str, out: str, file_format: str = "wav", progress: bool = True) -> str:
     """Separates one file into ``out/<input name>/<source>.<file_format>`` and returns that folder.
 
     Args:
-        separator: a ``Models.separator.Separator``.
+        separator: the trained separator.
         source_path: any file ffmpeg decodes.
         out: the output folder.
         file_format: ``wav``, ``flac`` or ``mp3``.
