@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -208,30 +209,100 @@ def fix_length(audio: np.ndarray, length: int) -> np.ndarray:
     return np.pad(audio, [(0, length - audio.shape[0]), (0, 0)])
 
 
-def save(path: str, audio: np.ndarray, sample_rate: int) -> None:
-    """Writes ``(samples, channels)`` or ``(samples,)`` audio; the extension picks the format.
+class AudioWriter:
+    """Writes a file block by block (wav and flac by libsndfile, other formats through ffmpeg); the
+    file appears atomically when the writer closes without error, and nothing is left otherwise.
 
-    wav and flac are written by libsndfile (float32 samples as float wav / 24-bit flac, int16 samples
-    as 16-bit PCM, exactly); mp3, ogg/opus and m4a through ffmpeg.
-    The file appears atomically (written beside, then renamed).
+    Args:
+        path: the file to write; the extension picks the format.
+        sample_rate: its sample rate.
+        channels: its channel count.
+        pcm16: 16-bit PCM samples (int16 blocks are written exactly); otherwise float32 wav / 24-bit flac.
+
+    Example::
+
+        with AudioWriter("out.flac", 44100, 2) as writer:
+            for block in blocks:  # (samples, channels)
+                writer.write(block)
     """
-    pcm16 = np.asarray(audio).dtype == np.int16  # integer samples are written exactly, as 16-bit PCM
-    audio = np.asarray(audio) if pcm16 else np.asarray(audio, np.float32)
-    if audio.ndim == 1:
-        audio = audio[:, None]
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    extension = os.path.splitext(path)[1].lower()
-    partial = os.path.join(folder, f".partial-{os.getpid()}-{os.path.basename(path)}")
-    if extension in (".wav", ".flac"):
-        subtype = "PCM_16" if pcm16 else ("FLOAT" if extension == ".wav" else "PCM_24")
-        soundfile.write(partial, audio, sample_rate, subtype=subtype, format=extension[1:].upper())
-    else:
-        command = [require_ffmpeg(), "-v", "error", "-nostdin", "-y", "-f", "f32le",
-                   "-ar", str(sample_rate), "-ac", str(audio.shape[1]), "-i", "-",
-                   "-f", {".m4a": "mp4", ".ogg": "ogg", ".opus": "ogg"}.get(extension, extension[1:]), partial]
-        result = subprocess.run(command, input=np.ascontiguousarray(audio).tobytes(), capture_output=True,
-                                timeout=600)
-        if result.returncode != 0:
-            raise OSError(f"{path}: ffmpeg could not encode ({result.stderr.decode(errors='replace').strip()})")
-    os.replace(partial, path)
+
+    def __init__(self, path: str, sample_rate: int, channels: int, pcm16: bool = False):
+        self.path, self.sample_rate, self.channels = path, sample_rate, channels
+        folder = os.path.dirname(os.path.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+        extension = os.path.splitext(path)[1].lower()
+        self._partial = os.path.join(folder, f".partial-{os.getpid()}-{os.path.basename(path)}")
+        self._file = self._encoder = None
+        if extension in (".wav", ".flac"):
+            subtype = "PCM_16" if pcm16 else ("FLOAT" if extension == ".wav" else "PCM_24")
+            self._file = soundfile.SoundFile(self._partial, "w", sample_rate, channels, subtype,
+                                             format=extension[1:].upper())
+        else:
+            command = [require_ffmpeg(), "-v", "error", "-nostdin", "-y", "-f", "f32le",
+                       "-ar", str(sample_rate), "-ac", str(channels), "-i", "-",
+                       "-f", {".m4a": "mp4", ".ogg": "ogg", ".opus": "ogg"}.get(extension, extension[1:]),
+                       self._partial]
+            self._messages = tempfile.TemporaryFile()  # a file, not a pipe: a chatty ffmpeg cannot block
+            self._encoder = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=self._messages)
+
+    def write(self, block: np.ndarray) -> None:
+        """Appends ``(samples, channels)`` or ``(samples,)`` audio."""
+        block = np.asarray(block)
+        block = block[:, None] if block.ndim == 1 else block
+        if self._file is not None:
+            self._file.write(block if block.dtype == np.int16 else block.astype(np.float32, copy=False))
+        else:
+            samples = block / 32768.0 if block.dtype == np.int16 else block
+            try:
+                self._encoder.stdin.write(np.ascontiguousarray(samples, np.float32).tobytes())
+            except BrokenPipeError:
+                self._finish_encoder()  # raises with ffmpeg's message
+
+    def _finish_encoder(self) -> None:
+        try:
+            self._encoder.stdin.close()
+        except BrokenPipeError:
+            pass
+        try:
+            self._encoder.wait(timeout=600)
+        except subprocess.TimeoutExpired:
+            self._encoder.kill()
+            raise OSError(f"{self.path}: ffmpeg did not finish encoding within 10 minutes") from None
+        if self._encoder.returncode != 0:
+            self._messages.seek(0)
+            message = self._messages.read().decode(errors="replace").strip()
+            raise OSError(f"{self.path}: ffmpeg could not encode ({message})")
+
+    def __enter__(self) -> "AudioWriter":
+        return self
+
+    def __exit__(self, error_type, error, trace) -> None:
+        try:
+            if self._file is not None:
+                self._file.close()
+            elif error_type is None:
+                self._finish_encoder()
+            else:
+                self._encoder.kill()
+                self._encoder.wait()
+        except BaseException:
+            _remove(self._partial)
+            raise
+        if error_type is None:
+            os.replace(self._partial, self.path)
+        else:
+            _remove(self._partial)
+
+
+def _remove(path: str) -> None:
+    if os.path.exists(path):
+        os.remove(path)
+
+
+def save(path: str, audio: np.ndarray, sample_rate: int) -> None:
+    """Writes ``(samples, channels)`` or ``(samples,)`` audio in one piece (see :class:`AudioWriter`):
+    float32 samples as float wav / 24-bit flac, int16 samples exactly as 16-bit PCM."""
+    audio = np.asarray(audio)
+    channels = 1 if audio.ndim == 1 else audio.shape[1]
+    with AudioWriter(path, sample_rate, channels, pcm16=audio.dtype == np.int16) as writer:
+        writer.write(audio)

@@ -38,6 +38,31 @@ def test_save_roundtrip_keeps_samples(tmp_path):
     assert np.allclose(audio_io.load(str(tmp_path / "x.wav"), clip=False), audio, atol=1e-7)
 
 
+@pytest.mark.parametrize("extension", ["wav", "flac", "mp3"])
+def test_writing_in_blocks_gives_the_file_written_at_once(tmp_path, extension):
+    audio = write_tone(tmp_path / "t.wav", seconds=3.0, rate=44100, channels=2)
+    audio_io.save(str(tmp_path / f"whole.{extension}"), audio, 44100)
+    with audio_io.AudioWriter(str(tmp_path / f"blocks.{extension}"), 44100, 2) as writer:
+        for start in range(0, len(audio), 10000):
+            writer.write(audio[start:start + 10000])
+    whole, blocks = (audio_io.load(str(tmp_path / f"{name}.{extension}"), clip=False) for name in ("whole", "blocks"))
+    assert blocks.shape == whole.shape and np.abs(blocks - whole).max() < 1e-6
+    if extension != "mp3":
+        assert np.abs(blocks - audio).max() < 1e-6
+
+
+@pytest.mark.parametrize("extension", ["wav", "mp3"])
+def test_a_failed_write_leaves_no_file(tmp_path, extension):
+    with pytest.raises(RuntimeError):
+        with audio_io.AudioWriter(str(tmp_path / f"x.{extension}"), 44100, 1) as writer:
+            writer.write(np.zeros(44100, np.float32))
+            raise RuntimeError("the separation failed")
+    assert os.listdir(tmp_path) == []
+    with pytest.raises(OSError, match="unknown.xyz"):
+        audio_io.save(str(tmp_path / "unknown.xyz"), np.zeros(44100, np.float32), 44100)
+    assert os.listdir(tmp_path) == []
+
+
 @pytest.mark.parametrize("content, problem", [(b"", "not readable"), (b"this is not audio" * 100, "not readable"),
                                               (None, "no such file")])
 def test_broken_files_raise_one_clear_error(tmp_path, content, problem):
