@@ -54,7 +54,7 @@ def separate_file(separator: "Separator", source_path: str, out: str, file_forma
     Raises:
         AudioReadError: the input cannot be decoded (the message names it).
     """
-    from concurrent.futures import ThreadPoolExecutor
+    import contextlib
 
     from tqdm import tqdm
 
@@ -64,15 +64,18 @@ def separate_file(separator: "Separator", source_path: str, out: str, file_forma
     header = audio_io.info(source_path)
     mixture = audio_io.load(source_path, clip=False)
     name = os.path.splitext(os.path.basename(source_path))[0]
-    with tqdm(total=round(header.duration, 1), desc=name, unit="s", leave=False, disable=not progress,
-              bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s") as seconds_done:
-        estimates = separator.separate(mixture, header.sample_rate,
-                                       progress=lambda samples: seconds_done.update(samples / header.sample_rate))
-    del mixture
     folder = os.path.join(out, safe_name(name))
-    with ThreadPoolExecutor(len(estimates)) as writers:  # encoders and disk writes overlap
-        list(writers.map(lambda item: audio_io.save(os.path.join(folder, f"{safe_name(item[0])}.{file_format}"),
-                                                    item[1], header.sample_rate), estimates.items()))
+    # The files are written while the network runs (each chunk's final samples as soon as they are
+    # known); they appear when complete, and nothing is left behind if separation fails.
+    with contextlib.ExitStack() as files:
+        writers = {source: files.enter_context(audio_io.AudioWriter(
+            os.path.join(folder, f"{safe_name(source)}.{file_format}"), header.sample_rate, mixture.shape[1]))
+            for source in separator.sources}
+        with tqdm(total=round(header.duration, 1), desc=name, unit="s", leave=False, disable=not progress,
+                  bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s") as seconds_done:
+            separator.separate(mixture, header.sample_rate,
+                               progress=lambda samples: seconds_done.update(samples / header.sample_rate),
+                               sink=lambda blocks: [writers[source].write(block) for source, block in blocks.items()])
     return folder
 
 

@@ -177,14 +177,18 @@ class Separator:
                      for source, value in out.items()}
         return {source: value[0] for source, value in estimates.items()} if log_magnitude.ndim == 2 else estimates
 
-    def separate(self, audio: np.ndarray, sample_rate: int,
-                 progress: Optional[Callable[[int], None]] = None) -> Dict[str, np.ndarray]:
+    def separate(self, audio: np.ndarray, sample_rate: int, progress: Optional[Callable[[int], None]] = None,
+                 sink: Optional[Callable[[Dict[str, np.ndarray]], None]] = None) -> Dict[str, np.ndarray]:
         """Separates a recording, chunk by chunk.
 
         Args:
             audio: ``(samples, channels)`` or ``(samples,)`` float waveform at any rate.
             sample_rate: its sample rate.
             progress: called with the number of input samples done after each chunk.
+            sink: called, in order and on a worker thread, with ``{source: samples}`` as soon as samples
+                are final (after each chunk): the blocks put end to end are the returned waveforms, so
+                that they can be written while the network works on the next chunk. The blocks are views
+                of the output, to be used (or copied) during the call.
 
         Returns:
             ``{source: waveform}`` with the input's shape, rate and length (float32).
@@ -196,29 +200,34 @@ class Separator:
         results = {source: np.empty_like(audio) for source in self.sources}
         plan = chunk_plan(length, sample_rate, rate, hop, self.chunk_frames, self.margin_frames)
         song_frames = plan[-1].stop_frame
-        written = done = 0  # results[:written] hold the sum of the chunks added so far
+        written = done = final = 0  # results[:written] hold the sum of the chunks added so far
 
-        def add(chunk: Chunk, synthesised: concurrent.futures.Future) -> None:
+        def finish(chunk: Chunk, estimates: Dict[str, np.ndarray], phasor: tf.Tensor, next_read: int) -> None:
             # A chunk's waveforms are zero away from its own frames and the chunks' waveforms add up to the
             # song's: samples an earlier chunk wrote are added to, the rest assigned (reads overlap, no gap).
-            nonlocal written, done
-            for source, waveform in zip(self.sources, synthesised.result()):
+            nonlocal written, done, final
+            waveforms = self._synthesise(estimates, phasor, sample_rate, chunk.read_stop - chunk.read_start)
+            for source, waveform in zip(self.sources, waveforms):
                 end = chunk.read_start + min(len(waveform), chunk.read_stop - chunk.read_start)
                 fresh = max(min(written, end), chunk.read_start)
                 results[source][chunk.read_start:fresh] += waveform[:fresh - chunk.read_start]
                 results[source][fresh:end] = waveform[fresh - chunk.read_start:end - chunk.read_start]
                 results[source][max(end, written):chunk.read_stop] = 0.0  # the resampler may return a sample less
             written = chunk.read_stop
+            if sink is not None:  # no later chunk reads before next_read
+                sink({source: value[final:next_read, 0] if mono_input else value[final:next_read]
+                      for source, value in results.items()})
+                final = next_read
             now = length if chunk is plan[-1] else min(chunk.stop_frame * hop * sample_rate // rate, length)
             if progress is not None:
                 progress(now - done)
             done = now
 
-        # A worker thread reads ahead (resampling and STFT of the next chunk) and synthesises the last one
-        # (ISTFT and resampling back) while this thread runs the network.
+        # One worker thread, in order: reads ahead (resampling and STFT of the next chunk), and finishes the
+        # last one (ISTFT, resampling back, adding into the output) while this thread runs the network.
         with concurrent.futures.ThreadPoolExecutor(1) as worker:
             analysed = worker.submit(self._analyse, audio[plan[0].read_start:plan[0].read_stop], sample_rate)
-            synthesised = None
+            finished = None
             for index, chunk in enumerate(plan):
                 log_magnitude, phasor = analysed.result()
                 if index + 1 < len(plan):
@@ -227,11 +236,11 @@ class Separator:
                 first_frame = chunk.read_start * rate // sample_rate // hop  # exact: reads start on frames
                 estimates = self.separate_magnitude(log_magnitude, first_frame, song_frames,
                                                     needed=(chunk.first_frame, chunk.stop_frame))
-                if synthesised is not None:
-                    add(*synthesised)  # at most three chunks in memory
-                synthesised = chunk, worker.submit(self._synthesise, estimates, phasor, sample_rate,
-                                                   chunk.read_stop - chunk.read_start)
-            add(*synthesised)
+                if finished is not None:
+                    finished.result()  # at most three chunks in memory; raises the worker's errors
+                next_read = plan[index + 1].read_start if index + 1 < len(plan) else length
+                finished = worker.submit(finish, chunk, estimates, phasor, next_read)
+            finished.result()
         return {source: value[:, 0] if mono_input else value for source, value in results.items()}
 
     def _analyse(self, segment: np.ndarray, sample_rate: int) -> Tuple[np.ndarray, tf.Tensor]:

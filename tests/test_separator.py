@@ -72,6 +72,24 @@ def test_chunked_separation_agrees_with_one_piece(trained_run, demo_root, tmp_pa
         assert near.max() < 1e-3 * np.abs(whole[source]).max()  # no seam where chunks meet
 
 
+@pytest.mark.parametrize("rate, channels", [(44100, 2), (22050, 1)])
+def test_separate_file_writes_while_separating_what_separate_returns(trained_run, demo_root, tmp_path, rate, channels):
+    from Separate import separate_file
+    _, folder, _ = trained_run
+    song = long_song(demo_root, tmp_path / "song.wav", rate, channels)
+    separator = Separator.from_checkpoint(str(folder / "best_separator.keras"), chunk_seconds=9.0)
+    blocks = []
+    whole = separator.separate(song, rate, sink=lambda block: blocks.append({k: v.copy() for k, v in block.items()}))
+    assert len(blocks) == len(chunk_plan(len(song), rate, 8192, 256, separator.chunk_frames,
+                                         separator.margin_frames)) > 3
+    for source, value in whole.items():
+        assert np.array_equal(np.concatenate([block[source] for block in blocks]), value)
+    written = separate_file(separator, str(tmp_path / "song.wav"), str(tmp_path / "out"), progress=False)
+    assert sorted(os.listdir(written)) == ["accompaniment.wav", "vocals.wav"]
+    for source, value in whole.items():
+        assert np.abs(audio_io.load(os.path.join(written, f"{source}.wav"), clip=False) - value).max() < 1e-6
+
+
 def test_chunks_tile_the_song_and_read_their_margins():
     for rate in (44100, 48000, 22050, 11025, 16000, 8192):
         length = rate * 600
