@@ -245,10 +245,13 @@ class Separator:
 
     def _analyse(self, segment: np.ndarray, sample_rate: int) -> Tuple[np.ndarray, tf.Tensor]:
         """The log1p magnitudes ``(channels, bins, frames)`` of input samples at the model rate, and their
-        phase as unit complex numbers (the mixture's phase, given to every source's estimate)."""
+        phase as unit complex numbers (the mixture's phase, given to every source's estimate; zero where
+        the mixture is exactly zero, so that digital silence stays silent)."""
         rate, n_fft, hop = self.settings["sample_rate"], self.settings["n_fft"], self.settings["hop"]
         spectrum = stft(audio_io.resample(segment, sample_rate, rate).T, n_fft, hop)  # all channels at once
-        return to_model_space(tf.abs(spectrum)).numpy(), tf.exp(tf.complex(0.0, tf.math.angle(spectrum)))
+        magnitude = tf.abs(spectrum)
+        phasor = spectrum / tf.complex(tf.where(magnitude > 0, magnitude, 1.0), 0.0)
+        return to_model_space(magnitude).numpy(), phasor
 
     def _synthesise(self, estimates: Dict[str, np.ndarray], phasor: tf.Tensor, sample_rate: int,
                     length: int) -> List[np.ndarray]:

@@ -90,6 +90,17 @@ def test_separate_file_writes_while_separating_what_separate_returns(trained_run
         assert np.abs(audio_io.load(os.path.join(written, f"{source}.wav"), clip=False) - value).max() < 1e-6
 
 
+def test_digital_silence_stays_silent(trained_run, demo_root):
+    _, folder, _ = trained_run
+    mixture = sorted(glob.glob(os.path.join(demo_root, "musdb", "test", "*", "mixture.wav")))[0]
+    song = audio_io.load(mixture, 22050, clip=False)[:22050 * 10]
+    song[22050 * 3:22050 * 7] = 0.0  # four seconds of digital silence between music
+    estimates = Separator.from_checkpoint(str(folder / "best_separator.keras")).separate(song, 22050)
+    for source, value in estimates.items():
+        assert np.abs(value[:22050 * 3]).max() > 1e-3, source
+        assert np.abs(value[22050 * 4:22050 * 6]).max() < 1e-6, source
+
+
 def test_chunks_tile_the_song_and_read_their_margins():
     for rate in (44100, 48000, 22050, 11025, 16000, 8192):
         length = rate * 600
