@@ -12,7 +12,7 @@ The checkpoint defaults to the best model of the latest finished training run in
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING, List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional
 
 if TYPE_CHECKING:  # imported lazily below, so that --help answers before TensorFlow loads
     from Models.separator import Separator
@@ -55,7 +55,9 @@ def separate_file(separator: "Separator", source_path: str, out: str, file_forma
         AudioReadError: the input cannot be decoded (the message names it).
     """
     import contextlib
+    from concurrent.futures import ThreadPoolExecutor
 
+    import numpy as np
     from tqdm import tqdm
 
     from Utils import audio as audio_io
@@ -71,11 +73,15 @@ def separate_file(separator: "Separator", source_path: str, out: str, file_forma
         writers = {source: files.enter_context(audio_io.AudioWriter(
             os.path.join(folder, f"{safe_name(source)}.{file_format}"), header.sample_rate, mixture.shape[1]))
             for source in separator.sources}
+        encoders = files.enter_context(ThreadPoolExecutor(len(writers)))  # the sources are written side by side
+
+        def write(blocks: Dict[str, np.ndarray]) -> None:
+            list(encoders.map(lambda source: writers[source].write(blocks[source]), blocks))
+
         with tqdm(total=round(header.duration, 1), desc=name, unit="s", leave=False, disable=not progress,
                   bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s") as seconds_done:
-            separator.separate(mixture, header.sample_rate,
-                               progress=lambda samples: seconds_done.update(samples / header.sample_rate),
-                               sink=lambda blocks: [writers[source].write(block) for source, block in blocks.items()])
+            separator.separate(mixture, header.sample_rate, sink=write,
+                               progress=lambda samples: seconds_done.update(samples / header.sample_rate))
     return folder
 
 
