@@ -9,6 +9,8 @@ Long recordings are separated in chunks of whole windows, so that memory stays b
 estimates its own frames from the input around them (with a margin of the network's context), turns
 them alone into waveforms, and adds those to the output: the ISTFT and the resampling are linear, so
 the sum of the chunks' waveforms is the whole song's, with no seam and no window computed twice.
+A worker thread analyses the next chunk and finishes the last one while the network runs; samples no
+later chunk adds to are handed to an optional sink (``Separate.py`` writes them to the output files).
 """
 import concurrent.futures
 import dataclasses

@@ -40,3 +40,16 @@ def peak_gflops(seconds: float = 3.0):
             best = min(best, time.perf_counter() - start)
         results[name] = flops / best / 1e9
     return results
+
+
+def copy_bandwidth(megabytes: int = 1024, repeats: int = 5) -> float:
+    """Best GB/s (read plus write) of copying a large float32 array: the machine's memory speed, on which
+    the network's thin layers and the resampling depend more than on the FLOP peak."""
+    source = np.ones(megabytes * 2 ** 20 // 4, np.float32)
+    target = np.empty_like(source)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.copyto(target, source)
+        best = min(best, time.perf_counter() - start)
+    return 2 * source.nbytes / best / 1e9

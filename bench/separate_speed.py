@@ -74,7 +74,7 @@ def main(argv=None):
     from Models.separator import Separator
     from Utils import audio as audio_io
     from Utils.spectral import magnitude, to_model_space
-    from bench.flops import forward_flops, peak_gflops
+    from bench.flops import copy_bandwidth, forward_flops, peak_gflops
     seconds, rows = args.minutes * 60, []
     with tempfile.TemporaryDirectory() as folder:
         model = paper_separator(folder)
@@ -104,7 +104,7 @@ def main(argv=None):
                      "bfloat16)", fast.geometry.output_shape[1], seconds / end_to_end(fast, song, folder), "-"])
         rows.append(["network alone (both channels), bfloat16", fast.geometry.output_shape[1],
                      2 * seconds / network_alone(fast, spectrum), "-"])
-        peaks = peak_gflops()
+        peaks, bandwidth = peak_gflops(), copy_bandwidth()
         memory_song = os.path.join(folder, "long.wav")
         make_song(memory_song, args.memory_minutes)
         out = os.path.join(folder, "out")
@@ -117,7 +117,8 @@ def main(argv=None):
            f"python -m bench.separate_speed --minutes {args.minutes:g} --memory-minutes {args.memory_minutes:g}",
            "Median of 5 runs, after one warm-up call that traces the network (once per process). "
            "Peak in the same run: "
-           + ", ".join(f"{k}: {v:.1f} GFLOP/s" for k, v in peaks.items()) + ". Target: 100x real time end to end.")
+           + ", ".join(f"{k}: {v:.1f} GFLOP/s" for k, v in peaks.items())
+           + f"; memory copy {bandwidth:.1f} GB/s. Target: 100x real time end to end.")
 
 
 if __name__ == "__main__":
