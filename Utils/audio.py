@@ -256,7 +256,8 @@ class AudioWriter:
             try:
                 self._encoder.stdin.write(np.ascontiguousarray(samples, np.float32).tobytes())
             except BrokenPipeError:
-                self._finish_encoder()  # raises with ffmpeg's message
+                self._finish_encoder()  # raises with ffmpeg's message where it failed
+                raise OSError(f"{self.path}: ffmpeg stopped reading before the end of the audio") from None
 
     def _finish_encoder(self) -> None:
         try:
@@ -288,6 +289,9 @@ class AudioWriter:
         except BaseException:
             _remove(self._partial)
             raise
+        finally:
+            if self._encoder is not None:
+                self._messages.close()
         if error_type is None:
             os.replace(self._partial, self.path)
         else:
