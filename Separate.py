@@ -6,7 +6,8 @@
 
 Writes ``OUTDIR/<input name>/<source>.<format>`` at the input's sample rate, length and channel
 count, separating in chunks of about a minute (bounded memory, no seam). Reads anything ffmpeg
-decodes; an unreadable input is reported and skipped, and the exit status is 1 if any input failed.
+decodes; an unreadable input (or one whose sources cannot be written) is reported and skipped, and
+the exit status is 1 if any input failed.
 The checkpoint defaults to the best model of the latest finished training run in ``runs/``.
 """
 import argparse
@@ -100,12 +101,21 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (FileNotFoundError, ValueError, OSError) as error:
         print(f"error: cannot load the separator: {error}", file=sys.stderr)
         return 2
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as error:
+        print(f"error: cannot create the output folder {args.out}: {error.strerror}; choose another with -o",
+              file=sys.stderr)
+        return 2
     failed = 0
     for source_path in tqdm(args.inputs, desc="separating", unit="file", disable=args.no_progress):
         try:
             separate_file(separator, source_path, args.out, args.format, progress=not args.no_progress)
         except AudioReadError as error:
             tqdm.write(f"skipping {error}", file=sys.stderr)
+            failed += 1
+        except OSError as error:  # the output could not be written (disk full, a name taken by a file...)
+            tqdm.write(f"could not write the sources of {source_path}: {error}", file=sys.stderr)
             failed += 1
     print(f"separated {len(args.inputs) - failed} of {len(args.inputs)} files into {args.out}"
           + (f"; {failed} failed" if failed else ""))

@@ -286,16 +286,12 @@ class AudioWriter:
             else:
                 self._encoder.kill()
                 self._encoder.wait()
-        except BaseException:
-            _remove(self._partial)
-            raise
+            if error_type is None:
+                os.replace(self._partial, self.path)
         finally:
+            _remove(self._partial)  # gone after the rename; otherwise nothing is left behind
             if self._encoder is not None:
                 self._messages.close()
-        if error_type is None:
-            os.replace(self._partial, self.path)
-        else:
-            _remove(self._partial)
 
 
 def _remove(path: str) -> None:

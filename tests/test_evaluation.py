@@ -64,6 +64,25 @@ def test_separate_keeps_rate_length_and_channels_and_skips_bad_files(trained_run
             assert (out.samplerate, out.channels, out.frames) == (header.sample_rate, header.channels, header.frames)
 
 
+def test_separate_reports_outputs_it_cannot_write_and_goes_on(trained_run, tmp_path, capsys):
+    import Separate
+    _, folder, _ = trained_run
+    for name in ("first", "second"):
+        write_tone(tmp_path / f"{name}.wav", seconds=2.0, rate=22050, channels=1)
+    (tmp_path / "out" / "first" / "vocals.wav").mkdir(parents=True)  # the output's name is taken by a folder
+    common = ["--checkpoint", str(folder), "--no-progress"]
+    code = Separate.main([str(tmp_path / "first.wav"), str(tmp_path / "second.wav"), "-o", str(tmp_path / "out"),
+                          *common])
+    messages = capsys.readouterr()
+    assert code == 1 and "could not write the sources of" in messages.err and "first.wav" in messages.err
+    assert "separated 1 of 2" in messages.out
+    assert sorted(os.listdir(tmp_path / "out" / "first")) == ["vocals.wav"]  # no partial file left behind
+    assert sorted(os.listdir(tmp_path / "out" / "second")) == ["accompaniment.wav", "vocals.wav"]
+    (tmp_path / "taken").write_text("a file, not a folder")
+    assert Separate.main([str(tmp_path / "second.wav"), "-o", str(tmp_path / "taken" / "out"), *common]) == 2
+    assert "cannot create the output folder" in capsys.readouterr().err
+
+
 def test_compare_shows_differing_keys_and_scores(trained_run, tmp_path):
     workdir, _, _ = trained_run
     result = run_script(["Compare.py", "--runs", str(workdir / "runs"), "--plot", str(tmp_path / "cmp.png")],
