@@ -107,16 +107,22 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"error: cannot create the output folder {args.out}: {error.strerror}; choose another with -o",
               file=sys.stderr)
         return 2
-    failed = 0
-    for source_path in tqdm(args.inputs, desc="separating", unit="file", disable=args.no_progress):
-        try:
-            separate_file(separator, source_path, args.out, args.format, progress=not args.no_progress)
-        except AudioReadError as error:
-            tqdm.write(f"skipping {error}", file=sys.stderr)
-            failed += 1
-        except OSError as error:  # the output could not be written (disk full, a name taken by a file...)
-            tqdm.write(f"could not write the sources of {source_path}: {error}", file=sys.stderr)
-            failed += 1
+    failed = finished = 0
+    try:
+        for source_path in tqdm(args.inputs, desc="separating", unit="file", disable=args.no_progress):
+            try:
+                separate_file(separator, source_path, args.out, args.format, progress=not args.no_progress)
+            except AudioReadError as error:
+                tqdm.write(f"skipping {error}", file=sys.stderr)
+                failed += 1
+            except OSError as error:  # the output could not be written (disk full, a name taken by a file...)
+                tqdm.write(f"could not write the sources of {source_path}: {error}", file=sys.stderr)
+                failed += 1
+            finished += 1
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: {finished - failed} of {len(args.inputs)} files separated into {args.out}; "
+              "the file in progress left nothing behind", file=sys.stderr)
+        return 130
     print(f"separated {len(args.inputs) - failed} of {len(args.inputs)} files into {args.out}"
           + (f"; {failed} failed" if failed else ""))
     return 1 if failed else 0

@@ -1,6 +1,10 @@
 """Evaluation, separation and run comparison on real files, with a trained demo model."""
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import museval
 import numpy as np
@@ -8,7 +12,7 @@ import soundfile
 
 from Utils import audio as audio_io
 from Utils.evaluation import bss_scores
-from tests.conftest import latest_run, run_script, write_tone
+from tests.conftest import ROOT, latest_run, run_script, write_tone
 
 
 def test_perfect_estimates_score_high_and_mixture_row_is_museval(trained_run, demo_root):
@@ -81,6 +85,25 @@ def test_separate_reports_outputs_it_cannot_write_and_goes_on(trained_run, tmp_p
     (tmp_path / "taken").write_text("a file, not a folder")
     assert Separate.main([str(tmp_path / "second.wav"), "-o", str(tmp_path / "taken" / "out"), *common]) == 2
     assert "cannot create the output folder" in capsys.readouterr().err
+
+
+def test_separate_stops_cleanly_on_ctrl_c(trained_run, tmp_path):
+    _, folder, _ = trained_run
+    write_tone(tmp_path / "song.wav", seconds=60.0, rate=44100, channels=2)
+    out = tmp_path / "out"
+    command = [sys.executable, os.path.join(ROOT, "Separate.py"), *[str(tmp_path / "song.wav")] * 30, "-o", str(out),
+               "--checkpoint", str(folder), "--no-progress"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2"))
+    deadline = time.monotonic() + 300
+    while not (out / "song").exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # in the middle of a file
+    process.send_signal(signal.SIGINT)
+    _, errors = process.communicate(timeout=120)
+    assert process.returncode == 130, errors
+    assert "interrupted:" in errors and "Traceback" not in errors
+    assert not [name for name in os.listdir(out / "song") if name.startswith(".partial")]
 
 
 def test_compare_shows_differing_keys_and_scores(trained_run, tmp_path):
