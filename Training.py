@@ -83,7 +83,7 @@ def train(cfg, resume, evaluate, progress, _run, _seed):
     _run.info["skipped_files"] = list(partitions.skipped)
 
     with strategy.scope():
-        model, geometry = build_training_model(cfg)
+        model, geometry = build_training_model(cfg, _seed)
     settings = stream_settings(cfg)
     train_data, samplers = paired_and_unpaired(partitions, cfg["sources"], geometry, settings, _seed,
                                                cfg["semi_supervised"], cfg["n_critic"])

@@ -29,6 +29,7 @@ class AdversarialSeparation(keras.Model):
         gp_lambda: weight of the gradient penalty.
         n_critic: critic updates per separator update.
         one_sided_penalty: the authors' one-sided gradient penalty, else two-sided.
+        seed: fixes the gradient penalty's random points, with the critic's update count.
 
     Data for ``train_step``: ``{"sup": paired, "unsup": unpaired}``; ``paired`` maps ``"mixture"``
     to ``(batch, F_in, T_in, 1)`` and each source to ``(batch, F_out, T_out, 1)``; ``unpaired`` has the
@@ -38,7 +39,7 @@ class AdversarialSeparation(keras.Model):
     def __init__(self, separator: keras.Model, critics: Dict[str, keras.Model], sources: Sequence[str],
                  critic_shape: Sequence[int], semi_supervised: bool = True, alpha: float = 0.001,
                  beta: float = 0.001, gp_lambda: float = 10.0, n_critic: int = 5,
-                 one_sided_penalty: bool = True, **kwargs):
+                 one_sided_penalty: bool = True, seed: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.separator = separator
         self.critics = dict(critics)
@@ -48,6 +49,7 @@ class AdversarialSeparation(keras.Model):
         self.alpha, self.beta, self.gp_lambda = float(alpha), float(beta), float(gp_lambda)
         self.n_critic = int(n_critic)
         self.one_sided_penalty = bool(one_sided_penalty)
+        self.seed = int(seed)
         if self.semi_supervised and set(self.critics) != set(self.sources):
             raise ValueError(f"semi-supervised training needs one critic per source {self.sources}, "
                              f"got {sorted(self.critics)}")
@@ -86,13 +88,23 @@ class AdversarialSeparation(keras.Model):
         output = self.separator.output[self.sources[0]].shape
         return centre_crop(mixture, output[1], output[2])
 
+    def _penalty_seed(self, source: str) -> tf.Tensor:
+        # The run's seed and the critic's update count, folded with the source and the replica: the
+        # penalty's random points repeat exactly in a rerun or a resumed run (the counts are checkpointed
+        # with the optimizers), whatever other random ops the program holds.
+        replica = tf.distribute.get_replica_context()
+        replica_id = replica.replica_id_in_sync_group if replica is not None else 0
+        seed = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(self.critic_optimizers[source].iterations, tf.int64)])
+        seed = tf.random.experimental.stateless_fold_in(seed, self.sources.index(source))
+        return tf.random.experimental.stateless_fold_in(seed, replica_id)
+
     def critic_step(self, source: str, real: tf.Tensor, fake: tf.Tensor) -> Dict[str, tf.Tensor]:
         """One WGAN-GP update of ``source``'s critic; returns its loss, Wasserstein estimate and penalty."""
         critic, optimizer = self.critics[source], self.critic_optimizers[source]
         real, fake = self._critic_input(real), self._critic_input(fake)
         with tf.GradientTape() as tape:
             wasserstein = tf.reduce_mean(critic(real, training=True)) - tf.reduce_mean(critic(fake, training=True))
-            penalty = gradient_penalty(critic, real, fake, self.one_sided_penalty)
+            penalty = gradient_penalty(critic, real, fake, self._penalty_seed(source), self.one_sided_penalty)
             loss = -wasserstein + self.gp_lambda * penalty
             scaled = optimizer.scale_loss(loss * self._replica_scale())
         gradients = tape.gradient(scaled, critic.trainable_variables)

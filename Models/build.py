@@ -47,8 +47,9 @@ def build_separator(config: Dict, output_frames: Optional[int] = None,
         keras.config.set_dtype_policy(previous)
 
 
-def build_training_model(config: Dict) -> Tuple[AdversarialSeparation, Geometry]:
-    """The compiled :class:`AdversarialSeparation` for ``cfg`` (critics only when semi-supervised)."""
+def build_training_model(config: Dict, seed: int = 0) -> Tuple[AdversarialSeparation, Geometry]:
+    """The compiled :class:`AdversarialSeparation` for ``cfg`` (critics only when semi-supervised); ``seed``
+    is the run's, which fixes the gradient penalty's random points."""
     if config.get("mixed_precision"):
         keras.mixed_precision.set_global_policy("mixed_float16")
     separator, geometry = build_separator(config)
@@ -60,7 +61,7 @@ def build_training_model(config: Dict) -> Tuple[AdversarialSeparation, Geometry]
     model = AdversarialSeparation(separator, critics, config["sources"], geometry.critic_shape,
                                   semi_supervised=config["semi_supervised"], alpha=config["alpha"],
                                   beta=config["beta"], gp_lambda=config["gp_lambda"], n_critic=config["n_critic"],
-                                  one_sided_penalty=config["one_sided_penalty"])
+                                  one_sided_penalty=config["one_sided_penalty"], seed=seed)
 
     def adam(rate):
         optimizer = keras.optimizers.Adam(rate)

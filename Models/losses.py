@@ -28,7 +28,8 @@ def adversarial_loss(fake_scores: Sequence[tf.Tensor]) -> tf.Tensor:
     return -tf.add_n([tf.reduce_mean(score) for score in fake_scores])
 
 
-def gradient_penalty(critic: Callable, real: tf.Tensor, fake: tf.Tensor, one_sided: bool = True) -> tf.Tensor:
+def gradient_penalty(critic: Callable, real: tf.Tensor, fake: tf.Tensor, seed: tf.Tensor,
+                     one_sided: bool = True) -> tf.Tensor:
     """WGAN-GP penalty (Gulrajani et al. 2017) on points between shuffled real and fake excerpts.
 
     One interpolation weight per example, uniform in [0, 1]. The gradient norm is
@@ -38,10 +39,14 @@ def gradient_penalty(critic: Callable, real: tf.Tensor, fake: tf.Tensor, one_sid
         critic: the critic, ``(batch, F, T, 1) -> (batch, 1)``.
         real: real source excerpts ``(batch, F, T, 1)``; shuffled before interpolation (authors).
         fake: separator estimates of the same shape.
+        seed: ``[2]`` integers that fix the shuffle and the weights (stateless: the same seed gives the
+            same points, whatever other random ops the program holds).
         one_sided: penalise only norms above 1 (the authors' choice); else ``(||g|| - 1)^2``.
     """
-    weight = tf.random.uniform([tf.shape(fake)[0], 1, 1, 1], 0.0, 1.0, dtype=fake.dtype)
-    real = tf.random.shuffle(real)
+    batch = tf.shape(fake)[0]
+    weight_seed, shuffle_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    weight = tf.random.stateless_uniform([batch, 1, 1, 1], weight_seed, 0.0, 1.0, dtype=fake.dtype)
+    real = tf.gather(real, tf.argsort(tf.random.stateless_uniform([batch], shuffle_seed)))
     points = real + weight * (fake - real)
     with tf.GradientTape() as tape:
         tape.watch(points)

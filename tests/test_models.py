@@ -62,6 +62,9 @@ def test_critic_follows_dcgan_rules():
     assert critic.output.shape == (None, 1)
 
 
+SEED = tf.constant([7, 3], tf.int64)
+
+
 def test_gradient_penalty_equals_hand_computation():
     # A linear critic: its gradient is its weight vector everywhere, so the penalty is known in closed form.
     inputs = keras.Input((4, 2, 1))
@@ -70,15 +73,33 @@ def test_gradient_penalty_equals_hand_computation():
     weights = np.array([[3.0], [0.0], [4.0], [0.0], [0.0], [0.0], [0.0], [0.0]], np.float32)  # norm 5
     dense.set_weights([weights])
     real, fake = tf.random.uniform((6, 4, 2, 1)), tf.random.uniform((6, 4, 2, 1))
-    assert np.isclose(gradient_penalty(critic, real, fake, one_sided=True).numpy(), (5 - 1) ** 2, rtol=1e-5)
+    assert np.isclose(gradient_penalty(critic, real, fake, SEED, one_sided=True).numpy(), (5 - 1) ** 2, rtol=1e-5)
     dense.set_weights([weights / 10])  # norm 0.5: one-sided ignores it, two-sided does not
-    assert np.isclose(gradient_penalty(critic, real, fake, one_sided=True).numpy(), 0.0)
-    assert np.isclose(gradient_penalty(critic, real, fake, one_sided=False).numpy(), 0.25, rtol=1e-5)
+    assert np.isclose(gradient_penalty(critic, real, fake, SEED, one_sided=True).numpy(), 0.0)
+    assert np.isclose(gradient_penalty(critic, real, fake, SEED, one_sided=False).numpy(), 0.25, rtol=1e-5)
     dense.set_weights([weights * 0])  # zero gradient: finite value and finite gradient
     with tf.GradientTape() as tape:
-        penalty = gradient_penalty(critic, real, fake, one_sided=False)
+        penalty = gradient_penalty(critic, real, fake, SEED, one_sided=False)
     assert np.isclose(penalty.numpy(), 1.0)
     assert all(np.all(np.isfinite(g)) for g in tape.gradient(penalty, critic.trainable_variables))
+
+
+def test_penalty_points_depend_on_the_seed_alone():
+    # A non-linear critic, so that the penalty depends on where the points fall.
+    inputs = keras.Input((4, 2, 1))
+    critic = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Dense(8, activation="tanh")(
+        keras.layers.Flatten()(inputs))))
+    real, fake = tf.random.uniform((6, 4, 2, 1)), tf.random.uniform((6, 4, 2, 1))
+    eager = gradient_penalty(critic, real, fake, SEED, one_sided=False).numpy()
+
+    @tf.function
+    def among_other_random_ops():
+        noise = tf.random.uniform([3])  # unseeded ops before it would shift a counter-derived seed
+        return gradient_penalty(critic, real, fake, SEED, one_sided=False), noise
+
+    assert among_other_random_ops()[0].numpy() == eager
+    other = gradient_penalty(critic, real, fake, SEED + 1, one_sided=False).numpy()
+    assert other != eager
 
 
 def tiny_model(semi_supervised=True, alpha=0.001, beta=0.001, sources=SOURCES, seed=0):
