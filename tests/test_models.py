@@ -85,6 +85,7 @@ def test_gradient_penalty_equals_hand_computation():
 
 
 def test_penalty_points_depend_on_the_seed_alone():
+    keras.utils.set_random_seed(0)
     # A non-linear critic, so that the penalty depends on where the points fall.
     inputs = keras.Input((4, 2, 1))
     critic = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Dense(8, activation="tanh")(
@@ -97,9 +98,10 @@ def test_penalty_points_depend_on_the_seed_alone():
         noise = tf.random.uniform([3])  # unseeded ops before it would shift a counter-derived seed
         return gradient_penalty(critic, real, fake, SEED, one_sided=False), noise
 
-    assert among_other_random_ops()[0].numpy() == eager
+    # Equal up to float rounding (eager and traced code may order the arithmetic differently).
+    assert np.isclose(among_other_random_ops()[0].numpy(), eager, rtol=1e-5, atol=0)
     other = gradient_penalty(critic, real, fake, SEED + 1, one_sided=False).numpy()
-    assert other != eager
+    assert not np.isclose(other, eager, rtol=1e-3, atol=0)
 
 
 def tiny_model(semi_supervised=True, alpha=0.001, beta=0.001, sources=SOURCES, seed=0):
