@@ -54,6 +54,7 @@ def separate_file(separator: "Separator", source_path: str, out: str, file_forma
 
     Raises:
         AudioReadError: the input cannot be decoded (the message names it).
+        OSError: an output file cannot be written (nothing is left of it).
     """
     import contextlib
     from concurrent.futures import ThreadPoolExecutor

@@ -202,7 +202,8 @@ class Separator:
         results = {source: np.empty_like(audio) for source in self.sources}
         plan = chunk_plan(length, sample_rate, rate, hop, self.chunk_frames, self.margin_frames)
         song_frames = plan[-1].stop_frame
-        written = done = final = 0  # results[:written] hold the sum of the chunks added so far
+        # results[:written] hold the sum of the chunks added so far, results[:final] went to the sink
+        written = done = final = 0
 
         def finish(chunk: Chunk, estimates: Dict[str, np.ndarray], phasor: tf.Tensor, next_read: int) -> None:
             # A chunk's waveforms are zero away from its own frames and the chunks' waveforms add up to the
