@@ -26,6 +26,7 @@ from Utils import audio as audio_io
 from Utils.spectral import from_model_space, istft, stft, to_model_space
 
 BATCH_FRAMES = 2048  # output frames per network call by default (64 s at 8192 Hz / hop 256): bounds memory
+NETWORK_CALLS = 2  # network calls in flight: one's serial steps (copies, concatenations) overlap the other's convolutions
 PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16"}  # the network's Keras dtype policy
 RESAMPLER_SECONDS = 0.05  # reach of the resampler's filter (soxr HQ: about 10 ms), with room to spare
 
@@ -165,14 +166,21 @@ class Separator:
         out = {source: np.zeros((channels, bins, high - low), np.float32) for source in self.sources}
         jobs = [(channel, start - low) for channel in range(channels) for start in starts]
         offset = geometry.output_freq_offset
-        for first in range(0, len(jobs), self.batch_windows):
-            group = jobs[first:first + self.batch_windows]
+
+        def estimate(group: List[Tuple[int, int]]) -> Dict[str, np.ndarray]:
             windows = np.stack([padded[channel, :, at:at + input_width] for channel, at in group])[..., None]
             estimates = self._predict(tf.constant(windows, tf.float32))
-            for source in self.sources:
-                values = estimates[source].numpy()[:, offset:offset + bins, :, 0]
-                for (channel, at), value in zip(group, values):
-                    out[source][channel, :, at:at + width] = value
+            return {source: estimates[source].numpy()[:, offset:offset + bins, :, 0] for source in self.sources}
+
+        groups = [jobs[first:first + self.batch_windows] for first in range(0, len(jobs), self.batch_windows)]
+        calls = concurrent.futures.ThreadPoolExecutor(NETWORK_CALLS)
+        try:
+            for group, estimates in zip(groups, calls.map(estimate, groups)):
+                for source, values in estimates.items():
+                    for (channel, at), value in zip(group, values):
+                        out[source][channel, :, at:at + width] = value
+        finally:
+            calls.shutdown(cancel_futures=True)  # on an error or Ctrl-C, waits for the running calls only
         # The needed frames of the windows' output, placed among the frames given.
         estimates = {source: song_frames_range(song_frames_range(value, low, first_needed, stop_needed),
                                                first_needed, first_frame, first_frame + frames)
