@@ -25,6 +25,7 @@ from Models.build import build_separator, load_separator_settings, load_separato
 from Utils import audio as audio_io
 from Utils.spectral import from_model_space, istft, stft, to_model_space
 
+CHUNK_SECONDS = 60.0  # audio per chunk by default (Separate.py --chunk-seconds says the same)
 BATCH_FRAMES = 2048  # output frames per network call by default (64 s at 8192 Hz / hop 256): bounds memory
 NETWORK_CALLS = 2  # network calls in flight: one's serial steps (copies, concatenations) overlap the other's convolutions
 PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16"}  # the network's Keras dtype policy
@@ -90,7 +91,7 @@ class Separator:
     """
 
     def __init__(self, network: keras.Model, settings: Dict, inference_frames: Optional[int] = None,
-                 batch_windows: Optional[int] = None, chunk_seconds: Optional[float] = 60.0,
+                 batch_windows: Optional[int] = None, chunk_seconds: Optional[float] = CHUNK_SECONDS,
                  precision: str = "float32"):
         if precision not in PRECISIONS:
             raise ValueError(f"precision={precision!r}: use one of {', '.join(PRECISIONS)}")

@@ -6,7 +6,7 @@ import platform
 import subprocess
 import sys
 import time
-from typing import Dict, List, Sequence
+from typing import Callable, Dict, List, Sequence
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "bench", "results")
@@ -39,6 +39,18 @@ class Timer:
 
     def __exit__(self, *exc):
         self.seconds = time.perf_counter() - self.start
+
+
+def interleaved(cases: Dict[str, Callable[[], object]], repeats: int) -> Dict[str, List[float]]:
+    """Seconds of each case, timed in turn ``repeats`` times (round robin), so that a machine whose speed
+    drifts from minute to minute (shared hosts) affects every case alike."""
+    seconds = {name: [] for name in cases}
+    for _ in range(repeats):
+        for name, case in cases.items():
+            with Timer() as timer:
+                case()
+            seconds[name].append(timer.seconds)
+    return seconds
 
 
 def report(name: str, title: str, columns: Sequence[str], rows: List[Sequence], command: str, notes: str = "") -> str:

@@ -13,7 +13,7 @@ import tempfile
 
 import numpy as np
 
-from bench.common import ROOT, Timer, report
+from bench.common import ROOT, interleaved, report
 
 
 def make_song(path: str, minutes: float) -> None:
@@ -45,65 +45,50 @@ def child_peak_memory(model: str, song: str, out: str, *options: str) -> float:
     return float(result.stdout.split()[-1])
 
 
-def end_to_end(separator, song: str, out: str, repeats: int = 5) -> float:
-    """Median seconds of Separate.py's work on one file: read, separate, write (the network already traced)."""
-    from Separate import separate_file
-    times = []
-    for _ in range(repeats):
-        with Timer() as timer:
-            separate_file(separator, song, out, progress=False)
-        times.append(timer.seconds)
-    return float(np.median(times))
-
-
-def network_alone(separator, spectrum: np.ndarray, repeats: int = 5) -> float:
-    """Median seconds of the network's windows over ``spectrum`` ``(channels, bins, frames)``."""
-    times = []
-    for _ in range(repeats):
-        with Timer() as timer:
-            separator.separate_magnitude(spectrum)
-        times.append(timer.seconds)
-    return float(np.median(times))
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=3.0)
     parser.add_argument("--memory-minutes", type=float, default=10.0)
+    parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args(argv)
-    from Models.separator import Separator
+    from Models.separator import CHUNK_SECONDS, Separator
+    from Separate import separate_file
     from Utils import audio as audio_io
     from Utils.spectral import magnitude, to_model_space
     from bench.flops import copy_bandwidth, forward_flops, peak_gflops
     seconds, rows = args.minutes * 60, []
     with tempfile.TemporaryDirectory() as folder:
         model = paper_separator(folder)
-        song, short = os.path.join(folder, "song.wav"), os.path.join(folder, "short.wav")
+        song = os.path.join(folder, "song.wav")
         make_song(song, args.minutes)
-        make_song(short, 0.25)
         mono = audio_io.load(song, 8192, mono=True)[:, 0]
         spectrum = to_model_space(magnitude(np.stack([mono, mono]), 512, 256)).numpy()  # two channels
-        for frames in (256, 1024):
-            separator = Separator.from_checkpoint(model, inference_frames=frames)
-            width = separator.geometry.output_shape[1]
-            end_to_end(separator, short, folder)  # traces the network once
-            for chunk_seconds in (separator.chunk_seconds, None):
-                separator.chunk_seconds = chunk_seconds
-                wall = end_to_end(separator, song, folder)
-                label = f"chunks of {chunk_seconds:g} s" if chunk_seconds else "in one piece"
-                rows.append([f"end to end (read, resample, STFT, network, ISTFT, write), {label}", width,
-                             seconds / wall, "-"])
-            network = network_alone(separator, spectrum)
-            flops_per_second_audio = forward_flops(separator.network) * (8192 / 256) / width
-            achieved = 2 * seconds * flops_per_second_audio / network / 1e9
-            rows.append(["network alone (both channels)", width, 2 * seconds / network, f"{achieved:.1f}"])
-            rows.append(["network GFLOP per second of mono audio", width, f"{flops_per_second_audio / 1e9:.2f}", "-"])
-        fast = Separator.from_checkpoint(model, precision="bfloat16")
-        end_to_end(fast, short, folder)
-        rows.append([f"end to end, chunks of {fast.chunk_seconds:g} s, bfloat16 network (Separate.py --precision "
-                     "bfloat16)", fast.geometry.output_shape[1], seconds / end_to_end(fast, song, folder), "-"])
-        rows.append(["network alone (both channels), bfloat16", fast.geometry.output_shape[1],
-                     2 * seconds / network_alone(fast, spectrum), "-"])
+        # (label, output frames per window, seconds of audio per run, FLOPs per run or None): a run
+        cases, flop_rows = {}, []
+        for frames, precision in ((256, "float32"), (1024, "float32"), (256, "bfloat16")):
+            label = "" if precision == "float32" else f", {precision} network (--precision {precision})"
+            for chunk_seconds in (CHUNK_SECONDS, 0.0) if precision == "float32" else (CHUNK_SECONDS,):
+                separator = Separator.from_checkpoint(model, inference_frames=frames, precision=precision,
+                                                      chunk_seconds=chunk_seconds)
+                width = separator.geometry.output_shape[1]
+                how = f"chunks of {chunk_seconds:g} s" if chunk_seconds else "in one piece"
+                cases[(f"end to end (read, resample, STFT, network, ISTFT, write), {how}{label}", width, seconds,
+                       None)] = lambda separator=separator: separate_file(separator, song, folder, progress=False)
+            flops = forward_flops(separator.network) * (8192 / 256) / width * 2 * seconds
+            cases[(f"network alone (both channels){label}", width, 2 * seconds, flops)] = \
+                lambda separator=separator: separator.separate_magnitude(spectrum)
+            if precision == "float32":
+                flop_rows.append(["network GFLOP per second of mono audio", width, f"{flops / 2 / seconds / 1e9:.2f}",
+                                  "-", "-"])
+        for case in cases.values():
+            case()  # warm-up: traces each network once
+        timings = interleaved(cases, args.repeats)
+        for (label, width, audio_seconds, flops), times in timings.items():
+            median = float(np.median(times))
+            rows.append([label, width, audio_seconds / median,
+                         f"{audio_seconds / max(times):.0f}-{audio_seconds / min(times):.0f}",
+                         f"{flops / median / 1e9:.1f}" if flops else "-"])
+        rows += flop_rows
         peaks, bandwidth = peak_gflops(), copy_bandwidth()
         memory_song = os.path.join(folder, "long.wav")
         make_song(memory_song, args.memory_minutes)
@@ -111,12 +96,14 @@ def main(argv=None):
         for options, label in (((), "default chunks"), (("--chunk-seconds", "0"), "in one piece")):
             peak = child_peak_memory(model, memory_song, out, *options)
             rows.append([f"peak memory (GiB), {args.memory_minutes:g}-minute stereo 44.1 kHz file, {label}",
-                         "default", f"{peak:.2f}", "-"])
+                         "default", f"{peak:.2f}", "-", "-"])
     report("separate_speed", f"Separation speed, {args.minutes:g}-minute 44.1 kHz stereo file",
-           ["what", "output frames per window", "real-time factor (or value)", "achieved GFLOP/s"], rows,
-           f"python -m bench.separate_speed --minutes {args.minutes:g} --memory-minutes {args.memory_minutes:g}",
-           "Median of 5 runs, after one warm-up call that traces the network (once per process). "
-           "Peak in the same run: "
+           ["what", "output frames per window", "real-time factor, median (or value)", "range", "achieved GFLOP/s"],
+           rows, f"python -m bench.separate_speed --minutes {args.minutes:g} --memory-minutes {args.memory_minutes:g}"
+           f" --repeats {args.repeats}",
+           f"Median and range of {args.repeats} runs of each row, taken in turn (round robin) so that drifts in the "
+           "machine's speed touch every row alike; after a warm-up run that traces the network. The network "
+           "rows count both channels' audio. Peak in the same run: "
            + ", ".join(f"{k}: {v:.1f} GFLOP/s" for k, v in peaks.items())
            + f"; memory copy {bandwidth:.1f} GB/s. Target: 100x real time end to end.")
 
