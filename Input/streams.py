@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from Input.track import Track, read_role
-from Models.unet import Geometry
+from Models.geometry import Geometry
 from Utils import audio as audio_io
 from Utils.spectral import magnitude, to_model_space
 

@@ -1,19 +1,25 @@
 """Model architectures, looked up by name from the config (``cfg.separator``, ``cfg.critic``).
 
-A new separator or critic is one new file and one entry here.
+A new separator or critic is one new file and one entry here. Builders are named as
+``"module:function"`` and imported when looked up, so that checking a config loads no Keras.
 """
+import importlib
 from typing import Callable, Dict
 
-from Models.critic import build_dcgan_critic
-from Models.unet import build_unet, unet_geometry
+from Models.geometry import unet_geometry
 
-SEPARATORS: Dict[str, Callable] = {"unet": build_unet}
+SEPARATORS: Dict[str, str] = {"unet": "Models.unet:build_unet"}
 GEOMETRIES: Dict[str, Callable] = {"unet": unet_geometry}
-CRITICS: Dict[str, Callable] = {"dcgan": build_dcgan_critic}
+CRITICS: Dict[str, str] = {"dcgan": "Models.critic:build_dcgan_critic"}
 
 
-def lookup(registry: Dict[str, Callable], kind: str, name: str) -> Callable:
-    """The builder registered as ``name``, or a ValueError listing the known names."""
+def lookup(registry: Dict, kind: str, name: str) -> Callable:
+    """The builder registered as ``name`` (imported if named as ``"module:function"``), or a ValueError
+    listing the known names."""
     if name not in registry:
         raise ValueError(f"unknown {kind} {name!r}; known: {', '.join(sorted(registry))}")
-    return registry[name]
+    entry = registry[name]
+    if isinstance(entry, str):
+        module, function = entry.split(":")
+        return getattr(importlib.import_module(module), function)
+    return entry

@@ -7,7 +7,7 @@ import keras
 
 from Models import CRITICS, GEOMETRIES, SEPARATORS, lookup
 from Models.adversarial import AdversarialSeparation
-from Models.unet import Geometry
+from Models.geometry import Geometry
 from Utils.files import write_json_atomically
 
 # The settings a saved separator needs to be rebuilt and used; written beside every saved model.

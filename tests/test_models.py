@@ -6,8 +6,9 @@ import tensorflow as tf
 
 from Models.adversarial import AdversarialSeparation
 from Models.critic import build_dcgan_critic
+from Models.geometry import unet_geometry
 from Models.losses import gradient_penalty
-from Models.unet import build_unet, unet_geometry
+from Models.unet import build_unet
 
 SOURCES = ["accompaniment", "vocals"]
 

@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from Input.datasets import read_collection
 from Input.streams import StreamSettings, paired_and_unpaired, training_stream, validation_stream
-from Models.unet import unet_geometry
+from Models.geometry import unet_geometry
 from tests.conftest import write_tone
 from tests.test_datasets import SOURCES, demo_partitions
 
