@@ -4,7 +4,6 @@
     python Training.py with cfg.sup                      # the supervised baseline
     python Training.py with cfg.semi_sup cfg.demo        # on the built-in demo corpus (make demo)
     python Training.py with cfg.semi_sup resume=runs/3   # continue an interrupted run
-    python Training.py with cfg.semi_sup deterministic=True  # the same seed repeats the run exactly (CPU)
 
 Epochs of ``epoch_it`` separator steps, validation loss after each, best model kept, early stopping
 with ``patience``, then the best model is evaluated on the test partition (Evaluate.py's code).
@@ -36,7 +35,6 @@ def run_options():
     resume = None        # run folder or checkpoint folder to continue from (same config)
     evaluate = True      # evaluate the best model on the test partition at the end
     progress = True      # progress bars (Keras) during epochs
-    deterministic = False  # CPU runs repeat a seed exactly: oneDNN off (semi-supervised steps about 1.6x slower)
 
 
 def stream_settings(config):
@@ -61,22 +59,8 @@ def distribution_strategy(config):
     return tf.distribute.MirroredStrategy()
 
 
-def turn_onednn_off() -> None:
-    """Makes TensorFlow load without oneDNN. Its multi-threaded CPU kernels sum in an order that varies
-    from run to run: two semi-supervised runs with one seed part by 1e-6 in the critics' losses after
-    about 30 steps (TF's op determinism does not cover them). TensorFlow's own kernels repeat exactly."""
-    if os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "0":
-        return
-    if "tensorflow" in sys.modules:
-        raise SystemExit("error: deterministic=True must take effect before TensorFlow loads, and it is loaded "
-                         "already; set TF_ENABLE_ONEDNN_OPTS=0 in the environment instead")
-    os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
-
-
 @ex.main
-def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
-    if deterministic:
-        turn_onednn_off()
+def train(cfg, resume, evaluate, progress, _run, _seed):
     import keras
 
     from Input.datasets import DatasetError
