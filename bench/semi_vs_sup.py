@@ -2,6 +2,7 @@
 
     python -m bench.semi_vs_sup            # about 21 minutes on 2 cores: 1200 steps, seeds 1, 2 and 3
     python -m bench.semi_vs_sup --quick    # about 6 minutes: 300 steps, one seed
+    python -m bench.semi_vs_sup --deterministic   # runs that repeat exactly (one inter-op thread: slower)
 
 Runs Training.py on the demo corpus (3 paired songs; unpaired mixtures, solo vocals and solo
 accompaniment) and reports the median test SDR/SIR/SAR over tracks per source.
@@ -19,10 +20,10 @@ import numpy as np
 from bench.common import ROOT, demo_corpus, report
 
 
-def train(workdir: str, method: str, seed: int, steps: int, epochs: int) -> dict:
+def train(workdir: str, method: str, seed: int, steps: int, epochs: int, deterministic: bool) -> dict:
     command = [sys.executable, os.path.join(ROOT, "Training.py"), "with", f"cfg.{method}", "cfg.demo",
                "cfg.train_sup_songs=3", f"cfg.epoch_it={steps}", f"cfg.max_epochs={epochs}", "cfg.patience=100",
-               f"seed={seed}", "progress=False"]
+               f"seed={seed}", "progress=False", f"deterministic={deterministic}"]
     result = subprocess.run(command, cwd=workdir, capture_output=True, text=True,
                             env=dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2"))
     if result.returncode != 0:
@@ -35,6 +36,7 @@ def train(workdir: str, method: str, seed: int, steps: int, epochs: int) -> dict
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--deterministic", action="store_true", help="Training.py deterministic=True")
     args = parser.parse_args(argv)
     steps, epochs, seeds = (150, 2, [1]) if args.quick else (300, 4, [1, 2, 3])
     corpus = demo_corpus()
@@ -45,7 +47,7 @@ def main(argv=None):
         mixture_row = None
         for method in ("sup", "semi_sup"):
             for seed in seeds:
-                test = train(workdir, method, seed, steps, epochs)
+                test = train(workdir, method, seed, steps, epochs, args.deterministic)
                 for source in ("vocals", "accompaniment"):
                     entry = test[f"separator/all/{source}"]
                     rows.append([method, seed, source, entry["SDR_median"], entry["SIR_median"], entry["SAR_median"]])
@@ -58,7 +60,8 @@ def main(argv=None):
     report("semi_vs_sup" + ("_quick" if args.quick else ""),
            f"Supervised vs semi-supervised on the demo corpus (3 paired songs, {steps * epochs} separator steps)",
            ["method", "seed", "source", "SDR median", "SIR median", "SAR median"], rows + means + mixture_row,
-           "python -m bench.semi_vs_sup" + (" --quick" if args.quick else ""),
+           "python -m bench.semi_vs_sup" + (" --quick" if args.quick else "")
+           + (" --deterministic" if args.deterministic else ""),
            "Median over the 5 test songs of each song's median over 1 s windows (museval v4); "
            f"the mean rows average those medians over the seeds. The {2 * len(seeds)} runs took "
            f"{(time.perf_counter() - started) / 60:.0f} minutes.")

@@ -30,12 +30,18 @@ def workdir(tmp_path, demo_root):
     return tmp_path
 
 
-def run_script(arguments, cwd, timeout=900, env=None):
-    """Runs one of the project's commands as a user would; returns the CompletedProcess."""
+def script_command(arguments, env=None):
+    """The command line and environment that run one of the project's commands as a user would."""
     environment = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2", **(env or {}))
     command = [sys.executable, *arguments]
     if arguments[0].endswith(".py"):
         command[1] = os.path.join(ROOT, arguments[0])
+    return command, environment
+
+
+def run_script(arguments, cwd, timeout=900, env=None):
+    """Runs one of the project's commands as a user would; returns the CompletedProcess."""
+    command, environment = script_command(arguments, env)
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=environment)
 
 
