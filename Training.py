@@ -75,8 +75,8 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
                                  scalar_writer)
 
     if deterministic:
-        # With ops running side by side on two inter-op threads, repeats of the same semi-supervised steps
-        # from the same state parted within 40 steps in 7 of 7 tries; with one, 8 of 8 stayed equal.
+        # With ops running side by side on two inter-op threads, 8 repeats of 40 semi-supervised steps from
+        # one state gave at least 3 different results; with one inter-op thread, all 8 were equal.
         try:
             tf.config.threading.set_inter_op_parallelism_threads(1)
         except RuntimeError:
