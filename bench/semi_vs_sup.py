@@ -2,7 +2,7 @@
 
     python -m bench.semi_vs_sup            # about 21 minutes on 2 cores: 1200 steps, seeds 1, 2 and 3
     python -m bench.semi_vs_sup --quick    # about 6 minutes: 300 steps, one seed
-    python -m bench.semi_vs_sup --deterministic   # runs that repeat exactly (one inter-op thread: slower)
+    python -m bench.semi_vs_sup --deterministic   # runs that repeat exactly: about 29 minutes
 
 Runs Training.py on the demo corpus (3 paired songs; unpaired mixtures, solo vocals and solo
 accompaniment) and reports the median test SDR/SIR/SAR over tracks per source.
