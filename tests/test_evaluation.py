@@ -3,7 +3,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import museval
@@ -12,7 +11,7 @@ import soundfile
 
 from Utils import audio as audio_io
 from Utils.evaluation import bss_scores
-from tests.conftest import ROOT, latest_run, run_script, write_tone
+from tests.conftest import latest_run, run_script, script_command, write_tone
 
 
 def test_perfect_estimates_score_high_and_mixture_row_is_museval(trained_run, demo_root):
@@ -91,10 +90,9 @@ def test_separate_stops_cleanly_on_ctrl_c(trained_run, tmp_path):
     _, folder, _ = trained_run
     write_tone(tmp_path / "song.wav", seconds=60.0, rate=44100, channels=2)
     out = tmp_path / "out"
-    command = [sys.executable, os.path.join(ROOT, "Separate.py"), *[str(tmp_path / "song.wav")] * 30, "-o", str(out),
-               "--checkpoint", str(folder), "--no-progress"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2"))
+    command, environment = script_command(["Separate.py", *[str(tmp_path / "song.wav")] * 30, "-o", str(out),
+                                           "--checkpoint", str(folder), "--no-progress"])
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
     deadline = time.monotonic() + 300
     while not (out / "song").exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
