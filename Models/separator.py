@@ -260,7 +260,7 @@ class Separator:
         phase as unit complex numbers (the mixture's phase, given to every source's estimate; zero where
         the mixture is exactly zero, so that digital silence stays silent)."""
         rate, n_fft, hop = self.settings["sample_rate"], self.settings["n_fft"], self.settings["hop"]
-        spectrum = stft(audio_io.resample(segment, sample_rate, rate).T, n_fft, hop)  # all channels at once
+        spectrum = stft(tf.transpose(audio_io.resample(segment, sample_rate, rate)), n_fft, hop)  # all channels at once
         magnitude = tf.abs(spectrum)
         phasor = spectrum / tf.complex(tf.where(magnitude > 0, magnitude, 1.0), 0.0)
         return to_model_space(magnitude).numpy(), phasor
@@ -272,4 +272,6 @@ class Separator:
         rate, n_fft, hop = self.settings["sample_rate"], self.settings["n_fft"], self.settings["hop"]
         magnitudes = tf.complex(from_model_space(np.stack([estimates[source] for source in self.sources])), 0.0)
         waveforms = istft(magnitudes * phasor, n_fft, hop, audio_io.resampled_length(length, sample_rate, rate))
-        return audio_io.resample_all([waveform.T for waveform in waveforms.numpy()], rate, sample_rate)
+        # Interleaved (samples, channels) before resampling, where it is 5 times shorter: soxr then returns the
+        # layout of the output files, and adding chunks into them is a plain copy, not a transposing one.
+        return audio_io.resample_all(list(tf.transpose(waveforms, [0, 2, 1]).numpy()), rate, sample_rate)
