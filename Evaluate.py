@@ -3,6 +3,7 @@
     python Evaluate.py with cfg.semi_sup checkpoint=runs/3/best_separator.keras
     python Evaluate.py with cfg.semi_sup cfg.demo run=runs/3 partition=valid
     python Evaluate.py with cfg.semi_sup cfg.demo run=runs/3 cfg.eval_protocol=paper
+    python Evaluate.py with cfg.semi_sup cfg.demo run=runs/3 precision=bfloat16
 
 ``partition`` is test, valid or train_sup, or a dataset name (all of that dataset's evaluation tracks).
 """
@@ -29,6 +30,7 @@ def options():
     run = None           # a training run folder (its best_separator.keras); default: the latest finished run
     partition = "test"   # test, valid, train_sup, or a dataset name
     progress = True
+    precision = "float32"  # the network's arithmetic: float32 (the reference numbers), bfloat16 or auto
 
 
 def select_tracks(partitions, partition: str):
@@ -44,12 +46,15 @@ def select_tracks(partitions, partition: str):
 
 
 @ex.main
-def evaluate(cfg, checkpoint, run, partition, progress, _run):
+def evaluate(cfg, checkpoint, run, partition, progress, precision, _run):
     from Input.datasets import DatasetError
     from Input.partition import partitions_from_config
+    from Models.separator import PRECISION_CHOICES
     from Utils.evaluation import evaluate_tracks
     from Utils.runs import resolve_checkpoint
 
+    if precision not in PRECISION_CHOICES:
+        raise SystemExit(f"error: precision={precision!r}: use one of {', '.join(PRECISION_CHOICES)}")
     try:
         path = resolve_checkpoint(checkpoint, run)
     except FileNotFoundError as error:
@@ -60,7 +65,7 @@ def evaluate(cfg, checkpoint, run, partition, progress, _run):
         raise SystemExit(f"error: {error}")
     print(f"evaluating {path} on {len(tracks)} tracks of {partition}")
     tables = evaluate_tracks(path, tracks, os.path.join(run_folder(_run), "evaluation"), cfg["eval_protocol"],
-                             cfg["eval_workers"], progress)
+                             cfg["eval_workers"], progress, precision)
     for file in tables.files:
         _run.add_artifact(file)
     _run.info["checkpoint"] = path

@@ -29,6 +29,8 @@ CHUNK_SECONDS = 60.0  # audio per chunk by default (Separate.py --chunk-seconds 
 BATCH_FRAMES = 2048  # output frames per network call by default (64 s at 8192 Hz / hop 256): bounds memory
 NETWORK_CALLS = 2  # network calls in flight: one's serial steps (copies, concatenations) overlap the other's convolutions
 PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16"}  # the network's Keras dtype policy
+PRECISION_CHOICES = (*PRECISIONS, "auto")  # what Separator takes (Separate.py --precision lists the same)
+NATIVE_BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")  # CPU flags (Linux /proc/cpuinfo) of native bfloat16 arithmetic
 RESAMPLER_SECONDS = 0.05  # reach of the resampler's filter (soxr HQ: about 10 ms), with room to spare
 
 
@@ -76,6 +78,27 @@ def song_frames_range(spectra: np.ndarray, first_frame: int, start: int, stop: i
     return np.pad(inside, [(0, 0)] * (spectra.ndim - 1) + [(inside_start - start, stop - inside_stop)])
 
 
+def cpu_flags(cpuinfo: str = "/proc/cpuinfo") -> List[str]:
+    """The CPU's feature flags as Linux lists them (none where there is no such file)."""
+    try:
+        with open(cpuinfo) as handle:
+            return next((line.split(":", 1)[1].split() for line in handle if line.startswith("flags")), [])
+    except OSError:
+        return []
+
+
+def auto_precision(flags: Optional[List[str]] = None, gpus: Optional[int] = None) -> str:
+    """``"bfloat16"`` on a CPU with native bfloat16 arithmetic when no GPU is visible, ``"float32"`` otherwise.
+
+    Args:
+        flags: the CPU's feature flags (default: :func:`cpu_flags`).
+        gpus: GPUs TensorFlow sees (default: counted).
+    """
+    flags = cpu_flags() if flags is None else flags
+    gpus = len(tf.config.list_physical_devices("GPU")) if gpus is None else gpus
+    return "bfloat16" if not gpus and any(flag in flags for flag in NATIVE_BFLOAT16_FLAGS) else "float32"
+
+
 class Separator:
     """A trained separator applied to whole recordings.
 
@@ -87,18 +110,20 @@ class Separator:
         chunk_seconds: audio per chunk, rounded to whole windows (bounds memory on long recordings);
             ``None`` or 0: the whole recording in one piece.
         precision: ``"float32"``, or ``"bfloat16"`` for the network's arithmetic (about 1.7x as fast on
-            CPUs with AVX512-BF16 or AMX; the waveforms stay within about 45 dB SNR of float32's).
+            CPUs with AVX512-BF16 or AMX; the waveforms stay within about 45 dB SNR of float32's), or
+            ``"auto"`` (:func:`auto_precision`). The one used is ``self.precision``.
     """
 
     def __init__(self, network: keras.Model, settings: Dict, inference_frames: Optional[int] = None,
                  batch_windows: Optional[int] = None, chunk_seconds: Optional[float] = CHUNK_SECONDS,
                  precision: str = "float32"):
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision={precision!r}: use one of {', '.join(PRECISIONS)}")
+        if precision not in PRECISION_CHOICES:
+            raise ValueError(f"precision={precision!r}: use one of {', '.join(PRECISION_CHOICES)}")
+        self.precision = auto_precision() if precision == "auto" else precision
         self.settings = dict(settings)
         self.sources = list(settings["sources"])
         self.network, self.geometry = build_separator(self.settings, inference_frames or settings["inference_frames"],
-                                                      PRECISIONS[precision])
+                                                      PRECISIONS[self.precision])
         self.network.set_weights(network.get_weights())
         self.batch_windows = batch_windows or max(1, round(BATCH_FRAMES / self.geometry.output_shape[1]))
         self.chunk_seconds = chunk_seconds

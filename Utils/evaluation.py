@@ -86,7 +86,7 @@ def _nanmedian(values: np.ndarray) -> float:
 
 
 def evaluate_tracks(model_path: str, tracks: Sequence[Track], out_dir: str, protocol: str = "sisec",
-                    workers: int = 2, progress: bool = True) -> EvaluationTables:
+                    workers: int = 2, progress: bool = True, precision: str = "float32") -> EvaluationTables:
     """Separates each track with the saved separator and scores it.
 
     Args:
@@ -97,9 +97,10 @@ def evaluate_tracks(model_path: str, tracks: Sequence[Track], out_dir: str, prot
         protocol: ``"sisec"`` or ``"paper"`` (adds the authors' mir_eval v3 numbers).
         workers: processes scoring tracks in parallel (separation runs in this process, model loaded once).
         progress: show a progress bar.
+        precision: the network's arithmetic (``Separator``'s ``precision``).
     """
     from Models.separator import Separator
-    separator = Separator.from_checkpoint(model_path)
+    separator = Separator.from_checkpoint(model_path, precision=precision)
     sources, model_rate = separator.sources, separator.settings["sample_rate"]
     os.makedirs(out_dir, exist_ok=True)
     rows, skipped = [], []

@@ -9,6 +9,7 @@ import museval
 import numpy as np
 import soundfile
 
+from Models.separator import auto_precision
 from Utils import audio as audio_io
 from Utils.evaluation import bss_scores
 from tests.conftest import latest_run, run_script, script_command, write_tone
@@ -49,6 +50,15 @@ def test_evaluate_writes_tables_loadable_by_museval(trained_run):
     assert "SDR med" in result.stdout
 
 
+def test_evaluate_names_a_wrong_precision_without_a_traceback(trained_run):
+    workdir, folder, _ = trained_run
+    result = run_script(["Evaluate.py", "with", "cfg.semi_sup", "cfg.demo", f"run={folder}", "precision=float16"],
+                        cwd=workdir)
+    assert result.returncode != 0
+    assert "precision='float16': use one of float32, bfloat16, auto" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_separate_keeps_rate_length_and_channels_and_skips_bad_files(trained_run, tmp_path):
     workdir, folder, _ = trained_run
     stereo = write_tone(tmp_path / "stereo.wav", seconds=3.0, rate=44100, channels=2, frequency=330)
@@ -60,6 +70,7 @@ def test_separate_keeps_rate_length_and_channels_and_skips_bad_files(trained_run
                          "--no-progress"], cwd=workdir)
     assert result.returncode == 1
     assert "broken.flac" in result.stderr and "separated 2 of 3" in result.stdout
+    assert f"network in {auto_precision()} (--precision auto)" in result.stdout
     for name, source_path in (("stereo song", tmp_path / "stereo song.mp3"), ("mono", tmp_path / "mono.wav")):
         header = audio_io.info(str(source_path))
         for source in ("accompaniment", "vocals"):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from Models.build import build_separator, save_separator
-from Models.separator import Separator, chunk_plan
+from Models.separator import Separator, auto_precision, chunk_plan, cpu_flags
 from Utils import audio as audio_io
 
 
@@ -131,3 +131,15 @@ def test_bfloat16_network_stays_close_to_float32(trained_run, demo_root):
         assert 25 < snr < 120, (source, snr)  # close, but computed differently
     with pytest.raises(ValueError, match="precision='float16'"):
         Separator.from_checkpoint(str(folder / "best_separator.keras"), precision="float16")
+
+
+def test_auto_precision_takes_bfloat16_only_where_the_cpu_computes_it_natively(tmp_path):
+    assert auto_precision(["fpu", "avx2", "avx512f", "avx512_bf16"], gpus=0) == "bfloat16"
+    assert auto_precision(["fpu", "amx_bf16", "amx_tile"], gpus=0) == "bfloat16"
+    assert auto_precision(["fpu", "avx2", "avx512f"], gpus=0) == "float32"
+    assert auto_precision(["avx512_bf16"], gpus=1) == "float32"  # a GPU runs float32 fast enough
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: fpu sse2 avx512_bf16\n\n"
+                       "processor\t: 1\nflags\t\t: fpu sse2 avx512_bf16\n")
+    assert cpu_flags(str(cpuinfo)) == ["fpu", "sse2", "avx512_bf16"]
+    assert cpu_flags(str(tmp_path / "missing")) == []
