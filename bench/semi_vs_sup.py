@@ -20,17 +20,28 @@ import numpy as np
 from bench.common import ROOT, demo_corpus, report
 
 
-def train(workdir: str, method: str, seed: int, steps: int, epochs: int, deterministic: bool) -> dict:
-    command = [sys.executable, os.path.join(ROOT, "Training.py"), "with", f"cfg.{method}", "cfg.demo",
-               "cfg.train_sup_songs=3", f"cfg.epoch_it={steps}", f"cfg.max_epochs={epochs}", "cfg.patience=100",
-               f"seed={seed}", "progress=False", f"deterministic={deterministic}"]
+def run_script(workdir: str, script: str, *arguments: str) -> str:
+    """Runs one of the project's scripts in ``workdir`` and returns the folder of the Sacred run it made."""
+    command = [sys.executable, os.path.join(ROOT, script), *arguments]
     result = subprocess.run(command, cwd=workdir, capture_output=True, text=True,
                             env=dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2"))
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
     runs = sorted(int(n) for n in os.listdir(os.path.join(workdir, "runs")) if n.isdigit())
-    with open(os.path.join(workdir, "runs", str(runs[-1]), "info.json")) as handle:
-        return json.load(handle)["test"]
+    return os.path.join(workdir, "runs", str(runs[-1]))
+
+
+def train(workdir: str, method: str, seed: int, steps: int, epochs: int, deterministic: bool) -> str:
+    """Trains on the demo corpus with 3 paired songs; returns the run folder (its info.json has the test scores)."""
+    return run_script(workdir, "Training.py", "with", f"cfg.{method}", "cfg.demo", "cfg.train_sup_songs=3",
+                      f"cfg.epoch_it={steps}", f"cfg.max_epochs={epochs}", "cfg.patience=100", f"seed={seed}",
+                      "progress=False", f"deterministic={deterministic}")
+
+
+def demo_workdir(workdir: str) -> None:
+    """Makes ``workdir`` a place to run the scripts on the demo corpus (``data/demo``)."""
+    os.makedirs(os.path.join(workdir, "data"))
+    os.symlink(demo_corpus(), os.path.join(workdir, "data", "demo"))
 
 
 def main(argv=None):
@@ -39,15 +50,15 @@ def main(argv=None):
     parser.add_argument("--deterministic", action="store_true", help="Training.py deterministic=True")
     args = parser.parse_args(argv)
     steps, epochs, seeds = (150, 2, [1]) if args.quick else (300, 4, [1, 2, 3])
-    corpus = demo_corpus()
     rows, started = [], time.perf_counter()
     with tempfile.TemporaryDirectory() as workdir:
-        os.makedirs(os.path.join(workdir, "data"))
-        os.symlink(corpus, os.path.join(workdir, "data", "demo"))
+        demo_workdir(workdir)
         mixture_row = None
         for method in ("sup", "semi_sup"):
             for seed in seeds:
-                test = train(workdir, method, seed, steps, epochs, args.deterministic)
+                with open(os.path.join(train(workdir, method, seed, steps, epochs, args.deterministic),
+                                       "info.json")) as handle:
+                    test = json.load(handle)["test"]
                 for source in ("vocals", "accompaniment"):
                     entry = test[f"separator/all/{source}"]
                     rows.append([method, seed, source, entry["SDR_median"], entry["SIR_median"], entry["SAR_median"]])
