@@ -51,7 +51,7 @@ def main(argv=None):
     parser.add_argument("--memory-minutes", type=float, default=10.0)
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args(argv)
-    from Models.separator import CHUNK_SECONDS, Separator
+    from Models.separator import CHUNK_SECONDS, NATIVE_BFLOAT16_FLAGS, Separator, auto_precision, cpu_flags
     from Separate import separate_file
     from Utils import audio as audio_io
     from Utils.spectral import magnitude, to_model_space
@@ -66,7 +66,7 @@ def main(argv=None):
         # (label, output frames per window, seconds of audio per run, FLOPs per run or None): a run
         cases, flop_rows = {}, []
         for frames, precision in ((256, "float32"), (1024, "float32"), (256, "bfloat16")):
-            label = "" if precision == "float32" else f", {precision} network (--precision {precision})"
+            label = f", {precision} network (--precision {precision})"
             for chunk_seconds in (CHUNK_SECONDS, 0.0) if precision == "float32" else (CHUNK_SECONDS,):
                 separator = Separator.from_checkpoint(model, inference_frames=frames, precision=precision,
                                                       chunk_seconds=chunk_seconds)
@@ -105,7 +105,10 @@ def main(argv=None):
            "machine's speed touch every row alike; after a warm-up run that traces the network. The network "
            "rows count both channels' audio. Peak in the same run: "
            + ", ".join(f"{k}: {v:.1f} GFLOP/s" for k, v in peaks.items())
-           + f"; memory copy {bandwidth:.1f} GB/s. Target: 100x real time end to end.")
+           + f"; memory copy {bandwidth:.1f} GB/s. Target: 100x real time end to end. Separate.py's default here, "
+           f"--precision auto, is {auto_precision()}"
+           + (f" (the CPU has {', '.join(f for f in NATIVE_BFLOAT16_FLAGS if f in cpu_flags())})."
+              if auto_precision() == "bfloat16" else "."))
 
 
 if __name__ == "__main__":
