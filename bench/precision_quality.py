@@ -31,8 +31,8 @@ def evaluate(workdir: str, run: str, precision: str) -> dict:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--run", help="a training run on the demo corpus (default: train one as bench.semi_vs_sup does, "
-                                      "1200 steps, seed 1, deterministic)")
+    parser.add_argument("--run", help="a training run on the demo corpus (default: train one as "
+                                      "bench.semi_vs_sup does, 1200 steps, seed 1, deterministic)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as workdir:
         demo_workdir(workdir)
@@ -53,7 +53,8 @@ def main(argv=None):
            "python -m bench.precision_quality" + (f" --run {args.run}" if args.run else ""),
            "Median over the test songs of each song's median over 1 s windows (museval v4), from Evaluate.py "
            "with precision=float32 and precision=bfloat16 on the same run"
-           + ("." if args.run else " (the semi-supervised demo model of bench.semi_vs_sup's seed 1: 1200 steps, deterministic)."))
+           + ("." if args.run else
+              " (the semi-supervised demo model of bench.semi_vs_sup's seed 1: 1200 steps, deterministic)."))
 
 
 if __name__ == "__main__":
