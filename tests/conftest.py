@@ -1,5 +1,6 @@
 """Shared fixtures: the demo corpus (rendered once, cached in data/demo) and small audio helpers."""
 import os
+import signal
 import subprocess
 import sys
 
@@ -43,6 +44,15 @@ def run_script(arguments, cwd, timeout=900, env=None):
     """Runs one of the project's commands as a user would; returns the CompletedProcess."""
     command, environment = script_command(arguments, env)
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=environment)
+
+
+def start_script(arguments, cwd=None, env=None):
+    """Starts one of the project's commands (output piped) with Ctrl-C's signal at its default, as a
+    terminal's foreground job has it: a shell's background job (``make test &``) ignores SIGINT, and
+    its children would inherit that."""
+    command, environment = script_command(arguments, env)
+    return subprocess.Popen(command, cwd=cwd, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def write_tone(path, seconds=2.0, rate=44100, channels=1, frequency=440.0, amplitude=0.3):

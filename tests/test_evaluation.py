@@ -2,7 +2,6 @@
 import json
 import os
 import signal
-import subprocess
 import time
 
 import museval
@@ -12,7 +11,7 @@ import soundfile
 from Models.separator import auto_precision
 from Utils import audio as audio_io
 from Utils.evaluation import bss_scores
-from tests.conftest import latest_run, run_script, script_command, write_tone
+from tests.conftest import latest_run, run_script, start_script, write_tone
 
 
 def test_perfect_estimates_score_high_and_mixture_row_is_museval(trained_run, demo_root):
@@ -101,9 +100,8 @@ def test_separate_stops_cleanly_on_ctrl_c(trained_run, tmp_path):
     _, folder, _ = trained_run
     write_tone(tmp_path / "song.wav", seconds=60.0, rate=44100, channels=2)
     out = tmp_path / "out"
-    command, environment = script_command(["Separate.py", *[str(tmp_path / "song.wav")] * 30, "-o", str(out),
-                                           "--checkpoint", str(folder), "--no-progress"])
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+    process = start_script(["Separate.py", *[str(tmp_path / "song.wav")] * 30, "-o", str(out),
+                            "--checkpoint", str(folder), "--no-progress"])
     deadline = time.monotonic() + 300
     while not (out / "song").exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)

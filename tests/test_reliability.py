@@ -3,8 +3,6 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 
 import mongomock
@@ -13,16 +11,13 @@ import soundfile
 
 from Utils.files import safe_name
 from Utils.mongo_replay import replay_run
-from tests.conftest import ROOT, TINY, latest_run, run_script, write_tone
+from tests.conftest import ROOT, TINY, latest_run, run_script, start_script, write_tone
 
 LONG = [*TINY, "cfg.epoch_it=40", "cfg.max_epochs=1", "cfg.checkpoint_every=3", "evaluate=False"]
 
 
 def start_training(workdir, arguments):
-    environment = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
-    return subprocess.Popen([sys.executable, os.path.join(ROOT, "Training.py"), "with", "cfg.semi_sup", "cfg.demo",
-                             *arguments], cwd=workdir, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    return start_script(["Training.py", "with", "cfg.semi_sup", "cfg.demo", *arguments], cwd=workdir)
 
 
 def wait_for_checkpoint(workdir, process, minimum_step, timeout=300):
