@@ -1,7 +1,8 @@
 """Runs every benchmark (``make bench``); each prints its table and writes bench/results/<name>.{md,csv}.
 
-    python -m bench            # all, the quality comparison in full (about 42 minutes on 2 cores)
-    python -m bench --quick    # all, the quality comparison in its quick mode (about 17 minutes measured before precision_quality was added, which takes about 7 more)
+    python -m bench            # all, the quality comparison in full (about 42 minutes on 2 cores: 35 + 7)
+    python -m bench --quick    # all, the quality comparison in its quick mode (about 24 minutes: 17
+                               # measured before precision_quality, which took 7 more)
 """
 import os
 import sys
