@@ -32,8 +32,10 @@ def workdir(tmp_path, demo_root):
 
 
 def script_command(arguments, env=None):
-    """The command line and environment that run one of the project's commands as a user would."""
+    """The command line and environment that run one of the project's commands as a user would
+    (``env`` adds variables to this process's; a variable given as ``None`` is left out)."""
     environment = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2", **(env or {}))
+    environment = {name: value for name, value in environment.items() if value is not None}
     command = [sys.executable, *arguments]
     if arguments[0].endswith(".py"):
         command[1] = os.path.join(ROOT, arguments[0])

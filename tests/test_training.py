@@ -1,12 +1,11 @@
 """Training.py as a user runs it: a short semi-supervised run, resume, and the multi-device path."""
 import json
 import os
-import subprocess
 
 import numpy as np
 
 from Models.build import load_separator_weights
-from tests.conftest import TINY, latest_run, run_script, script_command
+from tests.conftest import TINY, latest_run, run_script, start_script
 
 def test_short_run_writes_metrics_checkpoint_model_and_result(trained_run):
     _, folder, result = trained_run
@@ -67,10 +66,8 @@ def test_deterministic_runs_repeat_a_seed_exactly(workdir, demo_root):
     folders = [workdir, workdir / "second"]
     os.makedirs(folders[1] / "data")
     os.symlink(demo_root, folders[1] / "data" / "demo")
-    command, environment = script_command(arguments)
-    environment.pop("TF_NUM_INTEROP_THREADS", None)  # the switch alone must do it
-    runs = [subprocess.Popen(command, cwd=folder, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True) for folder in folders]
+    runs = [start_script(arguments, cwd=folder, env={"TF_NUM_INTEROP_THREADS": None})  # the switch alone must do it
+            for folder in folders]
     for run in runs:
         _, errors = run.communicate(timeout=900)
         assert run.returncode == 0, errors[-3000:]
