@@ -97,6 +97,7 @@ def main(argv=None):
             peak = child_peak_memory(model, memory_song, out, *options)
             rows.append([f"peak memory (GiB), {args.memory_minutes:g}-minute stereo 44.1 kHz file, {label}",
                          "default", f"{peak:.2f}", "-", "-"])
+    default = auto_precision()
     report("separate_speed", f"Separation speed, {args.minutes:g}-minute 44.1 kHz stereo file",
            ["what", "output frames per window", "real-time factor, median (or value)", "range", "achieved GFLOP/s"],
            rows, f"python -m bench.separate_speed --minutes {args.minutes:g} --memory-minutes {args.memory_minutes:g}"
@@ -106,9 +107,9 @@ def main(argv=None):
            "rows count both channels' audio. Peak in the same run: "
            + ", ".join(f"{k}: {v:.1f} GFLOP/s" for k, v in peaks.items())
            + f"; memory copy {bandwidth:.1f} GB/s. Target: 100x real time end to end. Separate.py's default here, "
-           f"--precision auto, is {auto_precision()}"
+           f"--precision auto, is {default}"
            + (f" (the CPU has {', '.join(f for f in NATIVE_BFLOAT16_FLAGS if f in cpu_flags())})."
-              if auto_precision() == "bfloat16" else "."))
+              if default == "bfloat16" else "."))
 
 
 if __name__ == "__main__":
