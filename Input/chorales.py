@@ -2,7 +2,9 @@
 
 Each chorale's soprano becomes the vocal line (a voice patch with vibrato), the alto and tenor
 go to accompanying instruments, the bass to a bass instrument, and a drum pattern is added.
-Tempo, key, instruments and levels vary from song to song.
+Tempo, key, instruments and levels vary from song to song, within one of two :data:`FAMILIES`
+of timbres, so that a corpus can pose a domain shift (paired songs of one family, unpaired data
+and a second test set of the other).
 The chorale scores are public domain (J. S. Bach, d. 1750; music21's corpus, BSD licence).
 """
 import dataclasses
@@ -12,14 +14,38 @@ from typing import Dict, List, Tuple
 import numpy as np
 import pretty_midi
 
-VOICE_PROGRAMS = {52: "Choir Aahs", 53: "Voice Oohs", 54: "Synth Voice"}
-BASS_PROGRAMS = {32: "Acoustic Bass", 33: "Electric Bass (finger)", 34: "Electric Bass (pick)",
-                 35: "Fretless Bass", 38: "Synth Bass 1", 43: "Contrabass", 58: "Tuba", 70: "Bassoon"}
-OTHER_PROGRAMS = {0: "Acoustic Grand Piano", 4: "Electric Piano 1", 11: "Vibraphone", 16: "Drawbar Organ",
-                  19: "Church Organ", 24: "Acoustic Guitar (nylon)", 25: "Acoustic Guitar (steel)",
-                  40: "Violin", 41: "Viola", 42: "Cello", 46: "Orchestral Harp", 48: "String Ensemble 1",
-                  56: "Trumpet", 60: "French Horn", 68: "Oboe", 71: "Clarinet", 73: "Flute"}
+# General MIDI names of the programs the families use (for the manifest).
+PROGRAM_NAMES = {0: "Acoustic Grand Piano", 4: "Electric Piano 1", 11: "Vibraphone", 16: "Drawbar Organ",
+                 19: "Church Organ", 24: "Acoustic Guitar (nylon)", 25: "Acoustic Guitar (steel)",
+                 32: "Acoustic Bass", 33: "Electric Bass (finger)", 34: "Electric Bass (pick)", 35: "Fretless Bass",
+                 38: "Synth Bass 1", 40: "Violin", 41: "Viola", 42: "Cello", 43: "Contrabass",
+                 46: "Orchestral Harp", 48: "String Ensemble 1", 52: "Choir Aahs", 53: "Voice Oohs",
+                 54: "Synth Voice", 56: "Trumpet", 58: "Tuba", 60: "French Horn", 68: "Oboe", 70: "Bassoon",
+                 71: "Clarinet", 73: "Flute"}
 STEMS = ("vocals", "drums", "bass", "other")
+
+
+@dataclasses.dataclass(frozen=True)
+class Family:
+    """A family of timbres and tempi that songs are drawn from (General MIDI programs by stem)."""
+    voices: Tuple[int, ...]
+    voice_octave: int          # octaves the sung line is moved from the soprano's register
+    bass: Tuple[int, ...]
+    other: Tuple[int, ...]
+    drum_patterns: Tuple[str, ...]
+    tempo: Tuple[float, float]
+
+
+FAMILIES = {
+    # Paired songs: a choir voice at the soprano's pitch over keys and guitars, straight drums.
+    "studio": Family(voices=(52,), voice_octave=0, bass=(32, 33, 34), other=(0, 4, 16, 19, 24, 25),
+                     drum_patterns=("rock", "four-on-floor"), tempo=(72.0, 108.0)),
+    # Unpaired data and the shifted test songs: other voices an octave lower (a tenor's register,
+    # inside the accompaniment's), strings, brass, winds and mallets, other grooves, faster.
+    "stage": Family(voices=(53, 54), voice_octave=-1, bass=(35, 38, 43, 58, 70),
+                    other=(11, 40, 41, 42, 46, 48, 56, 60, 68, 71, 73),
+                    drum_patterns=("half-time", "waltz-ride"), tempo=(100.0, 140.0)),
+}
 
 Note = Tuple[float, float, int]  # start (s), end (s), MIDI pitch
 
@@ -28,6 +54,7 @@ Note = Tuple[float, float, int]  # start (s), end (s), MIDI pitch
 class Arrangement:
     """One song: notes per stem in seconds, and how it was made (for the manifest)."""
     corpus_id: str
+    family: str
     tempo: float
     transpose: int
     duration: float
@@ -38,8 +65,11 @@ class Arrangement:
 
     def describe(self) -> dict:
         melody = self.parts["vocals"][0]
-        return {"corpus_id": self.corpus_id, "tempo_bpm": round(self.tempo, 2), "transpose": self.transpose,
-                "duration": self.duration, "programs": self.programs, "gains_db": self.gains_db,
+        return {"corpus_id": self.corpus_id, "family": self.family, "tempo_bpm": round(self.tempo, 2), "transpose": self.transpose,
+                "duration": self.duration, "programs": self.programs,
+                "instruments": {stem: [PROGRAM_NAMES.get(p, "drum kit" if stem == "drums" else str(p)) for p in programs]
+                                for stem, programs in self.programs.items()},
+                "gains_db": self.gains_db,
                 "drum_pattern": self.drum_pattern, "melody_first_notes": [list(n) for n in melody[:12]],
                 "licence": "score: public domain (J. S. Bach), from music21's corpus (BSD); "
                            "rendered with a GPL-2 General MIDI soundfont"}
@@ -78,9 +108,11 @@ def read_satb(corpus_id: str) -> Dict[str, List[Tuple[float, float, int]]]:
 
 
 def arrange(corpus_id: str, voices: Dict[str, List[Tuple[float, float, int]]], duration: float,
-            rng: np.random.Generator) -> Arrangement:
-    """Turns SATB notes into a song of ``duration`` seconds with random tempo, key, instruments, levels."""
-    tempo = float(rng.uniform(72, 132))
+            rng: np.random.Generator, family: str = "studio") -> Arrangement:
+    """Turns SATB notes into a song of ``duration`` seconds with random tempo, key, instruments and levels
+    drawn from one of :data:`FAMILIES`."""
+    style = FAMILIES[family]
+    tempo = float(rng.uniform(*style.tempo))
     transpose = int(rng.integers(-4, 5))
     seconds_per_quarter = 60.0 / tempo
     length_quarters = max(o + d for part in voices.values() for o, d, _ in part)
@@ -98,17 +130,17 @@ def arrange(corpus_id: str, voices: Dict[str, List[Tuple[float, float, int]]], d
             loop += 1
         return notes
 
-    other = [int(p) for p in rng.choice(list(OTHER_PROGRAMS), size=2, replace=False)]
-    programs = {"vocals": [int(rng.choice(list(VOICE_PROGRAMS)))], "bass": [int(rng.choice(list(BASS_PROGRAMS)))],
+    other = [int(p) for p in rng.choice(list(style.other), size=2, replace=False)]
+    programs = {"vocals": [int(rng.choice(list(style.voices)))], "bass": [int(rng.choice(list(style.bass)))],
                 "other": other, "drums": [0]}
     bass = [(s, e, p - 12 if p >= 52 else p) for s, e, p in timed(voices["bass"])]
-    parts = {"vocals": [timed(voices["soprano"])], "bass": [bass],
-             "other": [timed(voices["alto"]), timed(voices["tenor"])]}
-    pattern = str(rng.choice(["rock", "half-time", "waltz-ride", "four-on-floor"]))
+    sung = [(s, e, p + 12 * style.voice_octave) for s, e, p in timed(voices["soprano"])]
+    parts = {"vocals": [sung], "bass": [bass], "other": [timed(voices["alto"]), timed(voices["tenor"])]}
+    pattern = str(rng.choice(list(style.drum_patterns)))
     parts["drums"] = [drum_notes(pattern, tempo, duration)]
     gains = {"vocals": float(rng.uniform(-3, 3)), "drums": float(rng.uniform(-9, -3)),
              "bass": float(rng.uniform(-6, 0)), "other": float(rng.uniform(-6, 0))}
-    return Arrangement(corpus_id, tempo, transpose, duration, programs, gains, pattern, parts)
+    return Arrangement(corpus_id, family, tempo, transpose, duration, programs, gains, pattern, parts)
 
 
 def drum_notes(pattern: str, tempo: float, duration: float) -> List[Note]:

@@ -2,15 +2,21 @@
 
     python -m Input.demo_corpus --out data/demo
 
-writes, deterministically for a seed (and returns at once when already rendered):
+writes, deterministically for a seed (and returns at once when already rendered), the paper's
+problem in small: few paired songs of one family of timbres ("studio"), and plenty of unpaired
+audio of another ("stage") that a second test set is drawn from too (Input/chorales.py, FAMILIES):
 
-- ``musdb/{train,test}/<track>/{mixture,vocals,drums,bass,other}.wav``: MUSDB18-HQ layout, 44.1 kHz stereo;
-- ``ccmixter/<song>/{mix,source-01,source-02}.wav``: CCMixter layout (01 accompaniment, 02 voice);
-- ``solo_vocals/``, ``solo_accompaniment/``, ``mixtures/``: unpaired collections from other songs, in
-  wav, flac and mp3, at 44.1 and 22.05 kHz, mono and stereo;
-- ``manifest.json``: each song's chorale, licence notes and rendering parameters.
+- ``musdb/{train,test}/<track>/{mixture,vocals,drums,bass,other}.wav``: MUSDB18-HQ layout, 44.1 kHz
+  stereo, studio family: the paired songs, and the in-domain validation and test songs;
+- ``ccmixter/<song>/{mix,source-01,source-02}.wav``: CCMixter layout (01 accompaniment, 02 voice),
+  stage family: cut in thirds by the partition (unpaired, validation, shifted-domain test);
+- ``mixtures/``, ``solo_vocals/``, ``solo_accompaniment/`` and ``solo_{drums,bass,other}/`` (the
+  stems of the solo accompaniment songs): unpaired collections of other stage songs, in wav, flac
+  and mp3, at 44.1 and 22.05 kHz, mono and stereo;
+- ``manifest.json``: each song's chorale, family, licence notes and rendering parameters.
 """
 import argparse
+import dataclasses
 import hashlib
 import json
 import multiprocessing
@@ -28,19 +34,22 @@ from Utils import audio as audio_io
 from Utils import fluidsynth
 from Utils.files import write_json_atomically
 
-CORPUS_VERSION = 2  # 2: unpaired wav files were silent in version 1
+CORPUS_VERSION = 3  # 2: unpaired wav files were silent in version 1; 3: two families, solo stems
 SAMPLE_RATE = 44100
-# (collection, number of songs): 42 songs in all.
-COLLECTIONS = (("musdb/train", 8), ("musdb/test", 4), ("ccmixter", 9),
-               ("solo_vocals", 7), ("solo_accompaniment", 7), ("mixtures", 7))
+# (collection, number of songs, family): 58 songs; 8 paired, 44 unpaired recordings of the other family.
+COLLECTIONS = (("musdb/train", 8, "studio"), ("musdb/test", 6, "studio"), ("ccmixter", 12, "stage"),
+               ("mixtures", 12, "stage"), ("solo_vocals", 10, "stage"), ("solo_accompaniment", 10, "stage"))
+# Solo collections of single stems, written from the solo accompaniment songs (4-source training).
+SOLO_STEM_COLLECTIONS = {"solo_drums": "drums", "solo_bass": "bass", "solo_other": "other"}
 # Unpaired collections cycle through these (extension, sample rate, channels).
 UNPAIRED_FORMATS = ((".wav", 44100, 2), (".flac", 22050, 1), (".mp3", 44100, 2))
 
 
 def corpus_key(seed: int, min_duration: float, max_duration: float, soundfont: str) -> str:
     """Identifies one rendering; a folder whose manifest has this key is up to date."""
+    families = {name: dataclasses.asdict(family) for name, family in chorales.FAMILIES.items()}
     text = json.dumps([CORPUS_VERSION, seed, min_duration, max_duration, os.path.basename(soundfont),
-                       COLLECTIONS, UNPAIRED_FORMATS])
+                       COLLECTIONS, UNPAIRED_FORMATS, SOLO_STEM_COLLECTIONS, families])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -48,12 +57,12 @@ def plan(seed: int, min_duration: float, max_duration: float) -> List[dict]:
     """One entry per song: its collection, name, duration, and the chorales it may use (disjoint)."""
     ids = chorales.chorale_ids()
     order = np.random.default_rng(seed).permutation(len(ids))
-    total = sum(count for _, count in COLLECTIONS)
+    total = sum(count for _, count, _ in COLLECTIONS)
     songs, index = [], 0
-    for collection, count in COLLECTIONS:
+    for collection, count, family in COLLECTIONS:
         for _ in range(count):
             rng = np.random.default_rng([seed, index])
-            songs.append({"index": index, "collection": collection,
+            songs.append({"index": index, "collection": collection, "family": family,
                           "duration": round(float(rng.uniform(min_duration, max_duration)), 2),
                           "candidates": [ids[i] for i in order[index::total]], "seed": [seed, index]})
             index += 1
@@ -71,7 +80,7 @@ def render_song(song: dict, out: str, soundfont: str) -> dict:
             continue
     else:
         raise RuntimeError(f"no SATB chorale among the candidates of song {song['index']}")
-    arrangement = chorales.arrange(corpus_id, voices, song["duration"], rng)
+    arrangement = chorales.arrange(corpus_id, voices, song["duration"], rng, song["family"])
     stems = render_stems(arrangement, soundfont)
     name = f"Demo{song['index']:02d} - {corpus_id.split('/')[-1].rsplit('.', 1)[0]}"
     files = write_collection(song, name, stems, out)
@@ -113,10 +122,14 @@ def write_collection(song: dict, name: str, stems: Dict[str, np.ndarray], out: s
         extension, rate, channels = UNPAIRED_FORMATS[song["index"] % len(UNPAIRED_FORMATS)]
         if extension == ".mp3" and shutil.which("ffmpeg") is None:
             extension, rate = ".ogg", 32000
-        content = {"solo_vocals": stems["vocals"], "solo_accompaniment": accompaniment, "mixtures": mixture}[collection]
-        content = content.astype(np.float32) / 32768
-        content = audio_io.resample(content if channels == 2 else content.mean(axis=1, keepdims=True), SAMPLE_RATE, rate)
-        files = {collection: (f"{collection}/{name}{extension}", content)}
+        contents = {"solo_vocals": {collection: stems["vocals"]}, "mixtures": {collection: mixture},
+                    "solo_accompaniment": {collection: accompaniment, **{folder: stems[stem] for folder, stem
+                                                                        in SOLO_STEM_COLLECTIONS.items()}}}
+        files = {}
+        for folder, content in contents[collection].items():
+            content = content.astype(np.float32) / 32768
+            content = content if channels == 2 else content.mean(axis=1, keepdims=True)
+            files[folder] = (f"{folder}/{name}{extension}", audio_io.resample(content, SAMPLE_RATE, rate))
     for relative, audio in files.values():
         path = os.path.join(out, relative)
         if audio.dtype == np.int32:  # paired stems and their sums: integers, written exactly
@@ -145,6 +158,7 @@ def build(out: str, seed: int = 2018, min_duration: float = 20.0, max_duration: 
         if manifest.get("key") == key and all(os.path.isfile(os.path.join(out, f))
                                                for s in manifest["songs"] for f in s["files"].values()):
             return manifest
+        remove_rendering(out, manifest)
     os.makedirs(out, exist_ok=True)
     songs = plan(seed, min_duration, max_duration)
     workers = workers or min(len(songs), os.cpu_count() or 1)
@@ -160,6 +174,22 @@ def build(out: str, seed: int = 2018, min_duration: float = 20.0, max_duration: 
                            "Rendered with fluidsynth (LGPL) and the soundfont named above."}
     write_json_atomically(manifest_path, manifest, indent=1)
     return manifest
+
+
+def remove_rendering(out: str, manifest: dict) -> None:
+    """Removes the files an older rendering's manifest lists (and folders they leave empty), so that a new
+    rendering does not mix with songs it no longer has; nothing else in ``out`` is touched."""
+    for song in manifest.get("songs", []):
+        for relative in song.get("files", {}).values():
+            path = os.path.normpath(os.path.join(out, relative))
+            if os.path.commonpath([os.path.abspath(out), os.path.abspath(path)]) != os.path.abspath(out):
+                continue  # a manifest never names files outside its folder; a damaged one is not obeyed
+            if os.path.isfile(path):
+                os.remove(path)
+            folder = os.path.dirname(path)
+            while os.path.abspath(folder) != os.path.abspath(out) and os.path.isdir(folder) and not os.listdir(folder):
+                os.rmdir(folder)
+                folder = os.path.dirname(folder)
 
 
 def _render_job(arguments):

@@ -98,6 +98,10 @@ def build_partitions(datasets: Dict[str, dict], supervised_dataset: str, unpaire
         valid += valid_part
         test += test_part
     for stream, location in unpaired_collections:
+        if stream not in train_unsup:
+            log.info("unpaired collection %s is left out: %s is not among the sources %s", location, stream,
+                     list(sources))
+            continue
         train_unsup[stream] += read_collection(location, stream, index_cache=index_cache, skipped=skipped)
     partitions = Partitions(train_sup, train_unsup, valid, test, skipped)
     for message in skipped:

@@ -88,7 +88,8 @@ def check_config(config: Dict[str, Any]) -> None:
         if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and all(isinstance(e, str) for e in entry)):
             raise ConfigError(f"cfg.unpaired_collections entry {entry!r} is invalid: must be [stream, folder], "
                               f"e.g. ['vocals', 'data/solo_vocals']")
-        if entry[0] != "mixture" and entry[0] not in sources:
+        known = {"mixture", *sources, *set().union(*DATASET_TYPES.values())}  # a known stem not trained is left out
+        if entry[0] not in known:
             raise ConfigError(f"cfg.unpaired_collections stream {entry[0]!r} is unknown: valid streams are mixture, "
                               f"{', '.join(sources)}")
     if config["mono"] is not True:

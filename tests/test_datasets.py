@@ -30,9 +30,9 @@ def test_readers_give_tracks_with_headers(demo_root):
     four = read_musdb(os.path.join(demo_root, "musdb"), ["vocals", "drums", "bass", "other"], is_wav=True)
     assert set(four[0].roles) == {"mixture", "vocals", "drums", "bass", "other"}
     songs = read_ccmixter(os.path.join(demo_root, "ccmixter"), SOURCES)
-    assert len(songs) == 9 and songs[0].roles["vocals"][0].endswith("source-02.wav")
+    assert len(songs) == 12 and songs[0].roles["vocals"][0].endswith("source-02.wav")
     solo = read_collection(os.path.join(demo_root, "solo_vocals"), "vocals")
-    assert len(solo) == 7 and {t.sample_rate for t in solo} == {44100, 22050}
+    assert len(solo) == 10 and {t.sample_rate for t in solo} == {44100, 22050}
 
 
 def test_collections_from_lists_and_bad_files_are_skipped(tmp_path):
@@ -76,8 +76,9 @@ def test_missing_dataset_folder_is_one_clear_error(tmp_path):
 def test_partitions_follow_the_paper_and_are_repeatable(demo_root):
     partitions = demo_partitions(demo_root)
     assert len(partitions.train_sup) == 8 and {t.dataset for t in partitions.train_sup} == {"musdb"}
-    assert len(partitions.valid) == 2 + 3 and len(partitions.test) == 2 + 3  # musdb test halves, ccmixter thirds
-    assert {len(v) for v in partitions.train_unsup.values()} == {3 + 7}
+    assert len(partitions.valid) == 3 + 4 and len(partitions.test) == 3 + 4  # musdb test halves, ccmixter thirds
+    assert {stream: len(v) for stream, v in partitions.train_unsup.items()} == {"mixture": 4 + 12,
+                                                                                "accompaniment": 4 + 10, "vocals": 4 + 10}
     assert all(set(t.roles) == {stream} for stream, tracks in partitions.train_unsup.items() for t in tracks)
     names = lambda part: sorted(t.name for t in part)
     again = demo_partitions(demo_root)

@@ -9,7 +9,7 @@ import musdb
 import numpy as np
 import soundfile
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, write_tone
 
 
 def manifest(demo_root):
@@ -18,7 +18,7 @@ def manifest(demo_root):
 
 
 def test_musdb_layout_loads_through_musdb_and_stems_sum_to_mixture(demo_root):
-    for subset, expected in (("train", 8), ("test", 4)):
+    for subset, expected in (("train", 8), ("test", 6)):
         database = musdb.DB(root=os.path.join(demo_root, "musdb"), is_wav=True, subsets=[subset])
         assert len(database) == expected
     track = database.tracks[0]
@@ -47,14 +47,14 @@ def test_vocals_have_the_scores_pitch(demo_root):
 def test_ccmixter_layout_and_unpaired_collections(demo_root):
     root = os.path.join(demo_root, "ccmixter")
     songs = sorted(n for n in os.listdir(root) if os.path.isdir(os.path.join(root, n)))
-    assert len(songs) == 9
+    assert len(songs) == 12
     folder = os.path.join(demo_root, "ccmixter", songs[0])
     mix, rate = soundfile.read(os.path.join(folder, "mix.wav"))
     accompaniment, _ = soundfile.read(os.path.join(folder, "source-01.wav"))
     vocals, _ = soundfile.read(os.path.join(folder, "source-02.wav"))
     assert rate == 44100 and np.abs(mix - accompaniment - vocals).max() < 1e-4
     formats = set()
-    for collection in ("solo_vocals", "solo_accompaniment", "mixtures"):
+    for collection in ("solo_vocals", "solo_accompaniment", "mixtures", "solo_drums", "solo_bass", "solo_other"):
         for name in os.listdir(os.path.join(demo_root, collection)):
             if not name.startswith("."):
                 formats.add(os.path.splitext(name)[1])
@@ -62,6 +62,37 @@ def test_ccmixter_layout_and_unpaired_collections(demo_root):
     rates = {soundfile.info(os.path.join(demo_root, "solo_vocals", n)).samplerate
              for n in os.listdir(os.path.join(demo_root, "solo_vocals")) if n.endswith((".wav", ".flac"))}
     assert {44100, 22050} <= rates
+
+
+def test_paired_songs_and_unpaired_data_come_from_two_families(demo_root):
+    """The paper's problem in small: paired songs of one family, at least 4x as many unpaired recordings
+    of another, from which the shifted test songs (CCMixter layout) come too."""
+    songs = manifest(demo_root)["songs"]
+    family = lambda prefixes: {s["family"] for s in songs if s["collection"].startswith(prefixes)}
+    assert family(("musdb",)) == {"studio"}
+    assert family(("ccmixter", "mixtures", "solo_")) == {"stage"}
+    voices = lambda name: {p for s in songs if s["family"] == name for p in s["programs"]["vocals"]}
+    assert not voices("studio") & voices("stage")
+    paired = sum(s["collection"] == "musdb/train" for s in songs)
+    unpaired = sum(s["collection"] in ("mixtures", "solo_vocals", "solo_accompaniment") for s in songs)
+    assert unpaired >= 4 * paired
+    # The stage family sings an octave lower: the median sung pitch is lower by about 12 semitones.
+    median = lambda name: np.median([n[2] for s in songs if s["family"] == name for n in s["melody_first_notes"]])
+    assert 8 <= median("studio") - median("stage") <= 16
+
+
+def test_a_new_rendering_removes_the_songs_of_the_old_one(tmp_path):
+    from Input.demo_corpus import remove_rendering
+    old = {"songs": [{"files": {"mixture": "musdb/test/Old song/mixture.wav", "vocals": "musdb/test/Old song/vocals.wav"}},
+                     {"files": {"x": "../outside.wav"}}]}
+    for relative in ("musdb/test/Old song/mixture.wav", "musdb/test/Old song/vocals.wav", "musdb/test/Kept/mixture.wav"):
+        os.makedirs(os.path.dirname(tmp_path / "corpus" / relative), exist_ok=True)
+        write_tone(tmp_path / "corpus" / relative)
+    write_tone(tmp_path / "outside.wav")
+    remove_rendering(str(tmp_path / "corpus"), old)
+    assert not (tmp_path / "corpus" / "musdb" / "test" / "Old song").exists()
+    assert (tmp_path / "corpus" / "musdb" / "test" / "Kept" / "mixture.wav").is_file()
+    assert (tmp_path / "outside.wav").is_file()   # a manifest never removes files outside its folder
 
 
 def test_unpaired_collections_share_no_song_with_paired_sets(demo_root):
@@ -77,10 +108,10 @@ def test_unpaired_collections_share_no_song_with_paired_sets(demo_root):
 def test_second_call_returns_at_once_and_size_is_bounded(demo_root):
     result = subprocess.run([sys.executable, "-m", "Input.demo_corpus", "--out", demo_root], cwd=ROOT,
                             capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0 and "42 songs" in result.stdout
+    assert result.returncode == 0 and "58 songs" in result.stdout
     total = sum(os.path.getsize(os.path.join(folder, name)) for folder, _, names in os.walk(demo_root)
                 for name in names)
-    assert total < 400 * 2 ** 20
+    assert total < 600 * 2 ** 20
 
 
 def test_missing_fluidsynth_is_one_line_naming_the_package(tmp_path):
