@@ -107,10 +107,14 @@ def demo():
         "musdb": {"type": "musdb", "root": "data/demo/musdb", "is_wav": True},
         "ccmixter": {"type": "ccmixter", "root": "data/demo/ccmixter"},
     }
+    # Every stem's collection: a run uses those of its sources (cfg.musdb_4stems: drums, bass, other too).
     unpaired_collections = [
         ["mixture", "data/demo/mixtures"],
         ["vocals", "data/demo/solo_vocals"],
         ["accompaniment", "data/demo/solo_accompaniment"],
+        ["drums", "data/demo/solo_drums"],
+        ["bass", "data/demo/solo_bass"],
+        ["other", "data/demo/solo_other"],
     ]
     batch_size = 8
     output_frames = 16
