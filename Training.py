@@ -39,15 +39,6 @@ def run_options():
     deterministic = False  # a seed repeats the run exactly: one inter-op thread (semi-supervised steps ~1.5x slower)
 
 
-def stream_settings(config):
-    from Input.streams import StreamSettings
-    return StreamSettings(sample_rate=config["sample_rate"], n_fft=config["n_fft"], hop=config["hop"],
-                          batch_size=config["batch_size"], excerpt_duration=config["excerpt_duration"],
-                          cache_size=config["cache_size"], min_replacement_rate=config["min_replacement_rate"],
-                          amplify_range=tuple(config["amplify_range"]), sample_by_duration=config["sample_by_duration"],
-                          read_workers=config["read_workers"])
-
-
 def distribution_strategy(config):
     """The default strategy, or MirroredStrategy over the GPUs (or over ``logical_cpus`` CPU devices)."""
     import tensorflow as tf
@@ -61,6 +52,69 @@ def distribution_strategy(config):
     return tf.distribute.MirroredStrategy()
 
 
+def restore(model, resume: str, folder: str, best_path: str) -> dict:
+    """Loads the resumable state of ``resume`` into ``model``; returns its counters (the best model moves along)."""
+    from Models.build import separator_files
+    from Utils import checkpoint
+    found = checkpoint.find_state(resume)
+    if found is None:
+        raise SystemExit(f"error: resume={resume}: no checkpoint (state.json and state.npz) there or in "
+                         f"{os.path.join(resume, 'checkpoint')}")
+    counters = checkpoint.load_state(found, model)
+    print(f"resumed from {found} at epoch {counters['epoch']}, step {int(model.optimizer.iterations.numpy())}")
+    previous = counters.get("best_path")
+    if previous and os.path.isfile(previous) and os.path.abspath(previous) != os.path.abspath(best_path):
+        # The best model so far moves into this run's folder; the old run's folder is left as it was.
+        for source, target in zip(separator_files(previous), separator_files(best_path)):
+            shutil.copyfile(source, target)
+    counters["run_folder"] = folder
+    return counters
+
+
+def optimise(model, cfg, inputs, valid_data, valid_steps: int, counters: dict, callbacks, save_state, log_scalar,
+             best_path: str, progress: bool) -> None:
+    """Epochs of ``epoch_it`` separator steps until early stopping: validates after each, keeps the best model.
+
+    Each epoch reads fresh excerpts: its input is the :func:`Input.streams.segment_plan` from the current
+    step to the epoch's end, cut at every checkpoint (so a resumed run continues the same excerpts).
+    """
+    from Input.streams import segment_plan
+    from Models.build import save_separator
+    while not cfg["max_epochs"] or counters["epoch"] < cfg["max_epochs"]:
+        step = int(model.optimizer.iterations.numpy())
+        end = cfg["epoch_it"] * (counters["epoch"] + 1)
+        print(f"epoch {counters['epoch'] + 1}: {end - step} separator steps")
+        model.fit(inputs.steps(segment_plan(step, end, cfg["checkpoint_every"])), steps_per_epoch=end - step,
+                  epochs=1, verbose=1 if progress else 2, callbacks=callbacks, shuffle=False)
+        validation = model.evaluate(valid_data, steps=valid_steps, verbose=0, return_dict=True)
+        valid_loss = float(validation["sup_loss"])
+        dead = [s for s in cfg["sources"] if float(validation[f"{s}_estimate_peak"]) == 0.0]
+        if dead:
+            # A ReLU output head that went negative everywhere gets no gradient from L_s again (seen at the
+            # demo's learning rates before they were chosen on validation; bench/results/semi_vs_sup.md).
+            print(f"warning: the separator's {', '.join(dead)} estimates are all zero on the validation songs: "
+                  f"a dead output head, which L_s cannot revive; lower cfg.separator_lr", file=sys.stderr)
+        if not math.isfinite(valid_loss):
+            raise SystemExit(f"error: validation loss is {valid_loss}; the last good checkpoint is "
+                             f"{os.path.join(counters['run_folder'], 'checkpoint')}")
+        step = int(model.optimizer.iterations.numpy())
+        log_scalar("valid.sup_loss", valid_loss, step)
+        counters["epoch"] += 1
+        counters["history"].append({"epoch": counters["epoch"], "step": step, "valid_loss": valid_loss,
+                                    "dead_heads": dead})
+        if counters["best_loss"] is None or valid_loss < counters["best_loss"]:
+            print(f"validation loss improved to {valid_loss:.6f}; saving {best_path}")
+            counters.update(best_loss=valid_loss, worse_epochs=0, best_step=step)
+            save_separator(model.separator, cfg, best_path)
+        else:
+            counters["worse_epochs"] += 1
+            print(f"validation loss {valid_loss:.6f} is worse than the best {counters['best_loss']:.6f}")
+        save_state()
+        if counters["worse_epochs"] >= max(cfg["patience"], 1):
+            print("early stopping")
+            break
+
+
 @ex.main
 def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
     import keras
@@ -68,11 +122,11 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
 
     from Input.datasets import DatasetError
     from Input.partition import partitions_from_config
-    from Input.streams import paired_and_unpaired, validation_stream
-    from Models.build import build_training_model, save_separator, separator_files
+    from Input.streams import StreamSettings, TrainingInput, validation_stream
+    from Models.build import build_training_model, separator_files
     from Utils import checkpoint
-    from Utils.callbacks import (GuardAndCheckpoint, MetricsSink, NonFiniteLossError, SpectrogramImages, fan_out,
-                                 scalar_writer)
+    from Utils.callbacks import (GuardAndCheckpoint, MetricsSink, NonFiniteLossError, SpectrogramImages,
+                                 TermDiagnostics, fan_out, scalar_writer)
 
     if deterministic:
         # With ops running side by side on two inter-op threads, 8 repeats of 40 semi-supervised steps from
@@ -82,9 +136,16 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
         except RuntimeError:
             raise SystemExit("error: deterministic=True must take effect before TensorFlow starts, and it has "
                              "started already; run Training.py as a command") from None
-    strategy = distribution_strategy(cfg)
-    keras.utils.set_random_seed(_seed)
     folder = run_folder(_run)
+    state_dir = os.path.join(folder, "checkpoint")
+    best_path = os.path.join(folder, "best_separator.keras")
+    seed = _seed
+    if resume and checkpoint.find_state(resume):
+        # A resumed run continues the interrupted run's seed: its excerpt streams and penalty points.
+        seed = checkpoint.read_counters(checkpoint.find_state(resume)).get("seed", _seed)
+    _run.info["seed"] = seed
+    strategy = distribution_strategy(cfg)
+    keras.utils.set_random_seed(seed)
     try:
         partitions = partitions_from_config(cfg)
     except DatasetError as error:
@@ -94,10 +155,13 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
     _run.info["skipped_files"] = list(partitions.skipped)
 
     with strategy.scope():
-        model, geometry = build_training_model(cfg, _seed)
-    settings = stream_settings(cfg)
-    train_data, samplers = paired_and_unpaired(partitions, cfg["sources"], geometry, settings, _seed,
-                                               cfg["semi_supervised"], cfg["n_critic"])
+        model, geometry = build_training_model(cfg, seed)
+    settings = StreamSettings.from_config(cfg)
+    try:
+        inputs = TrainingInput(partitions, cfg["sources"], geometry, settings, seed, cfg["semi_supervised"],
+                               cfg["n_critic"])
+    except ValueError as error:
+        raise SystemExit(f"error: {error}")
     valid_data = validation_stream(partitions.valid, cfg["sources"], geometry, settings, partitions.skipped).cache()
     if cfg["validation_batches"]:
         valid_data = valid_data.take(cfg["validation_batches"])
@@ -105,25 +169,12 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
     if valid_steps == 0:
         raise SystemExit("error: the validation partition has no readable audio: add validation songs")
 
-    state_dir = os.path.join(folder, "checkpoint")
-    best_path = os.path.join(folder, "best_separator.keras")
     counters = {"epoch": 0, "best_loss": None, "worse_epochs": 0, "history": [], "run_folder": folder}
     if resume:
-        found = checkpoint.find_state(resume)
-        if found is None:
-            raise SystemExit(f"error: resume={resume}: no checkpoint (state.json and state.npz) there or in "
-                             f"{os.path.join(resume, 'checkpoint')}")
-        counters = checkpoint.load_state(found, model)
-        print(f"resumed from {found} at epoch {counters['epoch']}, step {int(model.optimizer.iterations.numpy())}")
-        previous = counters.get("best_path")
-        if previous and os.path.isfile(previous) and os.path.abspath(previous) != os.path.abspath(best_path):
-            # The best model so far moves into this run's folder; the old run's folder is left as it was.
-            for source, target in zip(separator_files(previous), separator_files(best_path)):
-                shutil.copyfile(source, target)
-        counters["run_folder"] = folder
+        counters = restore(model, resume, folder, best_path)
 
     def save_state():
-        checkpoint.save_state(state_dir, model, {**counters, "best_path": best_path,
+        checkpoint.save_state(state_dir, model, {**counters, "best_path": best_path, "seed": seed,
                                                  "step": int(model.optimizer.iterations.numpy())})
 
     log_scalar = fan_out(_run.log_scalar, scalar_writer(os.path.join(folder, "tensorboard")))
@@ -133,31 +184,11 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
                                              if checkpoint.find_state(state_dir) else "No checkpoint was saved yet.")),
                  SpectrogramImages(os.path.join(folder, "tensorboard", "images"), next(iter(valid_data)),
                                    cfg["image_every"])]
+    if cfg["semi_supervised"]:
+        callbacks.append(TermDiagnostics(log_scalar, next(iter(inputs.segment(0))), every=10))
     try:
-        while not cfg["max_epochs"] or counters["epoch"] < cfg["max_epochs"]:
-            step = int(model.optimizer.iterations.numpy())
-            steps = cfg["epoch_it"] * (counters["epoch"] + 1) - step
-            print(f"epoch {counters['epoch'] + 1}: {steps} separator steps")
-            model.fit(train_data, steps_per_epoch=steps, epochs=1, verbose=1 if progress else 2,
-                      callbacks=callbacks, shuffle=False)
-            valid_loss = float(model.evaluate(valid_data, steps=valid_steps, verbose=0, return_dict=True)["sup_loss"])
-            if not math.isfinite(valid_loss):
-                raise SystemExit(f"error: validation loss is {valid_loss}; the last good checkpoint is {state_dir}")
-            step = int(model.optimizer.iterations.numpy())
-            log_scalar("valid.sup_loss", valid_loss, step)
-            counters["epoch"] += 1
-            counters["history"].append({"epoch": counters["epoch"], "step": step, "valid_loss": valid_loss})
-            if counters["best_loss"] is None or valid_loss < counters["best_loss"]:
-                print(f"validation loss improved to {valid_loss:.6f}; saving {best_path}")
-                counters.update(best_loss=valid_loss, worse_epochs=0, best_step=step)
-                save_separator(model.separator, cfg, best_path)
-            else:
-                counters["worse_epochs"] += 1
-                print(f"validation loss {valid_loss:.6f} is worse than the best {counters['best_loss']:.6f}")
-            save_state()
-            if counters["worse_epochs"] >= max(cfg["patience"], 1):
-                print("early stopping")
-                break
+        optimise(model, cfg, inputs, valid_data, valid_steps, counters, callbacks, save_state, log_scalar, best_path,
+                 progress)
     except KeyboardInterrupt:
         save_state()
         print(f"interrupted: state saved in {state_dir}; continue with resume={folder}", file=sys.stderr)
@@ -166,7 +197,7 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
         _run.info["stopped"] = str(error)
         raise SystemExit(f"error: {error}")
     finally:
-        _run.info["skipped_files"] = list(partitions.skipped) + [m for s in samplers for m in s.failed]
+        _run.info["skipped_files"] = list(partitions.skipped) + [m for s in inputs.samplers for m in s.failed]
         _run.info["skipped_count"] = len(_run.info["skipped_files"])
         _run.info["history"] = counters["history"]
 

@@ -11,11 +11,16 @@ drew each batch's examples as random crops from the cache. Here the cache is a s
 so a buffer holds crops of about ``cache_size`` excerpts and every batch brings in about
 ``min_replacement_rate`` new ones. Excerpts are read by ``read_workers`` parallel calls into
 libsndfile/ffmpeg and soxr (no worker processes, so nothing can hang on a fork).
+
+Training draws fresh excerpts for the whole run, as the authors' workers did: the input of a run is a
+chain of *segments* (:func:`segment_plan`), each a stream of its own keyed by the run's seed and the
+separator step it starts at. Segments end at every checkpoint and epoch end, so each epoch draws new
+excerpts and a run resumed from a checkpoint draws exactly what the uninterrupted run drew there.
 """
 import dataclasses
 import logging
 import threading
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import tensorflow as tf
@@ -46,6 +51,15 @@ class StreamSettings:
     def crops_per_excerpt(self) -> int:
         return max(1, int(round(self.batch_size / self.min_replacement_rate)))
 
+    @classmethod
+    def from_config(cls, config: Dict) -> "StreamSettings":
+        """The stream settings of a ``cfg`` dict."""
+        return cls(sample_rate=config["sample_rate"], n_fft=config["n_fft"], hop=config["hop"],
+                   batch_size=config["batch_size"], excerpt_duration=config["excerpt_duration"],
+                   cache_size=config["cache_size"], min_replacement_rate=config["min_replacement_rate"],
+                   amplify_range=tuple(config["amplify_range"]), sample_by_duration=config["sample_by_duration"],
+                   read_workers=config["read_workers"])
+
 
 class ExcerptSampler:
     """Reads random excerpts of a track list; called by tf.data with the element index.
@@ -57,7 +71,7 @@ class ExcerptSampler:
         context_frames: STFT frames of context read on both sides of the excerpt.
         crops: role -> (frames, shift): each crop starts ``shift`` frames after the common start.
         amplify: multiply the excerpt by a random gain from ``settings.amplify_range``.
-        seed: makes the i-th excerpt the same in every run.
+        seed: with the segment, makes the i-th excerpt the same in every run.
         name: the stream's name, for messages.
     """
 
@@ -79,9 +93,9 @@ class ExcerptSampler:
         self._lock = threading.Lock()
         self._failures_in_a_row = 0
 
-    def __call__(self, index) -> Tuple:
-        """Returns ``(ok, crop starts (k,), waveform per role (window,)...)``."""
-        rng = np.random.default_rng([self.seed, int(index)])
+    def __call__(self, segment, index) -> Tuple:
+        """The ``index``-th excerpt of a segment: ``(ok, crop starts (k,), waveform per role (window,)...)``."""
+        rng = np.random.default_rng([self.seed, int(segment), int(index)])
         track = self.tracks[rng.choice(len(self.tracks), p=self.weights)]
         rate = self.settings.sample_rate
         latest = max(track.duration - self.settings.excerpt_duration, 0.0)
@@ -108,13 +122,13 @@ class ExcerptSampler:
                                    f"decode, last: {message}")
 
 
-def excerpt_crops(sampler: ExcerptSampler, settings: StreamSettings, seed: int) -> tf.data.Dataset:
-    """Unbatched random crops ``{role: (bins, frames)}`` of log1p magnitudes, before the cache."""
+def excerpt_crops(sampler: ExcerptSampler, settings: StreamSettings, segment: tf.Tensor) -> tf.data.Dataset:
+    """Unbatched random crops ``{role: (bins, frames)}`` of log1p magnitudes of one segment, before the cache."""
     roles = sampler.roles
     k = settings.crops_per_excerpt
 
     def read(index):
-        outputs = tf.numpy_function(sampler, [index], [tf.bool, tf.int32] + [tf.float32] * len(roles),
+        outputs = tf.numpy_function(sampler, [segment, index], [tf.bool, tf.int32] + [tf.float32] * len(roles),
                                     stateful=False, name="read_excerpt")
         ok, starts, waves = outputs[0], outputs[1], outputs[2:]
         ok.set_shape([])
@@ -152,9 +166,9 @@ def _shape_for_model(crops: Dict[str, tf.Tensor], geometry: Geometry) -> Dict[st
     return out
 
 
-def training_stream(tracks: Sequence[Track], roles: Sequence[str], geometry: Geometry, settings: StreamSettings,
-                    seed: int, name: str, amplify: bool = False, batch: bool = True) -> Tuple[tf.data.Dataset, ExcerptSampler]:
-    """An endless stream of batches for one partition stream.
+def stream_sampler(tracks: Sequence[Track], roles: Sequence[str], geometry: Geometry, settings: StreamSettings,
+                   seed: int, name: str, amplify: bool = False) -> ExcerptSampler:
+    """The excerpt sampler of one training stream.
 
     With a ``mixture`` role the mixture is read with the U-Net's context and cropped to its input
     width, and sources are cropped to the output frames at the centre; without one (a solo source
@@ -168,23 +182,42 @@ def training_stream(tracks: Sequence[Track], roles: Sequence[str], geometry: Geo
         seed: element-wise seed: the same seed gives the same excerpts.
         name: the stream's name in messages.
         amplify: random gain per excerpt (unpaired streams).
-        batch: batch to ``settings.batch_size`` and prefetch.
-
-    Returns:
-        the dataset of ``{role: (batch, F, T, 1)}`` (float32 log1p magnitudes), and its sampler
-        (whose ``failed`` lists the files that could not be decoded).
     """
     context = geometry.context_frames if "mixture" in roles else 0
     crops = {role: ((geometry.input_shape[1], 0) if role == "mixture" else (geometry.output_shape[1], context))
              for role in roles}
-    sampler = ExcerptSampler(tracks, roles, settings, context, crops, amplify, seed, name)
-    dataset = excerpt_crops(sampler, settings, seed)
+    return ExcerptSampler(tracks, roles, settings, context, crops, amplify, seed, name)
+
+
+def sampler_stream(sampler: ExcerptSampler, geometry: Geometry, settings: StreamSettings,
+                   segment: Union[int, tf.Tensor] = 0, batch: bool = True) -> tf.data.Dataset:
+    """An endless stream of one segment: ``{role: (batch, F, T, 1)}`` float32 log1p magnitudes.
+
+    Args:
+        sampler: the stream's :func:`stream_sampler`.
+        geometry: the separator's geometry.
+        settings: stream settings.
+        segment: the segment's key (the step it starts at): another key, other excerpts.
+        batch: batch to ``settings.batch_size`` and prefetch.
+    """
+    segment = tf.cast(segment, tf.int64)
+    dataset = excerpt_crops(sampler, settings, segment)
     # The excerpt cache: crops of about cache_size excerpts, refreshed by ~min_replacement_rate per batch.
-    dataset = dataset.shuffle(settings.cache_size * settings.crops_per_excerpt, seed=seed)
+    shuffle_seed = tf.random.experimental.stateless_fold_in(tf.constant([sampler.seed, 0], tf.int64), segment)[0]
+    dataset = dataset.shuffle(settings.cache_size * settings.crops_per_excerpt, seed=shuffle_seed)
     dataset = dataset.map(lambda crops_: _shape_for_model(crops_, geometry), num_parallel_calls=tf.data.AUTOTUNE)
     if batch:
         dataset = dataset.batch(settings.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-    return dataset, sampler
+    return dataset
+
+
+def training_stream(tracks: Sequence[Track], roles: Sequence[str], geometry: Geometry, settings: StreamSettings,
+                    seed: int, name: str, amplify: bool = False, batch: bool = True,
+                    segment: int = 0) -> Tuple[tf.data.Dataset, ExcerptSampler]:
+    """One stream's segment and its sampler (whose ``failed`` lists the files that could not be decoded);
+    arguments as :func:`stream_sampler` and :func:`sampler_stream`."""
+    sampler = stream_sampler(tracks, roles, geometry, settings, seed, name, amplify)
+    return sampler_stream(sampler, geometry, settings, segment, batch), sampler
 
 
 def song_tiles(track: Track, sources: Sequence[str], geometry: Geometry, sample_rate: int, n_fft: int,
@@ -226,23 +259,64 @@ def validation_stream(tracks: Sequence[Track], sources: Sequence[str], geometry:
     return dataset.batch(settings.batch_size).prefetch(2)
 
 
-def paired_and_unpaired(partitions, sources: Sequence[str], geometry: Geometry, settings: StreamSettings,
-                        seed: int, semi_supervised: bool, n_critic: int) -> Tuple[tf.data.Dataset, List[ExcerptSampler]]:
-    """The training input of :class:`Models.adversarial.AdversarialSeparation`.
+def segment_plan(start_step: int, end_step: int, every: int) -> List[Tuple[int, int]]:
+    """``(first step, steps)`` of the segments from ``start_step`` to ``end_step``: a segment ends at every
+    multiple of ``every`` (the checkpoints) and at ``end_step`` (the epoch's end)."""
+    plan, step = [], start_step
+    while step < end_step:
+        end = min(end_step, (step // every + 1) * every)
+        plan.append((step, end - step))
+        step = end
+    return plan
 
-    Returns:
-        batches ``{"sup": paired}`` or, semi-supervised, ``{"sup": paired, "unsup": unpaired}`` where
-        ``unpaired[role]`` stacks ``n_critic + 1`` independent batches; and the streams' samplers.
+
+class TrainingInput:
+    """The training input of :class:`Models.adversarial.AdversarialSeparation`, segment by segment.
+
+    Batches are ``{"sup": paired}`` or, semi-supervised, ``{"sup": paired, "unsup": unpaired}`` where
+    ``unpaired[role]`` stacks ``n_critic + 1`` independent batches of the unpaired ``role`` stream.
+
+    Args:
+        partitions: :class:`Input.partition.Partitions`.
+        sources: source names.
+        geometry: the separator's geometry.
+        settings: stream settings.
+        seed: the run's seed; each stream folds in its own offset, each segment its first step.
+        semi_supervised: add the unpaired streams.
+        n_critic: critic updates per separator step.
+
+    Raises:
+        ValueError: a stream has no tracks (the message names it and how to give it data).
     """
-    paired, sampler = training_stream(partitions.train_sup, ["mixture", *sources], geometry, settings, seed, "paired")
-    samplers = [sampler]
-    if not semi_supervised:
-        return paired.map(lambda batch: {"sup": batch}), samplers
-    unpaired = {}
-    for offset, role in enumerate(["mixture", *sources], start=1):
-        stream, sampler = training_stream(partitions.train_unsup[role], [role], geometry, settings,
-                                          seed + 1000 * offset, f"unpaired {role}", amplify=True)
-        unpaired[role] = stream.map(lambda batch, role=role: batch[role]).batch(n_critic + 1, drop_remainder=True)
-        samplers.append(sampler)
-    zipped = tf.data.Dataset.zip((paired, tf.data.Dataset.zip(unpaired)))
-    return zipped.map(lambda sup, unsup: {"sup": sup, "unsup": unsup}).prefetch(2), samplers
+
+    def __init__(self, partitions, sources: Sequence[str], geometry: Geometry, settings: StreamSettings, seed: int,
+                 semi_supervised: bool, n_critic: int):
+        self.geometry, self.settings, self.n_critic = geometry, settings, n_critic
+        self.paired = stream_sampler(partitions.train_sup, ["mixture", *sources], geometry, settings, seed, "paired")
+        self.unpaired: Dict[str, ExcerptSampler] = {}
+        if semi_supervised:
+            for offset, role in enumerate(["mixture", *sources], start=1):
+                self.unpaired[role] = stream_sampler(partitions.train_unsup[role], [role], geometry, settings,
+                                                     seed + 1000 * offset, f"unpaired {role}", amplify=True)
+
+    @property
+    def samplers(self) -> List[ExcerptSampler]:
+        return [self.paired, *self.unpaired.values()]
+
+    def segment(self, key: Union[int, tf.Tensor]) -> tf.data.Dataset:
+        """The endless batches of the segment ``key``."""
+        paired = sampler_stream(self.paired, self.geometry, self.settings, key)
+        if not self.unpaired:
+            return paired.map(lambda batch: {"sup": batch})
+        unpaired = {role: sampler_stream(sampler, self.geometry, self.settings, key)
+                    .map(lambda batch, role=role: batch[role]).batch(self.n_critic + 1, drop_remainder=True)
+                    for role, sampler in self.unpaired.items()}
+        zipped = tf.data.Dataset.zip((paired, tf.data.Dataset.zip(unpaired)))
+        return zipped.map(lambda sup, unsup: {"sup": sup, "unsup": unsup})
+
+    def steps(self, plan: Sequence[Tuple[int, int]]) -> tf.data.Dataset:
+        """The batches of a :func:`segment_plan`: each segment's first ``steps`` batches, one after another."""
+        starts = tf.constant([start for start, _ in plan], tf.int64)
+        lengths = tf.constant([steps for _, steps in plan], tf.int64)
+        segments = tf.data.Dataset.from_tensor_slices((starts, lengths))
+        return segments.flat_map(lambda start, steps: self.segment(start).take(steps)).prefetch(2)

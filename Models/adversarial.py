@@ -13,6 +13,11 @@ from Models.layers import centre_crop
 from Models.losses import additive_loss, adversarial_loss, gradient_penalty, supervised_loss
 
 Batch = Dict[str, tf.Tensor]
+# What each term of the separator's loss does to its weights (:meth:`AdversarialSeparation.term_diagnostics`):
+# the global gradient norm of L_s, alpha L_u and beta L_add, and the cosine of each unpaired term's
+# gradient with L_s's (negative: the term pulls against the supervised objective).
+TERM_DIAGNOSTICS = ("grad_norm_sup", "grad_norm_adversarial", "grad_norm_additive", "grad_cos_adversarial_sup",
+                    "grad_cos_additive_sup")
 
 
 class AdversarialSeparation(keras.Model):
@@ -59,6 +64,8 @@ class AdversarialSeparation(keras.Model):
             for source in self.sources:
                 names += [f"{source}_critic_loss", f"{source}_wasserstein", f"{source}_gradient_penalty"]
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        # Validation also tracks each source's largest estimate: 0 means a dead output head (all-zero ReLU).
+        self.estimate_peaks = {source: keras.metrics.Mean(name=f"{source}_estimate_peak") for source in self.sources}
         self.built = True  # its networks are built; Keras must not trace this wrapper with a training batch
 
     def compile(self, separator_optimizer: keras.optimizers.Optimizer,
@@ -72,7 +79,7 @@ class AdversarialSeparation(keras.Model):
 
     @property
     def metrics(self):
-        return list(self.trackers.values())
+        return [*self.trackers.values(), *self.estimate_peaks.values()]
 
     def call(self, mixture, training=False):
         return self.separator(mixture, training=training)
@@ -146,11 +153,32 @@ class AdversarialSeparation(keras.Model):
         logs.update(losses)
         return self._update_trackers(logs)
 
+    @tf.function
+    def term_diagnostics(self, data: Dict[str, Batch]) -> Dict[str, tf.Tensor]:
+        """:data:`TERM_DIAGNOSTICS` on one training batch, without an update (the gradient of the loss is the
+        sum of its terms' gradients, so these show what each term does to the separator)."""
+        variables = self.separator.trainable_variables
+        with tf.GradientTape(persistent=True) as tape:
+            losses = self.separator_losses(data["sup"], data["unsup"]["mixture"][-1])
+            terms = {"sup": losses["sup_loss"], "adversarial": self.alpha * losses["adversarial_loss"],
+                     "additive": self.beta * losses["additive_loss"]}
+        flat = {name: tf.concat([tf.reshape(g, [-1]) for g in tape.gradient(term, variables)], axis=0)
+                for name, term in terms.items()}
+        del tape
+        norms = {name: tf.norm(vector) for name, vector in flat.items()}
+        logs = {f"grad_norm_{name}": norm for name, norm in norms.items()}
+        for name in ("adversarial", "additive"):
+            logs[f"grad_cos_{name}_sup"] = tf.reduce_sum(flat[name] * flat["sup"]) / (norms[name] * norms["sup"] + 1e-30)
+        return logs
+
     def test_step(self, data):
         paired = data["sup"] if "sup" in data else data
-        losses = self.separator_losses(paired, training=False)
-        self.trackers["sup_loss"].update_state(losses["sup_loss"])
-        return {"sup_loss": self.trackers["sup_loss"].result()}
+        estimates = self.separator(paired["mixture"], training=False)
+        self.trackers["sup_loss"].update_state(supervised_loss(estimates, paired, self.sources))
+        for source in self.sources:
+            self.estimate_peaks[source].update_state(tf.reduce_max(estimates[source]))
+        return {"sup_loss": self.trackers["sup_loss"].result(),
+                **{f"{source}_estimate_peak": self.estimate_peaks[source].result() for source in self.sources}}
 
     def _update_trackers(self, logs: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
         for name, value in logs.items():

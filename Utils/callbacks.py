@@ -25,6 +25,21 @@ class MetricsSink(keras.callbacks.Callback):
                 self.log_scalar(f"train.{name}", float(value), step)
 
 
+class TermDiagnostics(keras.callbacks.Callback):
+    """Every ``every`` steps sends the model's ``term_diagnostics(batch)`` on a fixed training batch to
+    ``log_scalar`` as ``train.<name>`` (what each loss term does to the separator, apart from the update)."""
+
+    def __init__(self, log_scalar: Callable[[str, float, int], None], batch: Dict, every: int = 10):
+        super().__init__()
+        self.log_scalar, self.batch, self.every = log_scalar, batch, every
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.optimizer.iterations.numpy())
+        if step % self.every == 0:
+            for name, value in self.model.term_diagnostics(self.batch).items():
+                self.log_scalar(f"train.{name}", float(value), step)
+
+
 class GuardAndCheckpoint(keras.callbacks.Callback):
     """Stops on a non-finite loss (before it is saved) and saves a resumable state every ``every`` steps."""
 

@@ -43,14 +43,19 @@ def find_state(location: str) -> Optional[str]:
     return None
 
 
+def read_counters(folder: str) -> Dict:
+    """The counters of the checkpoint in ``folder`` (``state.json``)."""
+    with open(os.path.join(folder, COUNTERS)) as handle:
+        return json.load(handle)
+
+
 def load_state(folder: str, model) -> Dict:
     """Restores weights and optimizer slots into a freshly built model; returns the counters.
 
     Raises:
         ValueError: the checkpoint was made by a model of another shape (another config).
     """
-    with open(os.path.join(folder, COUNTERS)) as handle:
-        counters = json.load(handle)
+    counters = read_counters(folder)
     with np.load(os.path.join(folder, STATE), allow_pickle=False) as arrays:
         for group, variables in _groups(model).items():
             for index, variable in enumerate(variables):

@@ -10,15 +10,14 @@ from bench.common import Timer, demo_corpus, report
 
 def measure(batches: int):
     from Input.partition import partitions_from_config
-    from Input.streams import training_stream
+    from Input.streams import StreamSettings, training_stream
     from Models.build import geometry_for
-    from Training import stream_settings
     from bench.configs import config_for
     rows = []
     for label in ("paper", "demo"):
         config = config_for(label)
         partitions = partitions_from_config(config)
-        geometry, settings = geometry_for(config), stream_settings(config)
+        geometry, settings = geometry_for(config), StreamSettings.from_config(config)
         streams = [("paired", partitions.train_sup, ["mixture", *config["sources"]], False)]
         streams += [(f"unpaired {r}", partitions.train_unsup[r], [r], True) for r in ["mixture", *config["sources"]]]
         for name, tracks, roles, amplify in streams:

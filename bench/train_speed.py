@@ -29,14 +29,13 @@ def measure(label: str, semi: bool, steps: int):
     import tensorflow as tf
 
     from Input.partition import partitions_from_config
-    from Input.streams import paired_and_unpaired
+    from Input.streams import StreamSettings, TrainingInput
     from Models.build import build_training_model
-    from Training import stream_settings
     from bench.configs import config_for
     config = config_for(label, semi_supervised=semi)
     model, geometry = build_training_model(config)
-    data, _ = paired_and_unpaired(partitions_from_config(config), config["sources"], geometry,
-                                  stream_settings(config), 1, semi, config["n_critic"])
+    data = TrainingInput(partitions_from_config(config), config["sources"], geometry,
+                         StreamSettings.from_config(config), 1, semi, config["n_critic"]).segment(0)
     first = next(iter(data))
     synthetic = tf.data.Dataset.from_tensors(first).repeat()
     model.fit(synthetic, steps_per_epoch=1, epochs=1, verbose=0)  # trace and build once

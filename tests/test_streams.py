@@ -4,7 +4,7 @@ import soundfile
 import tensorflow as tf
 
 from Input.datasets import read_collection
-from Input.streams import StreamSettings, paired_and_unpaired, training_stream, validation_stream
+from Input.streams import StreamSettings, TrainingInput, segment_plan, training_stream, validation_stream
 from Models.geometry import unet_geometry
 from tests.conftest import write_tone
 from tests.test_datasets import SOURCES, demo_partitions
@@ -14,9 +14,9 @@ PAPER = unet_geometry(4, (256, 64), 512)
 
 def test_paper_config_shapes_and_dtypes(demo_root):
     partitions = demo_partitions(demo_root)
-    data, samplers = paired_and_unpaired(partitions, SOURCES, PAPER, StreamSettings(), seed=5,
-                                         semi_supervised=True, n_critic=5)
-    batch = next(iter(data))
+    inputs = TrainingInput(partitions, SOURCES, PAPER, StreamSettings(), seed=5, semi_supervised=True, n_critic=5)
+    batch = next(iter(inputs.segment(0)))
+    samplers = inputs.samplers
     assert batch["sup"]["mixture"].shape == (64, 350, 158, 1) and batch["sup"]["mixture"].dtype == tf.float32
     for source in SOURCES:
         assert batch["sup"][source].shape == (64, 258, 66, 1)
@@ -32,7 +32,7 @@ def test_paired_excerpt_mixture_is_the_sum_of_its_sources(demo_root):
     partitions = demo_partitions(demo_root)
     _, sampler = training_stream(partitions.train_sup, ["mixture", *SOURCES], PAPER, StreamSettings(), 3, "paired")
     for index in range(3):
-        ok, starts, mixture, accompaniment, vocals = sampler(index)
+        ok, starts, mixture, accompaniment, vocals = sampler(0, index)
         assert ok and len(mixture) == 10 * 8192 + 2 * 46 * 256   # excerpt plus the U-Net's context
         centre = slice(46 * 256, -46 * 256)
         assert np.abs(mixture[centre] - accompaniment[centre] - vocals[centre]).max() < 1e-4
@@ -81,3 +81,31 @@ def test_validation_tiles_cover_whole_songs_deterministically(demo_root):
     frames = [int(t.duration * 8192) // 256 + 1 for t in partitions.valid[:2]]
     assert sum(len(b) for b in first) == sum(-(-f // 66) for f in frames)
     assert all(np.array_equal(a, b) for a, b in zip(first, second))
+
+
+def test_segments_cut_at_checkpoints_and_epoch_ends():
+    assert segment_plan(0, 250, 50) == [(0, 50), (50, 50), (100, 50), (150, 50), (200, 50)]
+    assert segment_plan(120, 250, 50) == [(120, 30), (150, 50), (200, 50)]   # resumed after Ctrl-C at step 120
+    assert segment_plan(6, 12, 4) == [(6, 2), (8, 4)]
+    assert segment_plan(12, 12, 4) == []
+
+
+def test_epochs_draw_fresh_excerpts_and_a_resume_draws_what_the_run_drew(demo_root):
+    """Two consecutive epochs share no crop; the stream from a checkpoint's step on is the uninterrupted one's."""
+    partitions = demo_partitions(demo_root)
+    settings = StreamSettings(batch_size=4, cache_size=4, min_replacement_rate=2, excerpt_duration=6.0)
+    inputs = TrainingInput(partitions, SOURCES, PAPER, settings, seed=3, semi_supervised=True, n_critic=1)
+
+    def crops(plan):
+        return [batch["sup"]["mixture"].numpy() for batch in inputs.steps(plan)]
+
+    epoch_1, epoch_2 = crops(segment_plan(0, 4, 2)), crops(segment_plan(4, 8, 2))
+    first = {example.tobytes() for batch in epoch_1 for example in batch}
+    second = {example.tobytes() for batch in epoch_2 for example in batch}
+    assert len(epoch_1) == len(epoch_2) == 4 and len(first) >= 14 and not first & second
+    whole = crops(segment_plan(0, 8, 2))
+    resumed = crops(segment_plan(4, 8, 2))
+    assert all(np.array_equal(a, b) for a, b in zip(whole[4:], resumed)) and len(resumed) == 4
+    unpaired = [batch["unsup"]["vocals"].numpy() for batch in inputs.steps(segment_plan(0, 2, 2))]
+    again = [batch["unsup"]["vocals"].numpy() for batch in inputs.steps(segment_plan(0, 2, 2))]
+    assert all(np.array_equal(a, b) for a, b in zip(unpaired, again))

@@ -83,3 +83,52 @@ def test_deterministic_runs_repeat_a_seed_exactly(workdir, demo_root):
     weights = [load_separator_weights(str(folder / "runs" / "1" / "best_separator.keras")).get_weights()
                for folder in folders]
     assert all(np.array_equal(a, b) for a, b in zip(*weights))
+
+
+FOUR_STEMS = ["cfg.musdb_4stems", "cfg.datasets.musdb.root=data/demo/musdb", "cfg.datasets.musdb.is_wav=True"]
+
+
+def test_four_sources_train_with_four_critics_and_separate_a_file(workdir, tmp_path):
+    result = run_script(["Training.py", "with", "cfg.semi_sup", "cfg.demo", *FOUR_STEMS, *TINY, "cfg.epoch_it=10", "cfg.max_epochs=1",
+                         "evaluate=False"], cwd=workdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for stream in ("mixture", "vocals", "drums", "bass", "other"):
+        assert f"train_unsup/{stream}" in result.stdout
+    metrics = json.loads((workdir / "runs" / "1" / "metrics.json").read_text())
+    assert {f"train.{s}_wasserstein" for s in ("vocals", "drums", "bass", "other")} <= set(metrics)
+    song = os.path.join(workdir, "data", "demo", "musdb", "test", sorted(os.listdir(workdir / "data/demo/musdb/test"))[0],
+                        "mixture.wav")
+    result = run_script(["Separate.py", song, "-o", str(tmp_path / "out"), "--checkpoint", str(workdir / "runs" / "1"),
+                         "--no-progress"], cwd=workdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    written = sorted(os.listdir(tmp_path / "out" / "mixture"))
+    assert written == ["bass.wav", "drums.wav", "other.wav", "vocals.wav"]
+    import soundfile
+    frames = {soundfile.info(str(tmp_path / "out" / "mixture" / name)).frames for name in written}
+    assert frames == {soundfile.info(song).frames}
+
+
+def test_semi_supervised_without_unpaired_data_is_one_line(workdir):
+    result = run_script(["Training.py", "with", "cfg.semi_sup", "cfg.demo", *TINY, "cfg.datasets.ccmixter.root=None",
+                         "cfg.unpaired_collections=[]"], cwd=workdir, timeout=300)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "error: stream 'unpaired mixture' has no tracks: add data to it or train with cfg.sup" in result.stderr
+
+
+def test_an_interrupted_and_resumed_run_ends_with_the_uninterrupted_weights(workdir):
+    """Same seed, deterministic: 3 epochs straight, and 2 epochs then resume=... for the third (given another
+    seed, which the checkpoint's must override). The resumed run must continue the seed, the excerpt streams
+    and the penalty's random points exactly."""
+    common = ["cfg.semi_sup", "cfg.demo", *TINY, "evaluate=False", "deterministic=True"]
+    straight = run_script(["Training.py", "with", *common, "cfg.max_epochs=3"], cwd=workdir)
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    first = run_script(["Training.py", "with", *common, "cfg.max_epochs=2"], cwd=workdir)
+    assert first.returncode == 0, first.stderr[-3000:]
+    resumed = run_script(["Training.py", "with", *common, "cfg.max_epochs=3", "seed=9",
+                          f"resume={workdir / 'runs' / '2'}"], cwd=workdir)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "at epoch 2, step 12" in resumed.stdout
+    states = [np.load(workdir / "runs" / run / "checkpoint" / "state.npz", allow_pickle=False) for run in ("1", "3")]
+    keys = [k for k in states[0].files if not k.startswith("optimizer")]
+    assert len(keys) > 20 and keys == [k for k in states[1].files if not k.startswith("optimizer")]
+    assert all(np.array_equal(states[0][k], states[1][k]) for k in keys)
