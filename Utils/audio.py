@@ -49,11 +49,18 @@ def require_ffmpeg() -> str:
 
 
 def split_reference(reference: str) -> Tuple[str, Optional[int]]:
-    """``"song.stem.mp4#4"`` -> ``("song.stem.mp4", 4)``; a plain path -> ``(path, None)``."""
+    """``"song.stem.mp4#4"`` -> ``("song.stem.mp4", 4)``; a plain path -> ``(path, None)``; a file that
+    exists under the whole name (``take#2``) is that file."""
     path, _, stream = reference.rpartition("#")
-    if path and stream.isdigit():
+    if path and stream.isdigit() and not os.path.isfile(reference):
         return path, int(stream)
     return reference, None
+
+
+def ffmpeg_path(path: str) -> str:
+    """A file name for ffmpeg and ffprobe that they take as that file whatever it looks like: never an
+    option (``-x.mp3``), a protocol (``a:b.mp3``) or relative to their working folder."""
+    return "file:" + os.path.abspath(path)
 
 
 def _uses_sndfile(reference: str) -> bool:
@@ -99,7 +106,7 @@ def _ffprobe(path: str, stream: int) -> AudioInfo:
     ffprobe = shutil.which("ffprobe")
     require_ffmpeg()
     command = [ffprobe, "-v", "error", "-select_streams", f"a:{stream}", "-show_entries",
-               "stream=sample_rate,channels,duration:format=duration", "-of", "json", path]
+               "stream=sample_rate,channels,duration:format=duration", "-of", "json", ffmpeg_path(path)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=60)
     try:
         probe = json.loads(result.stdout or "{}")
@@ -172,7 +179,7 @@ def _read_sndfile(path: str, start: int, count: int) -> np.ndarray:
 
 def _read_ffmpeg(path: str, stream: int, header: AudioInfo, start: int, count: int) -> np.ndarray:
     command = [require_ffmpeg(), "-v", "error", "-nostdin", "-ss", f"{start / header.sample_rate:.6f}",
-               "-i", path, "-map", f"0:a:{stream}", "-f", "f32le", "-acodec", "pcm_f32le",
+               "-i", ffmpeg_path(path), "-map", f"0:a:{stream}", "-f", "f32le", "-acodec", "pcm_f32le",
                "-ac", str(header.channels), "-ar", str(header.sample_rate),
                "-frames:a", str(count), "-"]
     result = subprocess.run(command, capture_output=True, timeout=600)
@@ -241,7 +248,7 @@ class AudioWriter:
             command = [require_ffmpeg(), "-v", "error", "-nostdin", "-y", "-f", "f32le",
                        "-ar", str(sample_rate), "-ac", str(channels), "-i", "-",
                        "-f", {".m4a": "mp4", ".ogg": "ogg", ".opus": "ogg"}.get(extension, extension[1:]),
-                       self._partial]
+                       ffmpeg_path(self._partial)]
             self._messages = tempfile.TemporaryFile()  # a file, not a pipe: a chatty ffmpeg cannot block
             self._encoder = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=self._messages)
 

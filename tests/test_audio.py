@@ -104,3 +104,16 @@ def test_multistream_reference_reads_one_stream(tmp_path):
         audio = audio_io.load(f"{stem}#{stream}", 8192, mono=True, offset=0.5, duration=1.0)[:, 0]
         peak = np.argmax(np.abs(np.fft.rfft(audio))) * 8192 / len(audio)
         assert abs(peak - frequency) < 5
+
+
+@pytest.mark.parametrize("name", ["-starts with a dash.mp3", "a:b.mp3", "take#1.mp3", "-x.wav", "take#2"])
+def test_any_existing_file_name_is_read_and_written_as_that_file(tmp_path, monkeypatch, name):
+    """ffmpeg and ffprobe never see a name as an option, a protocol or a stream selector (names relative to
+    the working folder, as a user types them)."""
+    monkeypatch.chdir(tmp_path)
+    tone = write_tone("tone.wav", seconds=1.0, rate=44100)
+    written = name if "." in name else name + ".mp3"   # 'take#2' has no extension: written as mp3, renamed
+    audio_io.save(written, tone, 44100)
+    os.replace(written, name)
+    assert abs(audio_io.info(name).duration - 1.0) < 0.1
+    assert abs(np.abs(audio_io.load(name, 44100, mono=True)).max() - 0.3) < 0.05
