@@ -67,29 +67,53 @@ def separate_file(separator: "Separator", source_path: str, out: str, file_forma
     from Utils.files import safe_name
 
     header = audio_io.info(source_path)
+    folder = output_folder(source_path, out)
+    paths = {source: os.path.join(folder, f"{safe_name(source)}.{file_format}") for source in separator.sources}
+    taken = [path for path in paths.values() if os.path.isdir(path)]
+    if taken:  # checked before any work, so that a file gets all of its sources or none
+        raise OSError(f"{taken[0]} is a folder; remove it or choose another -o")
     mixture = audio_io.load(source_path, clip=False)
-    name = os.path.splitext(os.path.basename(source_path))[0]
-    folder = os.path.join(out, safe_name(name))
+    name = os.path.basename(folder)
+    peaks = dict.fromkeys(separator.sources, 0.0)
     # The files are written while the network runs (each chunk's final samples as soon as they are
     # known); they appear when complete, and nothing is left behind if separation fails.
     with contextlib.ExitStack() as files:
-        writers = {source: files.enter_context(audio_io.AudioWriter(
-            os.path.join(folder, f"{safe_name(source)}.{file_format}"), header.sample_rate, mixture.shape[1]))
-            for source in separator.sources}
+        writers = {source: files.enter_context(audio_io.AudioWriter(path, header.sample_rate, mixture.shape[1]))
+                   for source, path in paths.items()}
         encoders = files.enter_context(ThreadPoolExecutor(len(writers)))  # the sources are written side by side
 
         def write(blocks: Dict[str, np.ndarray]) -> None:
+            for source, block in blocks.items():
+                peaks[source] = max(peaks[source], float(np.abs(block).max(initial=0.0)))
             list(encoders.map(lambda source: writers[source].write(blocks[source]), blocks))
 
         with tqdm(total=round(header.duration, 1), desc=name, unit="s", leave=False, disable=not progress,
                   bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s") as seconds_done:
             separator.separate(mixture, header.sample_rate, sink=write,
                                progress=lambda samples: seconds_done.update(samples / header.sample_rate))
+    if file_format != "wav":  # wav is written as float and keeps any level; flac and mp3 clip at full scale
+        for source, peak in peaks.items():
+            if peak > 1.0:
+                print(f"warning: {paths[source]}: its peak of {peak:.2f} ({20 * np.log10(peak):+.1f} dBFS) was clipped "
+                      f"by {file_format}; --format wav keeps it", file=sys.stderr)
     return folder
+
+
+def output_folder(source_path: str, out: str) -> str:
+    """Where the sources of ``source_path`` go: ``out/<input name without extension>``."""
+    from Utils.files import safe_name
+    return os.path.join(out, safe_name(os.path.splitext(os.path.basename(source_path))[0]))
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_arguments(argv)
+    folders: Dict[str, str] = {}
+    for source_path in args.inputs:
+        other = folders.setdefault(output_folder(source_path, args.out), source_path)
+        if other != source_path:
+            print(f"error: {other} and {source_path} would both be written to {output_folder(source_path, args.out)}; "
+                  f"separate them into different -o folders (nothing was written)", file=sys.stderr)
+            return 2
     from tqdm import tqdm
 
     from Models.separator import Separator

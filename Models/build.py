@@ -42,7 +42,8 @@ def build_separator(config: Dict, output_frames: Optional[int] = None,
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(dtype_policy or previous)
     try:
-        return builder(geometry, config["sources"], config["unet_levels"], config["unet_filters"]), geometry
+        return builder(geometry, config["sources"], config["unet_levels"], config["unet_filters"],
+                       head_init=config.get("head_init", "glorot_uniform")), geometry
     finally:
         keras.config.set_dtype_policy(previous)
 
@@ -87,15 +88,44 @@ def save_separator(separator: keras.Model, config: Dict, path: str) -> None:
 
 
 def load_separator_settings(path: str) -> Dict:
-    """The hyperparameters saved beside a separator; raises FileNotFoundError naming the file."""
+    """The hyperparameters saved beside a separator.
+
+    Raises:
+        FileNotFoundError: the JSON is missing (the message names it).
+        ValueError: it is not JSON, lacks a key or holds an unusable value (the message names the file and key).
+    """
     model_path, settings_path = separator_files(path)
     if not os.path.isfile(settings_path):
         raise FileNotFoundError(f"{settings_path}: the hyperparameters of {model_path} are missing")
-    with open(settings_path) as handle:
-        return json.load(handle)
+    try:
+        with open(settings_path) as handle:
+            settings = json.load(handle)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{settings_path}: not readable as the separator's hyperparameters ({error})") from None
+    missing = [key for key in SEPARATOR_KEYS if not isinstance(settings, dict) or key not in settings]
+    if missing:
+        raise ValueError(f"{settings_path}: the key {missing[0]!r} is missing; Training.py writes this file "
+                         f"beside every saved separator")
+    for key in ("sample_rate", "n_fft", "hop", "unet_levels", "unet_filters", "output_frames", "inference_frames"):
+        value = settings[key]
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"{settings_path}: {key}={value!r} must be a positive whole number")
+    sources = settings["sources"]
+    if not isinstance(sources, list) or not sources or not all(isinstance(s, str) and s for s in sources):
+        raise ValueError(f"{settings_path}: sources={sources!r} must be a list of source names")
+    return settings
 
 
 def load_separator_weights(path: str) -> keras.Model:
-    """Loads a saved separator with Keras' safe mode (no code from the file is run)."""
+    """Loads a saved separator with Keras' safe mode (no code from the file is run).
+
+    Raises:
+        ValueError: the file is not a separator Keras can load (the message names it).
+    """
     import Models.layers  # noqa: F401  registers the custom layers
-    return keras.saving.load_model(separator_files(path)[0], compile=False, safe_mode=True)
+    model_path = separator_files(path)[0]
+    try:
+        return keras.saving.load_model(model_path, compile=False, safe_mode=True)
+    except Exception as error:  # zip, JSON or Keras errors: all mean the same to the user
+        raise ValueError(f"{model_path}: not a saved separator ({type(error).__name__}: {error}); pass the "
+                         f"best_separator.keras of a training run") from None

@@ -134,7 +134,8 @@ class Separator:
     @classmethod
     def from_checkpoint(cls, path: str, **kwargs) -> "Separator":
         """Loads ``best_separator.keras`` (safe mode) and its JSON of hyperparameters."""
-        return cls(load_separator_weights(path), load_separator_settings(path), **kwargs)
+        settings = load_separator_settings(path)  # checked first: a clear line before Keras reads the model
+        return cls(load_separator_weights(path), settings, **kwargs)
 
     @property
     def chunk_frames(self) -> Optional[int]:

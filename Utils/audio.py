@@ -238,6 +238,7 @@ class AudioWriter:
         folder = os.path.dirname(os.path.abspath(path))
         os.makedirs(folder, exist_ok=True)
         extension = os.path.splitext(path)[1].lower()
+        remove_stale_partials(folder, os.path.basename(path))
         self._partial = os.path.join(folder, f".partial-{os.getpid()}-{os.path.basename(path)}")
         self._file = self._encoder = None
         if extension in (".wav", ".flac"):
@@ -299,6 +300,26 @@ class AudioWriter:
             _remove(self._partial)  # gone after the rename; otherwise nothing is left behind
             if self._encoder is not None:
                 self._messages.close()
+
+
+def remove_stale_partials(folder: str, name: str) -> None:
+    """Removes ``.partial-<pid>-<name>`` files in ``folder`` whose writing process is gone (killed with
+    SIGKILL mid-write); the partial files of live processes are left alone."""
+    prefix, suffix = ".partial-", f"-{name}"
+    for entry in os.listdir(folder):
+        pid = entry[len(prefix):-len(suffix)] if entry.startswith(prefix) and entry.endswith(suffix) else ""
+        if pid.isdigit() and int(pid) != os.getpid() and not _process_alive(int(pid)):
+            _remove(os.path.join(folder, entry))
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
 
 
 def _remove(path: str) -> None:

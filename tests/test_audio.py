@@ -117,3 +117,16 @@ def test_any_existing_file_name_is_read_and_written_as_that_file(tmp_path, monke
     os.replace(written, name)
     assert abs(audio_io.info(name).duration - 1.0) < 0.1
     assert abs(np.abs(audio_io.load(name, 44100, mono=True)).max() - 0.3) < 0.05
+
+
+def test_a_writer_removes_the_partial_files_that_killed_writers_left(tmp_path):
+    import subprocess
+    import sys
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # its pid names no running process now
+    (tmp_path / f".partial-{dead.pid}-out.wav").write_bytes(b"x" * 1000)
+    (tmp_path / f".partial-{os.getppid()}-out.wav").write_bytes(b"y")      # a live writer's: kept
+    (tmp_path / f".partial-{dead.pid}-other.wav").write_bytes(b"z")        # another output's: kept
+    audio_io.save(str(tmp_path / "out.wav"), np.zeros((100, 1), np.float32), 8000)
+    assert sorted(os.listdir(tmp_path)) == sorted(["out.wav", f".partial-{os.getppid()}-out.wav",
+                                                   f".partial-{dead.pid}-other.wav"])

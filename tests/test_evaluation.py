@@ -123,3 +123,62 @@ def test_compare_shows_differing_keys_and_scores(trained_run, tmp_path):
     assert any(line.startswith("test vocals SDR (median)") for line in lines)
     assert any(line.startswith("seed") or line.startswith("partition") for line in lines)
     assert (tmp_path / "cmp.png").stat().st_size > 1000
+
+
+def test_two_inputs_with_one_output_folder_are_refused_before_any_work(tmp_path):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        write_tone(tmp_path / folder / "same.wav", seconds=1.0)
+    result = run_script(["Separate.py", str(tmp_path / "a" / "same.wav"), str(tmp_path / "b" / "same.wav"),
+                         "-o", str(tmp_path / "out")], cwd=tmp_path, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "would both be written to" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_broken_checkpoints_are_one_line_and_create_nothing(trained_run, tmp_path):
+    _, folder, _ = trained_run
+    settings = json.loads((folder / "best_separator.json").read_text())
+    cases = {"random_zip": None, "missing_key": {k: v for k, v in settings.items() if k != "hop"},
+             "zero_rate": {**settings, "sample_rate": 0}}
+    write_tone(tmp_path / "song.wav", seconds=1.0)
+    for name, content in cases.items():
+        model = tmp_path / name / "model.keras"
+        model.parent.mkdir()
+        if content is None:  # a zip that is not a Keras model, beside valid settings
+            import zipfile
+            with zipfile.ZipFile(model, "w") as archive:
+                archive.writestr("hello.txt", "not a model")
+            content = settings
+        else:
+            model.write_bytes((folder / "best_separator.keras").read_bytes())
+        (tmp_path / name / "model.json").write_text(json.dumps(content))
+        result = run_script(["Separate.py", str(tmp_path / "song.wav"), "-o", str(tmp_path / name / "out"),
+                             "--checkpoint", str(model)], cwd=tmp_path)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, (name, result.stderr[-2000:])
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: cannot load the separator:") and str(model.parent) in lines[0]
+        assert not (tmp_path / name / "out").exists(), name
+
+
+def test_an_output_taken_by_a_folder_writes_none_of_the_files_sources(trained_run, tmp_path):
+    _, folder, _ = trained_run
+    write_tone(tmp_path / "song.wav", seconds=2.0)
+    (tmp_path / "out" / "song" / "vocals.wav").mkdir(parents=True)
+    result = run_script(["Separate.py", str(tmp_path / "song.wav"), "-o", str(tmp_path / "out"), "--checkpoint",
+                         str(folder), "--no-progress"], cwd=tmp_path)
+    assert result.returncode == 1 and "vocals.wav is a folder" in result.stderr
+    assert os.listdir(tmp_path / "out" / "song") == ["vocals.wav"]   # no accompaniment.wav, no partial file
+
+
+def test_loud_input_written_as_flac_warns_of_clipping_with_its_peak(trained_run, tmp_path):
+    _, folder, _ = trained_run
+    rate = 44100
+    t = np.arange(3 * rate) / rate
+    loud = (4.0 * np.sin(2 * np.pi * 220 * t) + 4.0 * np.sign(np.sin(2 * np.pi * 3 * t))).astype(np.float32)
+    soundfile.write(tmp_path / "loud.wav", loud, rate, subtype="FLOAT")   # float wav: samples above full scale
+    result = run_script(["Separate.py", str(tmp_path / "loud.wav"), "-o", str(tmp_path / "out"), "--checkpoint",
+                         str(folder), "--format", "flac", "--no-progress"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings and all("was clipped by flac; --format wav keeps it" in line and "dBFS" in line for line in warnings)
