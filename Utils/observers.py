@@ -21,9 +21,10 @@ class ObserverError(RuntimeError):
     """The requested database cannot be used; the message names host and port (password masked)."""
 
 
-def mask_password(url: str) -> str:
-    """``mongodb://user:secret@host:27017/db`` -> ``mongodb://user:***@host:27017/db``."""
-    return re.sub(r"(//[^:/@]+:)[^@/]*@", r"\1***@", url)
+def mask_password(text: str) -> str:
+    """``mongodb://user:secret@host:27017/db`` -> ``mongodb://user:***@host:27017/db``, whatever the password
+    holds (``/``, ``:``; everything up to the last ``@`` of the URL); works on messages that quote a URL too."""
+    return re.sub(r"(://[^:/@\s]*:)\S*@", r"\1***@", text)
 
 
 def _host_port(url: str) -> str:
@@ -48,7 +49,11 @@ def split_mongo_flag(argv: List[str]) -> Tuple[List[str], Optional[str]]:
 
 
 def mongo_from_flag(value: str) -> Tuple[str, str]:
-    """``host:port:db`` / ``host:port`` / ``db`` (Sacred's forms) -> (url, database)."""
+    """``host:port:db`` / ``host:port`` / ``db`` (Sacred's forms), or a ``mongodb://`` URL whose path names
+    the database -> (url, database)."""
+    if "://" in value:
+        database = urlsplit(value).path.strip("/")
+        return value, database or DEFAULT_DB
     parts = value.split(":")
     if len(parts) == 3:
         return f"mongodb://{parts[0]}:{parts[1]}", parts[2]
@@ -66,11 +71,11 @@ def make_mongo_observer(url: str, db_name: str, failure_dir: str, client=None):
     import pymongo
     from sacred.observers import MongoObserver
     if client is None:
-        client = pymongo.MongoClient(url, serverSelectionTimeoutMS=CONNECT_TIMEOUT_MS,
-                                     connectTimeoutMS=CONNECT_TIMEOUT_MS)
-        try:
+        try:  # a URL pymongo cannot use (port 99999, an unresolvable mongodb+srv host) raises here
+            client = pymongo.MongoClient(url, serverSelectionTimeoutMS=CONNECT_TIMEOUT_MS,
+                                         connectTimeoutMS=CONNECT_TIMEOUT_MS)
             client.admin.command("ping")
-        except pymongo.errors.PyMongoError as error:
+        except (pymongo.errors.PyMongoError, ValueError) as error:
             reason = mask_password(str(error).split(",")[0])[:200]
             raise ObserverError(f"MongoDB at {_host_port(mask_password(url))} is unreachable ({reason}); "
                                 f"start it, fix MONGO_URL, or set MONGO_FALLBACK=1 to log to runs/ only") from None

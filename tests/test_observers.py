@@ -10,7 +10,8 @@ from sacred import Experiment
 from sacred.observers import MongoObserver
 
 from Config import cfg
-from Utils.observers import ObserverError, attach_observers, make_mongo_observer, mask_password, split_mongo_flag
+from Utils.observers import (ObserverError, attach_observers, make_mongo_observer, mask_password, mongo_from_flag,
+                             split_mongo_flag)
 
 
 def small_experiment():
@@ -61,6 +62,35 @@ def test_password_is_masked_and_mongo_flag_is_taken_over():
     assert mask_password("mongodb://ann:s3cret@db.example:27017/x") == "mongodb://ann:***@db.example:27017/x"
     argv, value = split_mongo_flag(["Training.py", "-m", "localhost:27017:runs", "with", "cfg.sup"])
     assert argv == ["Training.py", "with", "cfg.sup"] and value == "localhost:27017:runs"
+
+
+@pytest.mark.parametrize("password", ["pa/ss", "pa:ss", "p@ss/w:rd", "s3cret"])
+def test_every_password_form_is_masked(password):
+    url = f"mongodb://ann:{password}@db.example:27017/runs"
+    assert mask_password(url) == "mongodb://ann:***@db.example:27017/runs"
+    assert password not in mask_password(f"could not connect to {url}, timed out")
+
+
+def test_a_url_given_to_the_flag_is_parsed_as_a_url():
+    assert mongo_from_flag("mongodb://user:secret@host:27017/mydb") == ("mongodb://user:secret@host:27017/mydb", "mydb")
+    assert mongo_from_flag("mongodb://host:27017") == ("mongodb://host:27017", "adversarial_separation")
+    assert mongo_from_flag("host:27017:db") == ("mongodb://host:27017", "db")
+
+
+@pytest.mark.parametrize("url", ["mongodb://ann:pa:ss@127.0.0.1:27017/", "mongodb://ann:s3cret@127.0.0.1:99999/",
+                                 "mongodb+srv://ann:s3cret@no-such-host.invalid/"])
+def test_unusable_urls_are_one_line_and_the_fallback_continues(tmp_path, monkeypatch, capsys, url):
+    with pytest.raises(ObserverError) as error:
+        make_mongo_observer(url, "db", str(tmp_path / "failures"))
+    assert "s3cret" not in str(error.value) and "pa:ss" not in str(error.value)
+    monkeypatch.setenv("MONGO_URL", url)
+    monkeypatch.setenv("MONGO_FALLBACK", "1")
+    experiment = small_experiment()
+    attach_observers(experiment, ["Training.py"], runs_dir=str(tmp_path / "runs"))
+    run = experiment.run()
+    assert os.path.isfile(tmp_path / "runs" / str(run._id) / "config.json")
+    err = capsys.readouterr().err
+    assert "continuing with the file observer" in err and "s3cret" not in err and "pa:ss" not in err
 
 
 def test_unreachable_server_fails_fast_naming_host_and_port_without_password(tmp_path):
