@@ -12,6 +12,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from Input.errors import DatasetError
 from Utils import audio as audio_io
 from Utils.files import write_json_atomically
 
@@ -85,9 +86,18 @@ class HeaderIndex:
             pass
 
 
+# Files of one track may differ in length by this much (encoders pad); more means they do not belong together.
+LENGTH_TOLERANCE_SECONDS = 1.0
+
+
 def make_track(name: str, dataset: str, roles: Dict[str, List[str]], index: HeaderIndex,
                skipped: Optional[List[str]] = None) -> Optional[Track]:
-    """Reads the headers of a track's files; ``None`` (and a logged, counted skip) if any is unreadable."""
+    """Reads the headers of a track's files; ``None`` (and a logged, counted skip) if any is unreadable.
+
+    Raises:
+        DatasetError: its files differ in length by more than ``LENGTH_TOLERANCE_SECONDS`` (the message
+            names the shortest and the longest).
+    """
     try:
         infos = {role: [index.info(ref) for ref in refs] for role, refs in roles.items()}
     except audio_io.AudioReadError as error:
@@ -96,7 +106,11 @@ def make_track(name: str, dataset: str, roles: Dict[str, List[str]], index: Head
             skipped.append(str(error))
         return None
     first = infos.get("mixture", next(iter(infos.values())))[0]
-    duration = min(info.duration for role in infos.values() for info in role)
+    files = sorted((info for role in infos.values() for info in role), key=lambda info: info.duration)
+    if files[-1].duration - files[0].duration > LENGTH_TOLERANCE_SECONDS:
+        raise DatasetError(f"{dataset}/{name}: {files[0].path} lasts {files[0].duration:.1f} s but {files[-1].path} "
+                           f"{files[-1].duration:.1f} s; the files of a song must be as long as each other")
+    duration = files[0].duration
     return Track(name, dataset, roles, duration, first.sample_rate, first.channels)
 
 

@@ -172,9 +172,13 @@ def _read_sndfile(path: str, start: int, count: int) -> np.ndarray:
             audio = handle.read(count, dtype="float32", always_2d=True)
     except Exception as error:
         raise AudioReadError(f"{path}: decoding failed ({error})") from None
+    _require_finite(path, audio)
+    return audio
+
+
+def _require_finite(path: str, audio: np.ndarray) -> None:
     if not np.all(np.isfinite(audio)):
         raise AudioReadError(f"{path}: contains NaN or infinite samples")
-    return audio
 
 
 def _read_ffmpeg(path: str, stream: int, header: AudioInfo, start: int, count: int) -> np.ndarray:
@@ -187,8 +191,9 @@ def _read_ffmpeg(path: str, stream: int, header: AudioInfo, start: int, count: i
         detail = result.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["ffmpeg failed"]
         raise AudioReadError(f"{path}: decoding failed ({detail[0]})")
     audio = np.frombuffer(result.stdout, np.float32)
-    audio = audio[: audio.size - audio.size % header.channels].reshape(-1, header.channels)
-    return audio[:count]
+    audio = audio[: audio.size - audio.size % header.channels].reshape(-1, header.channels)[:count]
+    _require_finite(path, audio)
+    return audio
 
 
 def resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:

@@ -130,3 +130,16 @@ def test_a_writer_removes_the_partial_files_that_killed_writers_left(tmp_path):
     audio_io.save(str(tmp_path / "out.wav"), np.zeros((100, 1), np.float32), 8000)
     assert sorted(os.listdir(tmp_path)) == sorted(["out.wav", f".partial-{os.getppid()}-out.wav",
                                                    f".partial-{dead.pid}-other.wav"])
+
+
+@pytest.mark.parametrize("name", ["nan.wav", "nan.mp3"])
+def test_nan_samples_are_refused_whichever_decoder_reads_them(tmp_path, name):
+    """A float wav with NaN and inf samples, read by libsndfile (.wav) and by ffmpeg (the same bytes named .mp3)."""
+    import soundfile
+    audio = np.full((8000, 1), 0.1, np.float32)
+    audio[100], audio[200] = np.nan, np.inf
+    soundfile.write(tmp_path / "nan.wav", audio, 8000, subtype="FLOAT")
+    if name != "nan.wav":
+        os.replace(tmp_path / "nan.wav", tmp_path / name)
+    with pytest.raises(audio_io.AudioReadError, match="NaN or infinite"):
+        audio_io.load(str(tmp_path / name), 8000)

@@ -88,3 +88,23 @@ def test_partitions_follow_the_paper_and_are_repeatable(demo_root):
     assert not held_out & unpaired and not held_out & {t.name for t in partitions.train_sup}
     table = partitions.table()
     assert "train_unsup/vocals" in table and "hours" in table
+
+
+def test_a_paired_song_whose_files_differ_in_length_is_an_error_naming_both(tmp_path):
+    song = tmp_path / "ccm" / "Song"
+    song.mkdir(parents=True)
+    write_tone(song / "mix.wav", seconds=22.0, rate=8000)
+    write_tone(song / "source-01.wav", seconds=22.0, rate=8000)
+    write_tone(song / "source-02.wav", seconds=0.6, rate=8000)
+    with pytest.raises(DatasetError) as error:
+        read_ccmixter(str(tmp_path / "ccm"), SOURCES)
+    assert "source-02.wav lasts 0.6 s" in str(error.value) and "22.0 s" in str(error.value)
+    write_tone(song / "source-02.wav", seconds=21.5, rate=8000)   # within the tolerance: read
+    assert len(read_ccmixter(str(tmp_path / "ccm"), SOURCES, index_cache=False)) == 1
+
+
+def test_an_empty_collection_folder_is_a_warning_naming_it(tmp_path, caplog):
+    (tmp_path / "acapellas").mkdir()
+    with caplog.at_level("WARNING"):
+        assert read_collection(str(tmp_path / "acapellas"), "vocals") == []
+    assert f"unpaired collection {tmp_path / 'acapellas'} (vocals) holds no readable audio" in caplog.text

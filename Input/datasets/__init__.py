@@ -7,9 +7,7 @@
 from Input.datasets.ccmixter import read_ccmixter
 from Input.datasets.collection import read_collection
 from Input.datasets.musdb import read_musdb
+from Input.errors import DatasetError
 
 __all__ = ["read_ccmixter", "read_collection", "read_musdb", "DatasetError"]
 
-
-class DatasetError(Exception):
-    """A dataset cannot be read at all (missing folder, empty, wrong layout); the message says how to fix it."""

@@ -2,6 +2,7 @@
 import os
 from typing import List, Optional, Sequence
 
+from Input.errors import DatasetError
 from Input.track import HeaderIndex, Track, make_track
 
 FILES = {"mixture": "mix.wav", "accompaniment": "source-01.wav", "vocals": "source-02.wav"}
@@ -18,7 +19,6 @@ def read_ccmixter(root: str, sources: Sequence[str], name: str = "ccmixter", ind
         index_cache: cache header info as JSON in ``root``.
         skipped: receives a message per unreadable or incomplete song.
     """
-    from Input.datasets import DatasetError
     if not os.path.isdir(root):
         raise DatasetError(f"CCMixter folder {root} does not exist: set cfg.datasets.{name}.root to the folder "
                            f"of song folders (each with mix.wav, source-01.wav, source-02.wav)")

@@ -4,16 +4,19 @@ A collection is a folder of audio files (searched recursively) or a ``.txt`` / `
 paths (one per line; for CSV the ``path`` column or the first column; relative to the list's folder).
 """
 import csv
+import logging
 import os
 from typing import List, Optional
 
+from Input.errors import DatasetError
 from Input.track import HeaderIndex, Track, make_track
 from Utils.audio import AUDIO_EXTENSIONS
+
+log = logging.getLogger(__name__)
 
 
 def list_audio_files(location: str) -> List[str]:
     """The audio files of a folder (recursively, sorted) or of a .txt/.csv list."""
-    from Input.datasets import DatasetError
     if os.path.isdir(location):
         found = []
         for folder, _, names in os.walk(location):
@@ -53,4 +56,6 @@ def read_collection(location: str, role: str, name: Optional[str] = None, index_
         if track is not None:
             tracks.append(track)
     index.save()
+    if not tracks:
+        log.warning("unpaired collection %s (%s) holds no readable audio", location, role)
     return tracks

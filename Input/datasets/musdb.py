@@ -3,6 +3,7 @@ import logging
 import os
 from typing import List, Optional, Sequence
 
+from Input.errors import DatasetError
 from Input.track import HeaderIndex, Track, make_track
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,6 @@ def read_musdb(root: str, sources: Sequence[str], is_wav: bool = False, subset: 
         index_cache: cache header info as JSON in ``root``.
         skipped: receives a message per unreadable track.
     """
-    from Input.datasets import DatasetError
     if not os.path.isdir(os.path.join(root, subset)):
         raise DatasetError(f"MUSDB18 folder {os.path.join(root, subset)} does not exist: set cfg.datasets.{name}.root "
                            f"to the folder holding train/ and test/")
