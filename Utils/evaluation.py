@@ -60,9 +60,19 @@ def _score_track(job) -> Dict:
     """Runs in a worker process: museval (and the paper's protocol) for the estimates and for the mixture."""
     name, dataset, sources, references, estimates, mixture, rate, model_rate, protocol, out_dir = job
     import museval
-    result = {"track": name, "dataset": dataset, "methods": {}}
+    result = {"track": name, "dataset": dataset, "methods": {}, "silent": []}
     for method, estimate in (("separator", estimates), ("mixture", np.stack([mixture] * len(sources)))):
+        silent = [index for index in range(len(sources)) if not np.any(estimate[index])]
+        if silent:  # museval refuses silent estimates: score the others, and give the silent ones NaN
+            estimate = estimate.copy()
+            noise = np.random.default_rng(0).uniform(-1e-10, 1e-10, estimate.shape[1:])
+            for index in silent:
+                estimate[index] = noise
+            result["silent"] += [f"{method}/{sources[index]}" for index in silent]
         scores = bss_scores(references, estimate, rate)
+        for index in silent:
+            for metric in METRICS:
+                scores[metric][index] = np.nan
         store = museval.TrackStore(track_name=name, win=1.0, hop=1.0)
         for index, source in enumerate(sources):
             store.add_target(source, {m: scores[m][index].tolist() for m in METRICS})
@@ -124,6 +134,10 @@ def evaluate_tracks(model_path: str, tracks: Sequence[Track], out_dir: str, prot
                            unit="track", disable=not progress):
             rows.append(future.result())
     rows.sort(key=lambda row: (row["dataset"], row["track"]))
+    for row in rows:
+        if row["silent"]:
+            log.warning("evaluation: %s: silent estimate (%s), scored as NaN: a dead output head or a diverged run",
+                        row["track"], ", ".join(row["silent"]))
     return write_tables(rows, sources, out_dir, skipped)
 
 

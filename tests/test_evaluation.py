@@ -33,19 +33,19 @@ def test_perfect_estimates_score_high_and_mixture_row_is_museval(trained_run, de
 
 def test_evaluate_writes_tables_loadable_by_museval(trained_run):
     workdir, folder, _ = trained_run
-    result = run_script(["Evaluate.py", "with", "cfg.semi_sup", "cfg.demo", f"run={folder}", "partition=ccmixter",  # its 3 validation + 3 test songs
+    result = run_script(["Evaluate.py", "with", "cfg.semi_sup", "cfg.demo", f"run={folder}", "partition=ccmixter",  # its 4 validation + 4 test songs
                          "cfg.eval_protocol=paper", "progress=False"], cwd=workdir)
     assert result.returncode == 0, result.stderr[-3000:]
     evaluation = os.path.join(latest_run(workdir / "runs"), "evaluation")
     with open(os.path.join(evaluation, "summary.json")) as handle:
         summary = json.load(handle)
     entry = summary["separator/ccmixter/vocals"]
-    assert entry["tracks"] == 6 and entry["SDR_median"] is not None and entry["paper_SDR_median"] is not None
+    assert entry["tracks"] == 8 and entry["SDR_median"] is not None and entry["paper_SDR_median"] is not None
     with open(os.path.join(evaluation, "summary.csv")) as handle:
         assert handle.read().startswith("method,dataset,source,tracks")
     store = museval.EvalStore()
     store.add_eval_dir(os.path.join(evaluation, "separator"))
-    assert len(store.df["track"].unique()) == 6 and set(store.df["target"]) == {"accompaniment", "vocals"}
+    assert len(store.df["track"].unique()) == 8 and set(store.df["target"]) == {"accompaniment", "vocals"}
     assert "SDR med" in result.stdout
 
 
@@ -182,3 +182,21 @@ def test_loud_input_written_as_flac_warns_of_clipping_with_its_peak(trained_run,
     assert result.returncode == 0, result.stderr[-2000:]
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert warnings and all("was clipped by flac; --format wav keeps it" in line and "dBFS" in line for line in warnings)
+
+
+def test_a_silent_estimate_is_scored_nan_with_a_warning_and_the_evaluation_completes(trained_run, tmp_path):
+    """A dead vocal head (a diverged run): museval refuses silent estimates; the evaluation must still finish."""
+    from Models.build import load_separator_settings, load_separator_weights, save_separator
+    workdir, folder, _ = trained_run
+    model = load_separator_weights(str(folder / "best_separator.keras"))
+    kernel, bias = model.get_layer("vocals").get_weights()
+    model.get_layer("vocals").set_weights([np.zeros_like(kernel), np.full_like(bias, -1.0)])
+    save_separator(model, load_separator_settings(str(folder / "best_separator.keras")), str(tmp_path / "dead.keras"))
+    result = run_script(["Evaluate.py", "with", "cfg.semi_sup", "cfg.demo", f"checkpoint={tmp_path / 'dead.keras'}",
+                         "partition=train_sup", "cfg.train_sup_songs=2", "progress=False"], cwd=workdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.count("silent estimate (separator/vocals), scored as NaN") == 2
+    scores = json.loads(open(os.path.join(latest_run(workdir / "runs"), "evaluation", "scores.json")).read())
+    for row in scores["tracks"]:
+        assert np.isnan(row["methods"]["separator"]["vocals"]["SDR"])
+        assert np.isfinite(row["methods"]["separator"]["accompaniment"]["SDR"])
