@@ -51,3 +51,11 @@ class CentreCrop(keras.layers.Layer):
 def leaky_relu(x):
     """LeakyReLU(0.2) as max(0.2x, x), the authors' form (TF's fused LeakyRelu trips grappler in double backprop)."""
     return ops.maximum(0.2 * x, x)
+
+
+@keras.saving.register_keras_serializable(package="adversarial_separation")
+class NonNegativeGlorotUniform(keras.initializers.GlorotUniform):
+    """Glorot-uniform magnitudes with positive signs (the separator's ``head_init="non_negative"``)."""
+
+    def __call__(self, shape, dtype=None):
+        return ops.abs(super().__call__(shape, dtype))

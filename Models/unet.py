@@ -9,11 +9,13 @@ from typing import Sequence
 import keras
 
 from Models.geometry import Geometry
-from Models.layers import CentreCropLike
+from Models.layers import CentreCropLike, NonNegativeGlorotUniform
+
+HEAD_INITIALIZERS = {"glorot_uniform": keras.initializers.GlorotUniform, "non_negative": NonNegativeGlorotUniform}
 
 
 def build_unet(geometry: Geometry, sources: Sequence[str], levels: int = 4, filters: int = 16,
-               name: str = "separator") -> keras.Model:
+               name: str = "separator", head_init: str = "glorot_uniform") -> keras.Model:
     """The authors' U-Net: conv, then per level max-pool + conv; up-conv, crop-and-concat, conv.
 
     Args:
@@ -22,6 +24,11 @@ def build_unet(geometry: Geometry, sources: Sequence[str], levels: int = 4, filt
         levels: down-/up-sampling levels.
         filters: filters of the first conv, doubled at every level (16..256 for 4 levels).
         name: model name.
+        head_init: initial kernels of the 1x1 ReLU heads: ``"glorot_uniform"`` (the authors') or
+            ``"non_negative"`` (the same scale, all positive). Every input of a head is non-negative (ReLU
+            features and the mixture), so a head drawn with negative weights on the mixture and most
+            features outputs zero almost everywhere and can go dark for good (a dead head). Only the
+            initial weights depend on it.
 
     Returns:
         ``keras.Model`` mapping ``(batch, F_in, T_in, 1)`` log1p mixture to a dict
@@ -45,6 +52,8 @@ def build_unet(geometry: Geometry, sources: Sequence[str], levels: int = 4, filt
         x = keras.layers.Conv2D(width, name=f"dec_conv{level + 1}", **conv)(x)
     # Passing the input to the last feature map helps when the net outputs sources directly (authors).
     x = keras.layers.Concatenate(name="concat_input")([CentreCropLike(name="crop_input")([mixture, x]), x])
-    outputs = {source: keras.layers.Conv2D(1, 1, activation="relu", dtype="float32", name=source)(x)
+    initializer = HEAD_INITIALIZERS[head_init]()
+    outputs = {source: keras.layers.Conv2D(1, 1, activation="relu", dtype="float32", name=source,
+                                           kernel_initializer=initializer)(x)
                for source in sources}
     return keras.Model(mixture, outputs, name=name)
