@@ -1,81 +1,231 @@
-"""Does unpaired data help? cfg.sup vs cfg.semi_sup with few paired songs, same separator, steps and seeds.
+"""Do unpaired data help? cfg.sup vs cfg.semi_sup on the demo corpus, by paired songs and seeds.
 
-    python -m bench.semi_vs_sup            # about 21 minutes on 2 cores: 1200 steps, seeds 1, 2 and 3
-    python -m bench.semi_vs_sup --quick    # about 6 minutes: 300 steps, one seed
-    python -m bench.semi_vs_sup --deterministic   # runs that repeat exactly: about 29 minutes
+    python -m bench.semi_vs_sup              # 2 and 8 paired songs x 5 seeds x {sup, semi_sup}
+    python -m bench.semi_vs_sup --quick      # 2 paired songs x 2 seeds, fewer steps (about 10 minutes)
+    python -m bench.semi_vs_sup --analyse    # the tables and plot again from the finished runs
 
-Runs Training.py on the demo corpus (3 paired songs; unpaired mixtures, solo vocals and solo
-accompaniment) and reports the median test SDR/SIR/SAR over tracks per source.
+Each pair of runs shares the seed, so the separator starts from the same weights and reads the same
+paired excerpts; both take the same number of separator steps and keep their best epoch by the
+validation loss. The demo corpus poses the paper's problem (Input/demo_corpus.py): paired songs
+of one family of timbres, unpaired audio of another. Test songs are scored per domain: "studio"
+(the paired songs' family, MUSDB layout) and "stage" (the unpaired data's family, CCMixter layout).
+
+Finished runs are kept in ``data/bench/semi_vs_sup/`` (one JSON of per-track scores each), so an
+interrupted benchmark continues where it stopped. Writes ``bench/results/semi_vs_sup{,_quick}.md``,
+``.csv`` (per-track scores), and ``.png``.
 """
 import argparse
+import concurrent.futures
+import csv
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from bench.common import ROOT, demo_corpus, report
+from bench.common import RESULTS, ROOT, demo_corpus, machine
+
+DOMAINS = {"musdb": "studio (paired family)", "ccmixter": "stage (unpaired family)"}
+SOURCES = ("vocals", "accompaniment")
+METHODS = ("sup", "semi_sup")
+FULL = {"paired": (2, 8), "seeds": (1, 2, 3, 4, 5), "epoch_it": 250, "epochs": 4}
+QUICK = {"paired": (2,), "seeds": (1, 2), "epoch_it": 150, "epochs": 2}
 
 
-def run_script(workdir: str, script: str, *arguments: str) -> str:
-    """Runs one of the project's scripts in ``workdir`` and returns the folder of the Sacred run it made."""
-    command = [sys.executable, os.path.join(ROOT, script), *arguments]
+def train(workdir: str, method: str, paired: int, seed: int, epoch_it: int, epochs: int) -> Dict:
+    """Trains and evaluates one run with Training.py on the demo corpus; returns its per-track scores."""
+    os.makedirs(os.path.join(workdir, "data"), exist_ok=True)
+    link = os.path.join(workdir, "data", "demo")
+    if not os.path.islink(link):
+        os.symlink(demo_corpus(), link)
+    command = [sys.executable, os.path.join(ROOT, "Training.py"), "with", f"cfg.{method}", "cfg.demo",
+               f"cfg.train_sup_songs={paired}", f"cfg.epoch_it={epoch_it}", f"cfg.max_epochs={epochs}",
+               "cfg.patience=100", f"seed={seed}", "progress=False"]
     result = subprocess.run(command, cwd=workdir, capture_output=True, text=True,
                             env=dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2"))
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
     runs = sorted(int(n) for n in os.listdir(os.path.join(workdir, "runs")) if n.isdigit())
-    return os.path.join(workdir, "runs", str(runs[-1]))
+    folder = os.path.join(workdir, "runs", str(runs[-1]))
+    with open(os.path.join(folder, "evaluation", "scores.json")) as handle:
+        tracks = json.load(handle)["tracks"]
+    with open(os.path.join(folder, "info.json")) as handle:
+        history = json.load(handle)["history"]
+    return {"method": method, "paired": paired, "seed": seed, "tracks": tracks, "history": history}
 
 
-def train(workdir: str, method: str, seed: int, steps: int, epochs: int, deterministic: bool) -> str:
-    """Trains on the demo corpus with 3 paired songs; returns the run folder (its info.json has the test scores)."""
-    return run_script(workdir, "Training.py", "with", f"cfg.{method}", "cfg.demo", "cfg.train_sup_songs=3",
-                      f"cfg.epoch_it={steps}", f"cfg.max_epochs={epochs}", "cfg.patience=100", f"seed={seed}",
-                      "progress=False", f"deterministic={deterministic}")
+def run_all(plan: Dict, store: str, jobs: int) -> List[Dict]:
+    """Every run of the plan, each trained once: finished runs are read back from ``store``."""
+    os.makedirs(store, exist_ok=True)
+    wanted = [(m, p, s) for p in plan["paired"] for s in plan["seeds"] for m in METHODS]
+    path = lambda m, p, s: os.path.join(store, f"{m}_paired{p}_seed{s}_steps{plan['epoch_it'] * plan['epochs']}.json")
+    missing = [key for key in wanted if not os.path.isfile(path(*key))]
+    print(f"{len(wanted) - len(missing)} of {len(wanted)} runs already done; training {len(missing)}", flush=True)
+
+    def one(key):
+        with tempfile.TemporaryDirectory() as workdir:
+            started = time.perf_counter()
+            outcome = train(workdir, key[0], key[1], key[2], plan["epoch_it"], plan["epochs"])
+        outcome["minutes"] = (time.perf_counter() - started) / 60
+        with open(path(*key) + ".tmp", "w") as handle:
+            json.dump(outcome, handle)
+        os.replace(path(*key) + ".tmp", path(*key))
+        print(f"done: {key[0]} paired={key[1]} seed={key[2]} in {outcome['minutes']:.1f} min", flush=True)
+
+    with concurrent.futures.ThreadPoolExecutor(max(1, jobs)) as pool:
+        for future in [pool.submit(one, key) for key in missing]:
+            future.result()
+    outcomes = []
+    for key in wanted:
+        with open(path(*key)) as handle:
+            outcomes.append(json.load(handle))
+    return outcomes
 
 
-def demo_workdir(workdir: str) -> None:
-    """Makes ``workdir`` a place to run the scripts on the demo corpus (``data/demo``)."""
-    os.makedirs(os.path.join(workdir, "data"))
-    os.symlink(demo_corpus(), os.path.join(workdir, "data", "demo"))
+def score_grid(outcomes: List[Dict], method: str, paired: int, domain: str, source: str,
+               metric: str = "SDR") -> Tuple[np.ndarray, List[str]]:
+    """``(seeds, tracks)`` per-track medians of one method, and the track names (sorted)."""
+    chosen = sorted((o for o in outcomes if o["method"] == method and o["paired"] == paired), key=lambda o: o["seed"])
+    names = sorted({t["track"] for o in chosen for t in o["tracks"] if t["dataset"] == domain})
+    grid = np.full((len(chosen), len(names)), np.nan)
+    for row, outcome in enumerate(chosen):
+        for track in outcome["tracks"]:
+            if track["dataset"] == domain:
+                value = track["methods"]["separator"][source][metric]
+                grid[row, names.index(track["track"])] = np.nan if value is None else value
+    return grid, names
+
+
+def bootstrap_interval(grid: np.ndarray, resamples: int = 10000, seed: int = 0) -> Tuple[float, float, float]:
+    """Mean of a ``(seeds, tracks)`` grid and its 95% bootstrap interval, resampling seeds and tracks
+    (both with replacement, crossed): the interval covers both the training noise and the choice of songs."""
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, grid.shape[0], (resamples, grid.shape[0]))
+    columns = rng.integers(0, grid.shape[1], (resamples, grid.shape[1]))
+    means = np.array([np.nanmean(grid[r][:, c]) for r, c in zip(rows, columns)])
+    low, high = np.nanpercentile(means, [2.5, 97.5])
+    return float(np.nanmean(grid)), float(low), float(high)
+
+
+def analyse(outcomes: List[Dict], plan: Dict) -> Tuple[List[List], List[List]]:
+    """Rows of mean SDR/SIR/SAR per method, and rows of the paired difference semi - sup with intervals."""
+    means, differences = [], []
+    for domain in DOMAINS:
+        for paired in plan["paired"]:
+            for source in SOURCES:
+                for method in METHODS:
+                    cells = []
+                    for metric in ("SDR", "SIR", "SAR"):
+                        grid, names = score_grid(outcomes, method, paired, domain, source, metric)
+                        cells.append(float(np.nanmean(grid)))
+                    sdr = bootstrap_interval(score_grid(outcomes, method, paired, domain, source)[0])
+                    means.append([domain, paired, source, method, len(names), *cells, sdr[1], sdr[2]])
+                delta = (score_grid(outcomes, "semi_sup", paired, domain, source)[0]
+                         - score_grid(outcomes, "sup", paired, domain, source)[0])
+                mean, low, high = bootstrap_interval(delta)
+                wins = int(np.sum(np.nanmean(delta, axis=1) > 0))
+                differences.append([domain, paired, source, mean, low, high, f"{wins} of {delta.shape[0]}"])
+    return means, differences
+
+
+def plot(means: List[List], plan: Dict, path: str) -> None:
+    """SDR against paired songs, per domain and source, both methods with their 95% intervals."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    figure, axes = plt.subplots(len(DOMAINS), len(SOURCES), figsize=(9, 6.5), sharex=True, squeeze=False)
+    for row, domain in enumerate(DOMAINS):
+        for column, source in enumerate(SOURCES):
+            axis = axes[row][column]
+            for offset, method in zip((-0.08, 0.08), METHODS):
+                picked = [m for m in means if m[0] == domain and m[2] == source and m[3] == method]
+                x = np.array([m[1] for m in picked], float) * (1 + offset)
+                y = np.array([m[5] for m in picked])
+                error = np.array([[m[5] - m[8] for m in picked], [m[9] - m[5] for m in picked]])
+                axis.errorbar(x, y, yerr=error, marker="o", capsize=4, label=method)
+            axis.set_xscale("log", base=2)
+            axis.set_xticks(list(plan["paired"]), [str(p) for p in plan["paired"]])
+            axis.set_title(f"{source}, {DOMAINS[domain]}", fontsize=10)
+            axis.grid(alpha=0.3)
+            if column == 0:
+                axis.set_ylabel("SDR (dB), mean over seeds and songs")
+            if row == len(DOMAINS) - 1:
+                axis.set_xlabel("paired training songs")
+    axes[0][0].legend()
+    figure.suptitle(f"Supervised vs semi-supervised on the demo corpus ({len(plan['seeds'])} seeds, "
+                    f"{plan['epoch_it'] * plan['epochs']} steps, 95% bootstrap intervals)", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def table(columns: Sequence[str], rows: List[List]) -> str:
+    cells = [[f"{v:.2f}" if isinstance(v, float) else str(v) for v in row] for row in rows]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in cells])
+
+
+def write_results(outcomes: List[Dict], plan: Dict, name: str, command: str) -> str:
+    means, differences = analyse(outcomes, plan)
+    os.makedirs(RESULTS, exist_ok=True)
+    plot(means, plan, os.path.join(RESULTS, f"{name}.png"))
+    with open(os.path.join(RESULTS, f"{name}.csv"), "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["method", "paired", "seed", "dataset", "track", "source", "SDR", "SIR", "SAR"])
+        for o in outcomes:
+            for t in o["tracks"]:
+                for source in SOURCES:
+                    s = t["methods"]["separator"][source]
+                    writer.writerow([o["method"], o["paired"], o["seed"], t["dataset"], t["track"], source,
+                                     s["SDR"], s["SIR"], s["SAR"]])
+    minutes = {m: np.mean([o["minutes"] for o in outcomes if o["method"] == m and "minutes" in o] or [0])
+               for m in METHODS}
+    info = machine()
+    text = "\n".join([
+        f"# Supervised vs semi-supervised on the demo corpus", "",
+        f"Reproduce: `{command}`", "",
+        "Machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), "",
+        f"Paired songs {list(plan['paired'])}, seeds {list(plan['seeds'])}, "
+        f"{plan['epoch_it'] * plan['epochs']} separator steps per run ({plan['epochs']} epochs, best epoch by "
+        f"validation loss). A run took {minutes['sup']:.1f} (sup) and {minutes['semi_sup']:.1f} (semi_sup) "
+        f"minutes on average, evaluation included.", "",
+        "## Paired difference semi_sup - sup (SDR, dB)", "",
+        "Mean over seeds and test songs of the per-song difference (each song's median over 1 s windows, "
+        "museval v4); 95% bootstrap interval resampling seeds and songs; 'seeds won': seeds whose mean "
+        "difference is above 0.", "",
+        table(["test domain", "paired songs", "source", "semi - sup", "95% low", "95% high", "seeds won"],
+              differences), "",
+        "## Mean scores", "",
+        table(["test domain", "paired songs", "source", "method", "songs", "SDR", "SIR", "SAR",
+               "SDR 95% low", "SDR 95% high"], means), "",
+        f"![SDR against paired songs]({name}.png)", "",
+        f"Per-song scores of every run: `{name}.csv`.", ""])
+    with open(os.path.join(RESULTS, f"{name}.md"), "w") as handle:
+        handle.write(text)
+    print(text)
+    return text
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--deterministic", action="store_true", help="Training.py deterministic=True")
+    parser.add_argument("--quick", action="store_true", help="2 paired songs, 2 seeds, 300 steps")
+    parser.add_argument("--analyse", action="store_true", help="only the tables and plot, from finished runs")
+    parser.add_argument("--jobs", type=int, default=2, help="runs trained at once (default 2)")
+    parser.add_argument("--store", default=os.path.join(ROOT, "data", "bench", "semi_vs_sup"),
+                        help="where finished runs are kept")
     args = parser.parse_args(argv)
-    steps, epochs, seeds = (150, 2, [1]) if args.quick else (300, 4, [1, 2, 3])
-    rows, started = [], time.perf_counter()
-    with tempfile.TemporaryDirectory() as workdir:
-        demo_workdir(workdir)
-        mixture_row = None
-        for method in ("sup", "semi_sup"):
-            for seed in seeds:
-                with open(os.path.join(train(workdir, method, seed, steps, epochs, args.deterministic),
-                                       "info.json")) as handle:
-                    test = json.load(handle)["test"]
-                for source in ("vocals", "accompaniment"):
-                    entry = test[f"separator/all/{source}"]
-                    rows.append([method, seed, source, entry["SDR_median"], entry["SIR_median"], entry["SAR_median"]])
-                mixture_row = mixture_row or [["mixture as estimate", "-", s, test[f"mixture/all/{s}"]["SDR_median"],
-                                               test[f"mixture/all/{s}"]["SIR_median"], "-"]
-                                              for s in ("vocals", "accompaniment")]
-    means = [[method, "mean", source] + [float(np.mean([r[column] for r in rows if r[0] == method and r[2] == source]))
-                                         for column in (3, 4, 5)]
-             for method in ("sup", "semi_sup") for source in ("vocals", "accompaniment")] if len(seeds) > 1 else []
-    report("semi_vs_sup" + ("_quick" if args.quick else ""),
-           f"Supervised vs semi-supervised on the demo corpus (3 paired songs, {steps * epochs} separator steps)",
-           ["method", "seed", "source", "SDR median", "SIR median", "SAR median"], rows + means + mixture_row,
-           "python -m bench.semi_vs_sup" + (" --quick" if args.quick else "")
-           + (" --deterministic" if args.deterministic else ""),
-           "Median over the 5 test songs of each song's median over 1 s windows (museval v4); "
-           f"the mean rows average those medians over the seeds. The {2 * len(seeds)} runs took "
-           f"{(time.perf_counter() - started) / 60:.0f} minutes.")
+    plan = QUICK if args.quick else FULL
+    name = "semi_vs_sup" + ("_quick" if args.quick else "")
+    started = time.perf_counter()
+    outcomes = run_all(plan, args.store, 0 if args.analyse else args.jobs) if not args.analyse else \
+        [json.load(open(os.path.join(args.store, f"{m}_paired{p}_seed{s}_steps{plan['epoch_it'] * plan['epochs']}.json")))
+         for p in plan["paired"] for s in plan["seeds"] for m in METHODS]
+    write_results(outcomes, plan, name, "python -m bench.semi_vs_sup" + (" --quick" if args.quick else ""))
+    print(f"took {(time.perf_counter() - started) / 60:.0f} minutes")
 
 
 if __name__ == "__main__":
