@@ -60,7 +60,10 @@ def restore(model, resume: str, folder: str, best_path: str) -> dict:
     if found is None:
         raise SystemExit(f"error: resume={resume}: no checkpoint (state.json and state.npz) there or in "
                          f"{os.path.join(resume, 'checkpoint')}")
-    counters = checkpoint.load_state(found, model)
+    try:
+        counters = checkpoint.load_state(found, model)
+    except checkpoint.CheckpointError as error:
+        raise SystemExit(f"error: resume={resume}: {error}") from None
     print(f"resumed from {found} at epoch {counters['epoch']}, step {int(model.optimizer.iterations.numpy())}")
     previous = counters.get("best_path")
     if previous and os.path.isfile(previous) and os.path.abspath(previous) != os.path.abspath(best_path):
@@ -84,8 +87,9 @@ def optimise(model, cfg, inputs, valid_data, valid_steps: int, counters: dict, c
         step = int(model.optimizer.iterations.numpy())
         end = cfg["epoch_it"] * (counters["epoch"] + 1)
         print(f"epoch {counters['epoch'] + 1}: {end - step} separator steps")
-        model.fit(inputs.steps(segment_plan(step, end, cfg["checkpoint_every"])), steps_per_epoch=end - step,
-                  epochs=1, verbose=1 if progress else 2, callbacks=callbacks, shuffle=False)
+        if end > step:  # none left when a run was stopped between its epoch's last step and the validation
+            model.fit(inputs.steps(segment_plan(step, end, cfg["checkpoint_every"])), steps_per_epoch=end - step,
+                      epochs=1, verbose=1 if progress else 2, callbacks=callbacks, shuffle=False)
         validation = model.evaluate(valid_data, steps=valid_steps, verbose=0, return_dict=True)
         valid_loss = float(validation["sup_loss"])
         dead = [s for s in cfg["sources"] if float(validation[f"{s}_estimate_peak"]) == 0.0]
@@ -142,7 +146,10 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
     seed = _seed
     if resume and checkpoint.find_state(resume):
         # A resumed run continues the interrupted run's seed: its excerpt streams and penalty points.
-        seed = checkpoint.read_counters(checkpoint.find_state(resume)).get("seed", _seed)
+        try:
+            seed = checkpoint.read_counters(checkpoint.find_state(resume)).get("seed", _seed)
+        except checkpoint.CheckpointError as error:
+            raise SystemExit(f"error: resume={resume}: {error}") from None
     _run.info["seed"] = seed
     strategy = distribution_strategy(cfg)
     keras.utils.set_random_seed(seed)

@@ -132,3 +132,43 @@ def test_no_pickle_loading_and_safe_output_names():
     for hostile in ("../../etc/passwd", "/abs/path", "..", "a/../../b", "~/.ssh/id"):
         name = safe_name(hostile)
         assert "/" not in name and not name.startswith(".") and os.path.basename(name) == name
+
+
+def damaged_copy(folder, tmp_path, name, damage):
+    """A copy of a run's checkpoint folder with ``damage`` applied to some of its files."""
+    import shutil
+    target = tmp_path / name
+    shutil.copytree(folder / "checkpoint", target)
+    for file_name, content in damage.items():
+        data = (target / file_name).read_bytes()
+        (target / file_name).write_bytes(content if content is not None else data[: len(data) // 2])
+    return target
+
+
+def test_a_damaged_newest_checkpoint_resumes_from_the_previous_one(trained_run, tmp_path):
+    workdir, folder, _ = trained_run
+    assert {"state.json", "state.npz", "previous.json", "previous.npz"} <= set(os.listdir(folder / "checkpoint"))
+    copy = damaged_copy(folder, tmp_path, "newest_damaged", {"state.npz": None, "state.json": b"{truncated"})
+    result = run_script(["Training.py", "with", "cfg.semi_sup", "cfg.demo", *TINY, f"resume={copy}", "evaluate=False"],
+                        cwd=workdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "state.npz is damaged" in result.stderr and "state.json is not readable JSON" in result.stderr
+    assert "resumed from previous.json and previous.npz (step 12)" in result.stderr
+    # The previous pair is the periodic save at the epoch's last step, made before the epoch's validation:
+    # the resumed run validates epoch 2 without another step.
+    assert "at epoch 1, step 12" in result.stdout and "epoch 2: 0 separator steps" in result.stdout
+    run = json.loads(open(os.path.join(latest_run(workdir / "runs"), "run.json")).read())
+    assert run["result"]["steps"] == 12 and run["result"]["epochs"] == 2
+
+
+def test_unusable_checkpoints_are_one_line_naming_the_files(trained_run, tmp_path):
+    workdir, folder, _ = trained_run
+    copy = damaged_copy(folder, tmp_path, "all_damaged", {"state.npz": None, "previous.npz": b"PK\x03\x04 no zip"})
+    cases = [(copy, [], ["state.npz is damaged", "previous.npz is damaged"]),
+             (folder, ["cfg.unet_filters=4"], ["does not fit this model", "resume with the config"])]
+    for location, extra, expected in cases:
+        result = run_script(["Training.py", "with", "cfg.semi_sup", "cfg.demo", *TINY, *extra, f"resume={location}",
+                             "evaluate=False"], cwd=workdir)
+        assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr[-3000:]
+        line = [l for l in result.stderr.splitlines() if l.startswith("error:")]
+        assert len(line) == 1 and all(text in line[0] for text in expected), result.stderr[-2000:]
