@@ -1,9 +1,25 @@
 """Reading finished runs back: the file observer's ``runs/<id>/`` folders, or MongoDB's run documents."""
+import datetime
 import json
 import os
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Union
 
 BEST_MODEL = "best_separator.keras"
+# Sacred beats every 10 s while a run lives; a RUNNING run silent for this long was killed (kill -9, power).
+DEAD_AFTER_SECONDS = 120
+
+
+def run_status(status: Optional[str], heartbeat: Union[str, datetime.datetime, None],
+               now: Optional[datetime.datetime] = None) -> Optional[str]:
+    """The run's status, with ``DEAD`` for a RUNNING run whose heartbeat (UTC) stopped ``DEAD_AFTER_SECONDS`` ago."""
+    if status != "RUNNING" or not heartbeat:
+        return status
+    try:
+        beat = heartbeat if isinstance(heartbeat, datetime.datetime) else datetime.datetime.fromisoformat(str(heartbeat))
+    except ValueError:
+        return status
+    now = now or datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    return "DEAD" if (now - beat.replace(tzinfo=None)).total_seconds() > DEAD_AFTER_SECONDS else status
 
 
 def read_file_runs(runs_dir: str = "runs") -> List[Dict]:
@@ -20,7 +36,7 @@ def read_file_runs(runs_dir: str = "runs") -> List[Dict]:
                 config = json.load(handle)
         except (OSError, ValueError):
             continue
-        runs.append({"id": name, "status": run.get("status"), "experiment": run.get("experiment", {}).get("name"),
+        runs.append({"id": name, "status": run_status(run.get("status"), run.get("heartbeat")), "experiment": run.get("experiment", {}).get("name"),
                      "start_time": run.get("start_time"), "stop_time": run.get("stop_time"), "config": config,
                      "result": run.get("result"), "folder": folder})
     return sorted(runs, key=lambda r: (int(r["id"]) if r["id"].isdigit() else 0, r["id"]))
@@ -33,7 +49,7 @@ def read_mongo_runs(url: str, db_name: str, client=None) -> List[Dict]:
         client = pymongo.MongoClient(url, serverSelectionTimeoutMS=10000)
     runs = []
     for document in client[db_name]["runs"].find({}, {"captured_out": 0}).sort("_id", 1):
-        runs.append({"id": str(document["_id"]), "status": document.get("status"),
+        runs.append({"id": str(document["_id"]), "status": run_status(document.get("status"), document.get("heartbeat")),
                      "experiment": document.get("experiment", {}).get("name"),
                      "start_time": str(document.get("start_time")), "stop_time": str(document.get("stop_time")),
                      "config": document.get("config", {}), "result": document.get("result"), "folder": None})

@@ -172,3 +172,23 @@ def test_unusable_checkpoints_are_one_line_naming_the_files(trained_run, tmp_pat
         assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr[-3000:]
         line = [l for l in result.stderr.splitlines() if l.startswith("error:")]
         assert len(line) == 1 and all(text in line[0] for text in expected), result.stderr[-2000:]
+
+
+def test_a_run_killed_without_a_trace_is_shown_dead(trained_run, tmp_path):
+    """Sacred leaves a SIGKILLed run RUNNING in run.json; its stopped heartbeat tells it is dead."""
+    import datetime
+    import shutil
+    from Utils.runs import latest_checkpoint, read_file_runs
+    _, folder, _ = trained_run
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    for run_id, beat in (("1", now), ("2", now - datetime.timedelta(hours=1))):
+        shutil.copytree(folder, tmp_path / "runs" / run_id, ignore=shutil.ignore_patterns("tensorboard", "evaluation"))
+        run = json.loads((tmp_path / "runs" / run_id / "run.json").read_text())
+        run.update(status="RUNNING", heartbeat=beat.isoformat())
+        (tmp_path / "runs" / run_id / "run.json").write_text(json.dumps(run))
+    assert {run["id"]: run["status"] for run in read_file_runs(str(tmp_path / "runs"))} == {"1": "RUNNING", "2": "DEAD"}
+    assert latest_checkpoint(str(tmp_path / "runs")) is None   # neither finished
+    result = run_script(["Compare.py", "--runs", str(tmp_path / "runs")], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    status = next(line for line in result.stdout.splitlines() if line.lstrip().startswith("status"))
+    assert "RUNNING" in status and "DEAD" in status
