@@ -33,8 +33,8 @@ def parse_arguments(argv: Optional[List[str]]) -> argparse.Namespace:
                         help="separate in chunks of about this length (whole network windows), bounding memory; "
                              "0: in one piece (default: 60)")
     parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
-                        help="the network's arithmetic: bfloat16 is about 1.7x as fast on CPUs with AVX512-BF16 "
-                             "or AMX, and its test SDR is within 0.04 dB of float32's (bench/precision_quality); "
+                        help="the network's arithmetic: bfloat16 is faster on CPUs with AVX512-BF16 or AMX, at a "
+                             "small cost in SDR (measured in bench/results/precision_quality.md); "
                              "auto: bfloat16 on such a CPU with no GPU, float32 otherwise (default: auto)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)

@@ -24,6 +24,7 @@ from sacred.utils import apply_backspaces_and_linefeeds
 from Config import cfg
 from Utils.observers import attach_observers, run_folder
 from Utils.process import run_and_exit
+from Utils.runs import BEST_MODEL
 
 SETTINGS.CAPTURE_MODE = "sys"  # fd capture waits on the evaluation's worker processes at exit
 ex = Experiment("adversarial_separation", ingredients=[cfg])
@@ -142,7 +143,7 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
                              "started already; run Training.py as a command") from None
     folder = run_folder(_run)
     state_dir = os.path.join(folder, "checkpoint")
-    best_path = os.path.join(folder, "best_separator.keras")
+    best_path = os.path.join(folder, BEST_MODEL)
     seed = _seed
     if resume and checkpoint.find_state(resume):
         # A resumed run continues the interrupted run's seed: its excerpt streams and penalty points.

@@ -29,9 +29,8 @@ from typing import Dict, List, Optional
 import numpy as np
 from tqdm import tqdm
 
-from Input import chorales
+from Input import chorales, fluidsynth
 from Utils import audio as audio_io
-from Utils import fluidsynth
 from Utils.files import write_json_atomically
 
 CORPUS_VERSION = 3  # 2: unpaired wav files were silent in version 1; 3: two families, solo stems

@@ -30,24 +30,6 @@ def centre_crop(x, freq: int, frames: int):
 
 
 @keras.saving.register_keras_serializable(package="adversarial_separation")
-class CentreCrop(keras.layers.Layer):
-    """Centre crop of ``(batch, freq, frames, channels)`` to a fixed ``(freq, frames)``."""
-
-    def __init__(self, freq: int, frames: int, **kwargs):
-        super().__init__(**kwargs)
-        self.freq, self.frames = int(freq), int(frames)
-
-    def call(self, x):
-        return centre_crop(x, self.freq, self.frames)
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.freq, self.frames, input_shape[3])
-
-    def get_config(self):
-        return {**super().get_config(), "freq": self.freq, "frames": self.frames}
-
-
-@keras.saving.register_keras_serializable(package="adversarial_separation")
 def leaky_relu(x):
     """LeakyReLU(0.2) as max(0.2x, x), the authors' form (TF's fused LeakyRelu trips grappler in double backprop)."""
     return ops.maximum(0.2 * x, x)

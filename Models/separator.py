@@ -109,8 +109,8 @@ class Separator:
         batch_windows: windows per network call (default: about ``BATCH_FRAMES`` output frames).
         chunk_seconds: audio per chunk, rounded to whole windows (bounds memory on long recordings);
             ``None`` or 0: the whole recording in one piece.
-        precision: ``"float32"``, or ``"bfloat16"`` for the network's arithmetic (about 1.7x as fast on
-            CPUs with AVX512-BF16 or AMX; the waveforms stay within about 45 dB SNR of float32's), or
+        precision: ``"float32"``, or ``"bfloat16"`` for the network's arithmetic (faster on CPUs with
+            AVX512-BF16 or AMX; speed and quality in bench/results/separate_speed.md and precision_quality.md), or
             ``"auto"`` (:func:`auto_precision`). The one used is ``self.precision``.
     """
 

@@ -3,8 +3,6 @@
 The transform matches ``librosa.stft(center=True, window='hann', pad_mode='constant')`` so that
 spectrograms computed here agree with the authors' librosa-based pipeline.
 """
-from typing import Tuple
-
 import tensorflow as tf
 
 
@@ -69,26 +67,3 @@ def to_model_space(mag: tf.Tensor) -> tf.Tensor:
 def from_model_space(norm: tf.Tensor) -> tf.Tensor:
     """Inverse of :func:`to_model_space`: ``exp(y) - 1``."""
     return tf.math.expm1(norm)
-
-
-def pad_freqs(spec: tf.Tensor, target_bins: int, axis: int = -3) -> tf.Tensor:
-    """Zero-pads the frequency axis to ``target_bins``, the odd bin going to the end (as the authors).
-
-    Args:
-        spec: tensor whose ``axis`` is frequency, e.g. ``(batch, freq, frames, 1)``.
-        target_bins: number of bins after padding (at least the current number).
-        axis: the frequency axis.
-    """
-    front, back = freq_padding(spec.shape[axis], target_bins)
-    rank = spec.shape.rank
-    paddings = [[0, 0] for _ in range(rank)]
-    paddings[axis % rank] = [front, back]
-    return tf.pad(spec, paddings)
-
-
-def freq_padding(bins: int, target_bins: int) -> Tuple[int, int]:
-    """Bins added before and after to grow ``bins`` to ``target_bins``."""
-    diff = target_bins - bins
-    if diff < 0:
-        raise ValueError(f"cannot pad {bins} frequency bins down to {target_bins}")
-    return diff // 2, diff - diff // 2

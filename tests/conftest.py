@@ -86,3 +86,26 @@ def latest_run(runs_dir):
     """The folder of the newest run in a file observer's folder."""
     ids = sorted(int(name) for name in os.listdir(runs_dir) if name.isdigit())
     return os.path.join(runs_dir, str(ids[-1]))
+
+
+SOURCES = ["accompaniment", "vocals"]
+
+
+def demo_partitions(demo_root, seed=1):
+    """The paper's partitions of the demo corpus, built from its folders (no config, no Sacred)."""
+    from Input.partition import build_partitions
+    return build_partitions(
+        {"musdb": {"type": "musdb", "root": os.path.join(demo_root, "musdb"), "is_wav": True},
+         "ccmixter": {"type": "ccmixter", "root": os.path.join(demo_root, "ccmixter")}},
+        "musdb", [["mixture", os.path.join(demo_root, "mixtures")],
+                  ["vocals", os.path.join(demo_root, "solo_vocals")],
+                  ["accompaniment", os.path.join(demo_root, "solo_accompaniment")]], SOURCES, seed)
+
+
+def tiny_batch(geometry, sources=SOURCES, n_critic=2, batch=3, seed=1):
+    rng = np.random.default_rng(seed)
+    draw = lambda *shape: rng.uniform(0, 1, shape).astype(np.float32)
+    paired = {"mixture": draw(batch, *geometry.input_shape, 1), **{s: draw(batch, *geometry.output_shape, 1) for s in sources}}
+    unpaired = {"mixture": draw(n_critic + 1, batch, *geometry.input_shape, 1),
+                **{s: draw(n_critic + 1, batch, *geometry.output_shape, 1) for s in sources}}
+    return {"sup": paired, "unsup": unpaired}

@@ -81,6 +81,10 @@ def test_truncated_wav_reads_what_is_there(tmp_path):
     path.write_bytes(data[: len(data) // 2])
     audio = audio_io.load(str(path), 8000, duration=2.0)
     assert audio.shape == (16000, 1)
+    # The first second is there (the 440 Hz tone at 0.3), the cut-off part is zero padding.
+    assert abs(np.abs(audio[:7000]).max() - 0.3) < 0.01 and not audio[8200:].any()
+    spectrum = np.abs(np.fft.rfft(audio[:7000, 0]))
+    assert abs(np.argmax(spectrum) * 8000 / 7000 - 440) < 2
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")

@@ -5,19 +5,8 @@ import subprocess
 import pytest
 
 from Input.datasets import DatasetError, read_ccmixter, read_collection, read_musdb
-from Input.partition import build_partitions
-from tests.conftest import write_tone
+from tests.conftest import SOURCES, demo_partitions, write_tone
 
-SOURCES = ["accompaniment", "vocals"]
-
-
-def demo_partitions(demo_root, seed=1):
-    return build_partitions(
-        {"musdb": {"type": "musdb", "root": os.path.join(demo_root, "musdb"), "is_wav": True},
-         "ccmixter": {"type": "ccmixter", "root": os.path.join(demo_root, "ccmixter")}},
-        "musdb", [["mixture", os.path.join(demo_root, "mixtures")],
-                  ["vocals", os.path.join(demo_root, "solo_vocals")],
-                  ["accompaniment", os.path.join(demo_root, "solo_accompaniment")]], SOURCES, seed)
 
 
 def test_readers_give_tracks_with_headers(demo_root):

@@ -114,8 +114,14 @@ def test_separate_stops_cleanly_on_ctrl_c(trained_run, tmp_path):
 
 
 def test_compare_shows_differing_keys_and_scores(trained_run, tmp_path):
-    workdir, _, _ = trained_run
-    result = run_script(["Compare.py", "--runs", str(workdir / "runs"), "--plot", str(tmp_path / "cmp.png")],
+    """Two runs of its own (the trained run and a copy with another seed), whatever else the session ran."""
+    import shutil
+    workdir, folder, _ = trained_run
+    for run_id in ("1", "2"):
+        shutil.copytree(folder, tmp_path / "runs" / run_id, ignore=shutil.ignore_patterns("tensorboard", "checkpoint"))
+    config = json.loads((tmp_path / "runs" / "2" / "config.json").read_text())
+    (tmp_path / "runs" / "2" / "config.json").write_text(json.dumps({**config, "seed": config["seed"] + 1}))
+    result = run_script(["Compare.py", "--runs", str(tmp_path / "runs"), "--plot", str(tmp_path / "cmp.png")],
                         cwd=workdir)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()

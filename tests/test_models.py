@@ -9,6 +9,7 @@ from Models.critic import build_dcgan_critic
 from Models.geometry import unet_geometry
 from Models.losses import gradient_penalty
 from Models.unet import build_unet
+from tests.conftest import tiny_batch
 
 SOURCES = ["accompaniment", "vocals"]
 
@@ -116,15 +117,6 @@ def tiny_model(semi_supervised=True, alpha=0.001, beta=0.001, sources=SOURCES, s
     return model, geometry
 
 
-def tiny_batch(geometry, sources=SOURCES, n_critic=2, batch=3, seed=1):
-    rng = np.random.default_rng(seed)
-    draw = lambda *shape: rng.uniform(0, 1, shape).astype(np.float32)
-    paired = {"mixture": draw(batch, *geometry.input_shape, 1), **{s: draw(batch, *geometry.output_shape, 1) for s in sources}}
-    unpaired = {"mixture": draw(n_critic + 1, batch, *geometry.input_shape, 1),
-                **{s: draw(n_critic + 1, batch, *geometry.output_shape, 1) for s in sources}}
-    return {"sup": paired, "unsup": unpaired}
-
-
 def test_one_train_step_gives_finite_losses_and_moves_every_network():
     model, geometry = tiny_model()
     data = tiny_batch(geometry)
@@ -165,7 +157,7 @@ def test_mixed_precision_switch_trains_in_float16(tmp_path):
 import numpy as np
 from Config import resolve
 from Models.build import build_training_model
-from tests.test_models import tiny_batch
+from tests.conftest import tiny_batch
 config = resolve(["cfg.semi_sup", "cfg.demo"], {"unet_levels": 2, "unet_filters": 4, "critic_filters": 4,
                   "output_frames": 16, "n_critic": 2, "mixed_precision": True})
 model, geometry = build_training_model(config)

@@ -121,13 +121,13 @@ def test_replay_copies_a_run_folder_into_mongodb(workdir):
 def test_no_pickle_loading_and_safe_output_names():
     pattern = re.compile(r"pickle\.loads?\(|allow_pickle=True|safe_mode=False")
     offenders, loads = [], 0
-    for folder in ("Models", "Input", "Utils", "."):
-        for name in os.listdir(os.path.join(ROOT, folder)):
-            if name.endswith(".py"):
-                for line in open(os.path.join(ROOT, folder, name)):
-                    if pattern.search(line) or ("np.load(" in line and "allow_pickle=False" not in line):
-                        offenders.append(f"{folder}/{name}: {line.strip()}")
-                    loads += "np.load(" in line or "load_model(" in line
+    for folder, subfolders, names in os.walk(ROOT):
+        subfolders[:] = [d for d in subfolders if not d.startswith(".") and d not in ("tests", "data", "runs")]
+        for name in (n for n in names if n.endswith(".py")):
+            for line in open(os.path.join(folder, name)):
+                if pattern.search(line) or ("np.load(" in line and "allow_pickle=False" not in line):
+                    offenders.append(f"{os.path.relpath(os.path.join(folder, name), ROOT)}: {line.strip()}")
+                loads += "np.load(" in line or "load_model(" in line
     assert offenders == [] and loads >= 2  # the checkpoint and the saved separator are loaded safely
     for hostile in ("../../etc/passwd", "/abs/path", "..", "a/../../b", "~/.ssh/id"):
         name = safe_name(hostile)

@@ -6,8 +6,7 @@ import tensorflow as tf
 from Input.datasets import read_collection
 from Input.streams import StreamSettings, TrainingInput, segment_plan, training_stream, validation_stream
 from Models.geometry import unet_geometry
-from tests.conftest import write_tone
-from tests.test_datasets import SOURCES, demo_partitions
+from tests.conftest import SOURCES, demo_partitions, write_tone
 
 PAPER = unet_geometry(4, (256, 64), 512)
 
