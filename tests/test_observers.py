@@ -77,9 +77,18 @@ def test_a_url_given_to_the_flag_is_parsed_as_a_url():
     assert mongo_from_flag("host:27017:db") == ("mongodb://host:27017", "db")
 
 
-@pytest.mark.parametrize("url", ["mongodb://ann:pa:ss@127.0.0.1:27017/", "mongodb://ann:s3cret@127.0.0.1:99999/",
-                                 "mongodb+srv://ann:s3cret@no-such-host.invalid/"])
-def test_unusable_urls_are_one_line_and_the_fallback_continues(tmp_path, monkeypatch, capsys, url):
+def test_unreachable_server_fails_fast_naming_host_and_port_without_password(tmp_path):
+    started = time.monotonic()
+    with pytest.raises(ObserverError) as error:
+        make_mongo_observer("mongodb://ann:s3cret@127.0.0.1:9/", "db", str(tmp_path / "failures"))
+    assert time.monotonic() - started < 15
+    assert "127.0.0.1:9" in str(error.value) and "s3cret" not in str(error.value)
+
+
+@pytest.mark.parametrize("url", ["mongodb://ann:s3cret@127.0.0.1:9/", "mongodb://ann:pa:ss@127.0.0.1:27017/",
+                                 "mongodb://ann:s3cret@127.0.0.1:99999/", "mongodb+srv://ann:s3cret@no-such-host.invalid/"])
+def test_unreachable_or_unusable_server_is_one_line_and_the_fallback_continues(tmp_path, monkeypatch, capsys, url):
+    """An unreachable server, ':' in the password, port 99999, an unresolvable mongodb+srv host."""
     with pytest.raises(ObserverError) as error:
         make_mongo_observer(url, "db", str(tmp_path / "failures"))
     assert "s3cret" not in str(error.value) and "pa:ss" not in str(error.value)
@@ -91,25 +100,6 @@ def test_unusable_urls_are_one_line_and_the_fallback_continues(tmp_path, monkeyp
     assert os.path.isfile(tmp_path / "runs" / str(run._id) / "config.json")
     err = capsys.readouterr().err
     assert "continuing with the file observer" in err and "s3cret" not in err and "pa:ss" not in err
-
-
-def test_unreachable_server_fails_fast_naming_host_and_port_without_password(tmp_path):
-    started = time.monotonic()
-    with pytest.raises(ObserverError) as error:
-        make_mongo_observer("mongodb://ann:s3cret@127.0.0.1:9/", "db", str(tmp_path / "failures"))
-    assert time.monotonic() - started < 15
-    assert "127.0.0.1:9" in str(error.value) and "s3cret" not in str(error.value)
-
-
-def test_unreachable_server_with_fallback_continues_on_files(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("MONGO_URL", "mongodb://ann:s3cret@127.0.0.1:9/")
-    monkeypatch.setenv("MONGO_FALLBACK", "1")
-    experiment = small_experiment()
-    attach_observers(experiment, ["Training.py"], runs_dir=str(tmp_path / "runs"))
-    run = experiment.run()
-    assert os.path.isfile(tmp_path / "runs" / str(run._id) / "config.json")
-    err = capsys.readouterr().err
-    assert "continuing with the file observer" in err and "s3cret" not in err
 
 
 @pytest.mark.mongo
