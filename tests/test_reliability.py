@@ -60,15 +60,24 @@ def test_sigint_saves_a_checkpoint_and_marks_the_run_interrupted(workdir):
 
 
 def test_nan_loss_stops_with_a_clear_message_and_a_loadable_checkpoint(workdir):
-    # Step 1's loss is finite, its update explodes the weights, step 2's loss is not finite.
+    # Step 1's loss is finite, its update explodes the weights, step 2's loss is not finite (with the
+    # authors' head initialisation; the demo's non-negative heads go dark instead: the next test).
     result = run_script(["Training.py", "with", "cfg.sup", "cfg.demo", *LONG, "cfg.checkpoint_every=1",
-                         "cfg.separator_lr=1e12"], cwd=workdir)
+                         "cfg.separator_lr=1e12", "cfg.head_init=glorot_uniform"], cwd=workdir)
     assert result.returncode != 0
     assert re.search(r"error: \w+ became (nan|inf|-inf) at step 2", result.stderr), result.stderr[-2000:]
     assert "The last good checkpoint is" in result.stderr and "Traceback" not in result.stderr
     assert json.loads((workdir / "runs" / "1" / "checkpoint" / "state.json").read_text())["step"] == 1
     with np.load(workdir / "runs" / "1" / "checkpoint" / "state.npz", allow_pickle=False) as arrays:
         assert len(arrays.files) > 10
+
+
+def test_a_learning_rate_that_kills_the_heads_is_a_warning_after_the_first_epoch(workdir):
+    result = run_script(["Training.py", "with", "cfg.sup", "cfg.demo", *TINY, "cfg.epoch_it=5", "cfg.max_epochs=1",
+                         "evaluate=False", "cfg.separator_lr=1e12"], cwd=workdir)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "warning: the separator's accompaniment, vocals estimates are all zero on the validation songs: a dead " \
+           "output head, which L_s cannot revive; lower cfg.separator_lr" in result.stderr
 
 
 def test_broken_files_are_skipped_and_counted_and_secrets_stay_out(workdir):
