@@ -58,11 +58,29 @@ def train(workdir: str, method: str, paired: int, seed: int, epoch_it: int, epoc
     return {"method": method, "paired": paired, "seed": seed, "tracks": tracks, "history": history}
 
 
+def run_path(store: str, plan: Dict, method: str, paired: int, seed: int) -> str:
+    """Where one finished run's scores are kept."""
+    return os.path.join(store, f"{method}_paired{paired}_seed{seed}_steps{plan['epoch_it'] * plan['epochs']}.json")
+
+
+def finished_runs(plan: Dict, store: str) -> List[Dict]:
+    """The plan's runs found in ``store``, keeping only seeds that both methods finished."""
+    outcomes = []
+    for paired in plan["paired"]:
+        for seed in plan["seeds"]:
+            paths = [run_path(store, plan, method, paired, seed) for method in METHODS]
+            if all(os.path.isfile(path) for path in paths):
+                for path in paths:
+                    with open(path) as handle:
+                        outcomes.append(json.load(handle))
+    return outcomes
+
+
 def run_all(plan: Dict, store: str, jobs: int) -> List[Dict]:
     """Every run of the plan, each trained once: finished runs are read back from ``store``."""
     os.makedirs(store, exist_ok=True)
     wanted = [(m, p, s) for p in plan["paired"] for s in plan["seeds"] for m in METHODS]
-    path = lambda m, p, s: os.path.join(store, f"{m}_paired{p}_seed{s}_steps{plan['epoch_it'] * plan['epochs']}.json")
+    path = lambda m, p, s: run_path(store, plan, m, p, s)
     missing = [key for key in wanted if not os.path.isfile(path(*key))]
     print(f"{len(wanted) - len(missing)} of {len(wanted)} runs already done; training {len(missing)}", flush=True)
 
@@ -79,11 +97,7 @@ def run_all(plan: Dict, store: str, jobs: int) -> List[Dict]:
     with concurrent.futures.ThreadPoolExecutor(max(1, jobs)) as pool:
         for future in [pool.submit(one, key) for key in missing]:
             future.result()
-    outcomes = []
-    for key in wanted:
-        with open(path(*key)) as handle:
-            outcomes.append(json.load(handle))
-    return outcomes
+    return finished_runs(plan, store)
 
 
 def score_grid(outcomes: List[Dict], method: str, paired: int, domain: str, source: str,
@@ -115,7 +129,7 @@ def analyse(outcomes: List[Dict], plan: Dict) -> Tuple[List[List], List[List]]:
     """Rows of mean SDR/SIR/SAR per method, and rows of the paired difference semi - sup with intervals."""
     means, differences = [], []
     for domain in DOMAINS:
-        for paired in plan["paired"]:
+        for paired in sorted({o["paired"] for o in outcomes}):
             for source in SOURCES:
                 for method in METHODS:
                     cells = []
@@ -184,24 +198,32 @@ def write_results(outcomes: List[Dict], plan: Dict, name: str, command: str) -> 
                                      s["SDR"], s["SIR"], s["SAR"]])
     minutes = {m: np.mean([o["minutes"] for o in outcomes if o["method"] == m and "minutes" in o] or [0])
                for m in METHODS}
+    best_epochs = {(m, p): [min(o["history"], key=lambda h: h["valid_loss"])["epoch"]
+                            for o in outcomes if o["method"] == m and o["paired"] == p]
+                   for m in METHODS for p in sorted({o["paired"] for o in outcomes})}
     info = machine()
     text = "\n".join([
         f"# Supervised vs semi-supervised on the demo corpus", "",
         f"Reproduce: `{command}`", "",
         "Machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), "",
+        f"{len(outcomes)} of {2 * len(plan['paired']) * len(plan['seeds'])} planned runs "
+        f"(seeds finished by both methods: " + "; ".join(
+            f"{p} paired songs: {sorted({o['seed'] for o in outcomes if o['paired'] == p})}"
+            for p in sorted({o["paired"] for o in outcomes})) + "). "
         f"Paired songs {list(plan['paired'])}, seeds {list(plan['seeds'])}, "
         f"{plan['epoch_it'] * plan['epochs']} separator steps per run ({plan['epochs']} epochs, best epoch by "
         f"validation loss). A run took {minutes['sup']:.1f} (sup) and {minutes['semi_sup']:.1f} (semi_sup) "
-        f"minutes on average, evaluation included.", "",
+        f"minutes on average, evaluation included. The epoch each run kept (best validation loss), by "
+        f"method and paired songs: " + "; ".join(f"{m} {p}: {e}" for (m, p), e in best_epochs.items()) + ".", "",
         "## Paired difference semi_sup - sup (SDR, dB)", "",
         "Mean over seeds and test songs of the per-song difference (each song's median over 1 s windows, "
         "museval v4); 95% bootstrap interval resampling seeds and songs; 'seeds won': seeds whose mean "
         "difference is above 0.", "",
         table(["test domain", "paired songs", "source", "semi - sup", "95% low", "95% high", "seeds won"],
-              differences), "",
+              [[DOMAINS[row[0]], *row[1:]] for row in differences]), "",
         "## Mean scores", "",
         table(["test domain", "paired songs", "source", "method", "songs", "SDR", "SIR", "SAR",
-               "SDR 95% low", "SDR 95% high"], means), "",
+               "SDR 95% low", "SDR 95% high"], [[DOMAINS[row[0]], *row[1:]] for row in means]), "",
         f"![SDR against paired songs]({name}.png)", "",
         f"Per-song scores of every run: `{name}.csv`.", ""])
     with open(os.path.join(RESULTS, f"{name}.md"), "w") as handle:
@@ -221,9 +243,7 @@ def main(argv=None):
     plan = QUICK if args.quick else FULL
     name = "semi_vs_sup" + ("_quick" if args.quick else "")
     started = time.perf_counter()
-    outcomes = run_all(plan, args.store, 0 if args.analyse else args.jobs) if not args.analyse else \
-        [json.load(open(os.path.join(args.store, f"{m}_paired{p}_seed{s}_steps{plan['epoch_it'] * plan['epochs']}.json")))
-         for p in plan["paired"] for s in plan["seeds"] for m in METHODS]
+    outcomes = finished_runs(plan, args.store) if args.analyse else run_all(plan, args.store, args.jobs)
     write_results(outcomes, plan, name, "python -m bench.semi_vs_sup" + (" --quick" if args.quick else ""))
     print(f"took {(time.perf_counter() - started) / 60:.0f} minutes")
 
