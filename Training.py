@@ -95,10 +95,11 @@ def optimise(model, cfg, inputs, valid_data, valid_steps: int, counters: dict, c
         valid_loss = float(validation["sup_loss"])
         dead = [s for s in cfg["sources"] if float(validation[f"{s}_estimate_peak"]) == 0.0]
         if dead:
-            # A ReLU output head that went negative everywhere gets no gradient from L_s again (seen at the
-            # demo's learning rates before they were chosen on validation; bench/results/semi_vs_sup.md).
+            # A ReLU output head that went negative everywhere gets no gradient from L_s again (seen with the
+            # authors' head initialisation at every learning rate tried: bench/results/semi_vs_sup_findings.md).
             print(f"warning: the separator's {', '.join(dead)} estimates are all zero on the validation songs: "
-                  f"a dead output head, which L_s cannot revive; lower cfg.separator_lr", file=sys.stderr)
+                  f"a dead output head, which L_s cannot revive; lower cfg.separator_lr or set "
+                  f"cfg.head_init=non_negative", file=sys.stderr)
         if not math.isfinite(valid_loss):
             raise SystemExit(f"error: validation loss is {valid_loss}; the last good checkpoint is "
                              f"{os.path.join(counters['run_folder'], 'checkpoint')}")
