@@ -49,7 +49,8 @@ def select_tracks(partitions, partition: str):
 def evaluate(cfg, checkpoint, run, partition, progress, precision, _run):
     from Input.datasets import DatasetError
     from Input.partition import partitions_from_config
-    from Models.separator import PRECISION_CHOICES
+    from Input.track import read_reference
+    from Models.separator import PRECISION_CHOICES, Separator
     from Utils.evaluation import evaluate_tracks
     from Utils.runs import resolve_checkpoint
 
@@ -57,15 +58,16 @@ def evaluate(cfg, checkpoint, run, partition, progress, precision, _run):
         raise SystemExit(f"error: precision={precision!r}: use one of {', '.join(PRECISION_CHOICES)}")
     try:
         path = resolve_checkpoint(checkpoint, run)
-    except FileNotFoundError as error:
+        separator = Separator.from_checkpoint(path, precision=precision)
+    except (FileNotFoundError, ValueError) as error:
         raise SystemExit(f"error: {error}")
     try:
         tracks = select_tracks(partitions_from_config(cfg), partition)
     except DatasetError as error:
         raise SystemExit(f"error: {error}")
     print(f"evaluating {path} on {len(tracks)} tracks of {partition}")
-    tables = evaluate_tracks(path, tracks, os.path.join(run_folder(_run), "evaluation"), cfg["eval_protocol"],
-                             cfg["eval_workers"], progress, precision)
+    tables = evaluate_tracks(separator, tracks, read_reference, os.path.join(run_folder(_run), "evaluation"),
+                             cfg["eval_protocol"], cfg["eval_workers"], progress)
     for file in tables.files:
         _run.add_artifact(file)
     _run.info["checkpoint"] = path

@@ -215,9 +215,11 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
     result = {"best_valid_loss": counters["best_loss"], "epochs": counters["epoch"],
               "steps": int(model.optimizer.iterations.numpy())}
     if evaluate and partitions.test:
+        from Input.track import read_reference
+        from Models.separator import Separator
         from Utils.evaluation import evaluate_tracks
-        tables = evaluate_tracks(best_path, partitions.test, os.path.join(folder, "evaluation"), cfg["eval_protocol"],
-                                 cfg["eval_workers"], progress)
+        tables = evaluate_tracks(Separator.from_checkpoint(best_path), partitions.test, read_reference,
+                                 os.path.join(folder, "evaluation"), cfg["eval_protocol"], cfg["eval_workers"], progress)
         for path in tables.files:
             _run.add_artifact(path)
         _run.info["test"] = tables.summary

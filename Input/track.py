@@ -138,3 +138,8 @@ def read_role(track: Track, role: str, sample_rate: Optional[int] = None, mono: 
     if clip:
         total = np.clip(total, -1.0, 1.0)
     return total[:, 0] if mono else total
+
+
+def read_reference(track: Track, role: str) -> np.ndarray:
+    """A role as evaluation reads it: at the track's own rate and channels, unclipped, ``(samples, channels)``."""
+    return read_role(track, role, track.sample_rate, mono=False, clip=False)

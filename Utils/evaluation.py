@@ -13,17 +13,24 @@ import json
 import logging
 import multiprocessing
 import os
-from typing import Dict, List, Sequence
+from typing import Any, Callable, Dict, List, Protocol, Sequence
 
 import numpy as np
 from tqdm import tqdm
 
-from Input.track import Track, read_role
 from Utils import audio as audio_io
 from Utils.files import safe_name
 
 log = logging.getLogger(__name__)
 METRICS = ("SDR", "SIR", "SAR", "ISR")
+
+
+class SeparatorLike(Protocol):
+    """What evaluation needs of a separator (``Models.separator.Separator`` is one)."""
+    sources: List[str]
+    settings: Dict
+
+    def separate(self, audio: np.ndarray, sample_rate: int) -> Dict[str, np.ndarray]: ...
 
 
 @dataclasses.dataclass
@@ -95,22 +102,21 @@ def _nanmedian(values: np.ndarray) -> float:
     return float(np.median(finite)) if finite.size else float("nan")
 
 
-def evaluate_tracks(model_path: str, tracks: Sequence[Track], out_dir: str, protocol: str = "sisec",
-                    workers: int = 2, progress: bool = True, precision: str = "float32") -> EvaluationTables:
-    """Separates each track with the saved separator and scores it.
+def evaluate_tracks(separator: SeparatorLike, tracks: Sequence[Any], read: Callable[[Any, str], np.ndarray],
+                    out_dir: str, protocol: str = "sisec", workers: int = 2, progress: bool = True) -> EvaluationTables:
+    """Separates each track and scores it.
 
     Args:
-        model_path: a saved separator (``.keras`` with its ``.json``).
-        tracks: tracks with a mixture and every source of the separator.
+        separator: the separator (its ``sources``, model ``settings`` and ``separate``).
+        tracks: tracks (``name``, ``dataset``, ``sample_rate``) with a mixture and every source.
+        read: ``read(track, role)`` -> ``(samples, channels)`` at the track's rate, unclipped
+            (``Input.track.read_reference``); raises ``AudioReadError`` for an unreadable track.
         out_dir: receives ``separator/test/<dataset>/<track>.json`` (museval's layout, readable by
             ``museval.EvalStore.add_eval_dir``), the same under ``mixture/``, and the tables.
         protocol: ``"sisec"`` or ``"paper"`` (adds the authors' mir_eval v3 numbers).
-        workers: processes scoring tracks in parallel (separation runs in this process, model loaded once).
+        workers: processes scoring tracks in parallel (separation runs in this process).
         progress: show a progress bar.
-        precision: the network's arithmetic (``Separator``'s ``precision``).
     """
-    from Models.separator import Separator
-    separator = Separator.from_checkpoint(model_path, precision=precision)
     sources, model_rate = separator.sources, separator.settings["sample_rate"]
     os.makedirs(out_dir, exist_ok=True)
     rows, skipped = [], []
@@ -119,9 +125,8 @@ def evaluate_tracks(model_path: str, tracks: Sequence[Track], out_dir: str, prot
         futures = []
         for track in tqdm(tracks, desc="separating", unit="track", disable=not progress):
             try:
-                mixture = read_role(track, "mixture", track.sample_rate, mono=False, clip=False)
-                references = np.stack([audio_io.fix_length(read_role(track, s, track.sample_rate, mono=False, clip=False),
-                                                           len(mixture)) for s in sources])
+                mixture = read(track, "mixture")
+                references = np.stack([audio_io.fix_length(read(track, s), len(mixture)) for s in sources])
             except audio_io.AudioReadError as error:
                 log.warning("evaluation: skipping %s: %s", track.name, error)
                 skipped.append(str(error))
