@@ -11,6 +11,7 @@ import sys
 
 from sacred import Ingredient
 
+from Models import check_architecture
 from Utils.config_check import ConfigError, check_config
 
 cfg = Ingredient("cfg")
@@ -164,6 +165,7 @@ def reject_invalid_values(config, command_name, logger):
     """Stops any command with one line naming the key and a valid value when the config is invalid."""
     try:
         check_config(config["cfg"])
+        check_architecture(config["cfg"])
     except ConfigError as error:
         print(f"Config error: {error}", file=sys.stderr)
         raise SystemExit(2)

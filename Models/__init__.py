@@ -4,9 +4,10 @@ A new separator or critic is one new file and one entry here. Builders are named
 ``"module:function"`` and imported when looked up, so that checking a config loads no Keras.
 """
 import importlib
-from typing import Callable, Dict
+from typing import Any, Callable, Dict
 
 from Models.geometry import unet_geometry
+from Utils.config_check import ConfigError
 
 SEPARATORS: Dict[str, str] = {"unet": "Models.unet:build_unet"}
 GEOMETRIES: Dict[str, Callable] = {"unet": unet_geometry}
@@ -23,3 +24,24 @@ def lookup(registry: Dict, kind: str, name: str) -> Callable:
         module, function = entry.split(":")
         return getattr(importlib.import_module(module), function)
     return entry
+
+
+def check_architecture(config: Dict[str, Any]) -> None:
+    """Raises :class:`Utils.config_check.ConfigError` naming the key when ``cfg``'s separator, critic or
+    sizes cannot be built (checked without Keras)."""
+    for key, registry in (("separator", SEPARATORS), ("critic", CRITICS)):
+        if config[key] not in registry:
+            raise ConfigError(f"cfg.{key}={config[key]!r} is unknown: valid are {', '.join(sorted(registry))}")
+    try:
+        geometry = GEOMETRIES[config["separator"]](config["unet_levels"], (config["n_fft"] // 2, config["output_frames"]),
+                                                   config["n_fft"])
+        GEOMETRIES[config["separator"]](config["unet_levels"], (config["n_fft"] // 2, config["inference_frames"]),
+                                        config["n_fft"])
+    except ValueError as error:
+        raise ConfigError(f"cfg.output_frames={config['output_frames']} with cfg.unet_levels={config['unet_levels']} "
+                          f"cannot be produced: {error} (e.g. output_frames=64, unet_levels=4)") from None
+    excerpt_frames = int(config["excerpt_duration"] * config["sample_rate"]) // config["hop"] + 1
+    if excerpt_frames < geometry.output_shape[1]:
+        raise ConfigError(f"cfg.excerpt_duration={config['excerpt_duration']} is invalid: its {excerpt_frames} frames "
+                          f"are fewer than the {geometry.output_shape[1]} output frames of the separator "
+                          f"(e.g. excerpt_duration=10.0)")

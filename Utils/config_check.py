@@ -30,8 +30,8 @@ _DEFAULT_EXAMPLES = {"batch_size": 64, "sample_rate": 8192, "n_fft": 512, "hop":
 
 
 def check_config(config: Dict[str, Any]) -> None:
-    """Raises :class:`ConfigError` for the first invalid value of the ``cfg`` ingredient's config."""
-    from Models import CRITICS, GEOMETRIES, SEPARATORS
+    """Raises :class:`ConfigError` for the first invalid value of the ``cfg`` ingredient's config (the
+    architecture's values are checked by ``Models.check_architecture``, beside the registries)."""
 
     for key in ("batch_size", "sample_rate", "n_fft", "hop", "output_frames", "unet_levels", "unet_filters",
                 "critic_filters", "n_critic", "epoch_it", "cache_size", "read_workers", "inference_frames",
@@ -53,22 +53,6 @@ def check_config(config: Dict[str, Any]) -> None:
                           f"0 < low <= high (e.g. amplify_range=[0.2, 1.2])")
     if config["hop"] > config["n_fft"]:
         raise ConfigError(f"cfg.hop={config['hop']} is invalid: must not exceed cfg.n_fft={config['n_fft']} (e.g. hop=256)")
-    for key, registry in (("separator", SEPARATORS), ("critic", CRITICS)):
-        if config[key] not in registry:
-            raise ConfigError(f"cfg.{key}={config[key]!r} is unknown: valid are {', '.join(sorted(registry))}")
-    try:
-        geometry = GEOMETRIES[config["separator"]](config["unet_levels"], (config["n_fft"] // 2, config["output_frames"]),
-                                                   config["n_fft"])
-        GEOMETRIES[config["separator"]](config["unet_levels"], (config["n_fft"] // 2, config["inference_frames"]),
-                                        config["n_fft"])
-    except ValueError as error:
-        raise ConfigError(f"cfg.output_frames={config['output_frames']} with cfg.unet_levels={config['unet_levels']} "
-                          f"cannot be produced: {error} (e.g. output_frames=64, unet_levels=4)") from None
-    excerpt_frames = int(config["excerpt_duration"] * config["sample_rate"]) // config["hop"] + 1
-    if excerpt_frames < geometry.output_shape[1]:
-        raise ConfigError(f"cfg.excerpt_duration={config['excerpt_duration']} is invalid: its {excerpt_frames} frames "
-                          f"are fewer than the {geometry.output_shape[1]} output frames of the separator "
-                          f"(e.g. excerpt_duration=10.0)")
     sources = config["sources"]
     if not sources or len(set(sources)) != len(sources) or not all(isinstance(s, str) and s for s in sources):
         raise ConfigError(f"cfg.sources={sources!r} is invalid: must be distinct names "
