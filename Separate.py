@@ -109,9 +109,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_arguments(argv)
     folders: Dict[str, str] = {}
     for source_path in args.inputs:
-        other = folders.setdefault(output_folder(source_path, args.out), source_path)
+        folder = output_folder(source_path, args.out)
+        other = folders.setdefault(folder, source_path)
         if other != source_path:
-            print(f"error: {other} and {source_path} would both be written to {output_folder(source_path, args.out)}; "
+            print(f"error: {other} and {source_path} would both be written to {folder}; "
                   f"separate them into different -o folders (nothing was written)", file=sys.stderr)
             return 2
     from tqdm import tqdm

@@ -146,10 +146,11 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
     state_dir = os.path.join(folder, "checkpoint")
     best_path = os.path.join(folder, BEST_MODEL)
     seed = _seed
-    if resume and checkpoint.find_state(resume):
+    found = checkpoint.find_state(resume) if resume else None
+    if found:
         # A resumed run continues the interrupted run's seed: its excerpt streams and penalty points.
         try:
-            seed = checkpoint.read_counters(checkpoint.find_state(resume)).get("seed", _seed)
+            seed = checkpoint.read_counters(found).get("seed", _seed)
         except checkpoint.CheckpointError as error:
             raise SystemExit(f"error: resume={resume}: {error}") from None
     _run.info["seed"] = seed

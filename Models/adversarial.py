@@ -13,11 +13,6 @@ from Models.layers import centre_crop
 from Models.losses import additive_loss, adversarial_loss, gradient_penalty, supervised_loss
 
 Batch = Dict[str, tf.Tensor]
-# What each term of the separator's loss does to its weights (:meth:`AdversarialSeparation.term_diagnostics`):
-# the global gradient norm of L_s, alpha L_u and beta L_add, and the cosine of each unpaired term's
-# gradient with L_s's (negative: the term pulls against the supervised objective).
-TERM_DIAGNOSTICS = ("grad_norm_sup", "grad_norm_adversarial", "grad_norm_additive", "grad_cos_adversarial_sup",
-                    "grad_cos_additive_sup")
 
 
 class AdversarialSeparation(keras.Model):
@@ -155,8 +150,12 @@ class AdversarialSeparation(keras.Model):
 
     @tf.function
     def term_diagnostics(self, data: Dict[str, Batch]) -> Dict[str, tf.Tensor]:
-        """:data:`TERM_DIAGNOSTICS` on one training batch, without an update (the gradient of the loss is the
-        sum of its terms' gradients, so these show what each term does to the separator)."""
+        """What each term of the separator's loss does to its weights, on one training batch, without an update.
+
+        The gradient of the loss is the sum of its terms' gradients. Returns ``grad_norm_{sup,adversarial,
+        additive}``, the global gradient norms of L_s, alpha L_u and beta L_add, and ``grad_cos_{adversarial,
+        additive}_sup``, the cosine of each unpaired term's gradient with L_s's (negative: it pulls against L_s).
+        """
         variables = self.separator.trainable_variables
         with tf.GradientTape(persistent=True) as tape:
             losses = self.separator_losses(data["sup"], data["unsup"]["mixture"][-1])

@@ -81,9 +81,10 @@ def load_state(folder: str, model) -> Dict:
         CheckpointError: the checkpoint was made by a model of another shape, or nothing in ``folder``
             loads (the message names the files and what was wrong with each).
     """
+    readable = _readable_counters(folder)
     problems = [f"{os.path.join(folder, name)} is not readable JSON" for name in (COUNTERS, PREVIOUS_COUNTERS)
-                if os.path.isfile(os.path.join(folder, name)) and name not in dict(_readable_counters(folder))]
-    for counters_name, counters in _readable_counters(folder):
+                if os.path.isfile(os.path.join(folder, name)) and name not in dict(readable)]
+    for counters_name, counters in readable:
         for state_name in (STATE, PREVIOUS_STATE):
             path = os.path.join(folder, state_name)
             if not os.path.isfile(path):

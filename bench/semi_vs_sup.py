@@ -80,8 +80,7 @@ def run_all(plan: Dict, store: str, jobs: int) -> List[Dict]:
     """Every run of the plan, each trained once: finished runs are read back from ``store``."""
     os.makedirs(store, exist_ok=True)
     wanted = [(m, p, s) for p in plan["paired"] for s in plan["seeds"] for m in METHODS]
-    path = lambda m, p, s: run_path(store, plan, m, p, s)
-    missing = [key for key in wanted if not os.path.isfile(path(*key))]
+    missing = [key for key in wanted if not os.path.isfile(run_path(store, plan, *key))]
     print(f"{len(wanted) - len(missing)} of {len(wanted)} runs already done; training {len(missing)}", flush=True)
 
     def one(key):
@@ -89,9 +88,10 @@ def run_all(plan: Dict, store: str, jobs: int) -> List[Dict]:
             started = time.perf_counter()
             outcome = train(workdir, key[0], key[1], key[2], plan["epoch_it"], plan["epochs"])
         outcome["minutes"] = (time.perf_counter() - started) / 60
-        with open(path(*key) + ".tmp", "w") as handle:
+        path = run_path(store, plan, *key)
+        with open(path + ".tmp", "w") as handle:
             json.dump(outcome, handle)
-        os.replace(path(*key) + ".tmp", path(*key))
+        os.replace(path + ".tmp", path)
         print(f"done: {key[0]} paired={key[1]} seed={key[2]} in {outcome['minutes']:.1f} min", flush=True)
 
     with concurrent.futures.ThreadPoolExecutor(max(1, jobs)) as pool:
