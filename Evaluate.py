@@ -50,7 +50,8 @@ def evaluate(cfg, checkpoint, run, partition, progress, precision, _run):
     from Input.datasets import DatasetError
     from Input.partition import partitions_from_config
     from Input.track import read_reference
-    from Models.separator import PRECISION_CHOICES, Separator
+    from Models.separator import Separator
+    from Utils.hardware import PRECISION_CHOICES
     from Utils.evaluation import evaluate_tracks
     from Utils.runs import resolve_checkpoint
 

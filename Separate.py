@@ -13,10 +13,9 @@ The checkpoint defaults to the best model of the latest finished training run in
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING, Dict, List, Optional
+from typing import Dict, List, Optional
 
-if TYPE_CHECKING:  # imported lazily below, so that --help answers before TensorFlow loads
-    from Models.separator import Separator
+from Utils.hardware import PRECISION_CHOICES  # noqa: E402 (no TensorFlow)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -32,7 +31,7 @@ def parse_arguments(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--chunk-seconds", type=float, default=60.0,
                         help="separate in chunks of about this length (whole network windows), bounding memory; "
                              "0: in one piece (default: 60)")
-    parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
+    parser.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
                         help="the network's arithmetic: bfloat16 is faster on CPUs with AVX512-BF16 or AMX, at a "
                              "small cost in SDR (measured in bench/results/precision_quality.md); "
                              "auto: bfloat16 on such a CPU with no GPU, float32 otherwise (default: auto)")
@@ -43,69 +42,9 @@ def parse_arguments(argv: Optional[List[str]]) -> argparse.Namespace:
     return args
 
 
-def separate_file(separator: "Separator", source_path: str, out: str, file_format: str = "wav", progress: bool = True) -> str:
-    """Separates one file into ``out/<input name>/<source>.<file_format>`` and returns that folder.
-
-    Args:
-        separator: the trained separator.
-        source_path: any file ffmpeg decodes.
-        out: the output folder.
-        file_format: ``wav``, ``flac`` or ``mp3``.
-        progress: show a progress bar in seconds of audio.
-
-    Raises:
-        AudioReadError: the input cannot be decoded (the message names it).
-        OSError: an output file cannot be written (nothing is left of it).
-    """
-    import contextlib
-    from concurrent.futures import ThreadPoolExecutor
-
-    import numpy as np
-    from tqdm import tqdm
-
-    from Utils import audio as audio_io
-    from Utils.files import safe_name
-
-    header = audio_io.info(source_path)
-    folder = output_folder(source_path, out)
-    paths = {source: os.path.join(folder, f"{safe_name(source)}.{file_format}") for source in separator.sources}
-    taken = [path for path in paths.values() if os.path.isdir(path)]
-    if taken:  # checked before any work, so that a file gets all of its sources or none
-        raise OSError(f"{taken[0]} is a folder; remove it or choose another -o")
-    mixture = audio_io.load(source_path, clip=False)
-    name = os.path.basename(folder)
-    peaks = dict.fromkeys(separator.sources, 0.0)
-    # The files are written while the network runs (each chunk's final samples as soon as they are
-    # known); they appear when complete, and nothing is left behind if separation fails.
-    with contextlib.ExitStack() as files:
-        writers = {source: files.enter_context(audio_io.AudioWriter(path, header.sample_rate, mixture.shape[1]))
-                   for source, path in paths.items()}
-        encoders = files.enter_context(ThreadPoolExecutor(len(writers)))  # the sources are written side by side
-
-        def write(blocks: Dict[str, np.ndarray]) -> None:
-            for source, block in blocks.items():
-                peaks[source] = max(peaks[source], float(np.abs(block).max(initial=0.0)))
-            list(encoders.map(lambda source: writers[source].write(blocks[source]), blocks))
-
-        with tqdm(total=round(header.duration, 1), desc=name, unit="s", leave=False, disable=not progress,
-                  bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s") as seconds_done:
-            separator.separate(mixture, header.sample_rate, sink=write,
-                               progress=lambda samples: seconds_done.update(samples / header.sample_rate))
-    if file_format != "wav":  # wav is written as float and keeps any level; flac and mp3 clip at full scale
-        for source, peak in peaks.items():
-            if peak > 1.0:
-                print(f"warning: {paths[source]}: its peak of {peak:.2f} ({20 * np.log10(peak):+.1f} dBFS) was clipped "
-                      f"by {file_format}; --format wav keeps it", file=sys.stderr)
-    return folder
-
-
-def output_folder(source_path: str, out: str) -> str:
-    """Where the sources of ``source_path`` go: ``out/<input name without extension>``."""
-    from Utils.files import safe_name
-    return os.path.join(out, safe_name(os.path.splitext(os.path.basename(source_path))[0]))
-
-
 def main(argv: Optional[List[str]] = None) -> int:
+    from Utils.files import output_folder  # TensorFlow loads only after the arguments are checked
+
     args = parse_arguments(argv)
     folders: Dict[str, str] = {}
     for source_path in args.inputs:
@@ -139,7 +78,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         for source_path in tqdm(args.inputs, desc="separating", unit="file", disable=args.no_progress):
             try:
-                separate_file(separator, source_path, args.out, args.format, progress=not args.no_progress)
+                separator.separate_to_file(source_path, args.out, args.format, progress=not args.no_progress)
             except AudioReadError as error:
                 tqdm.write(f"skipping {error}", file=sys.stderr)
                 failed += 1

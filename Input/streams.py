@@ -232,10 +232,7 @@ def song_tiles(track: Track, sources: Sequence[str], geometry: Geometry, sample_
         specs = {role: np.pad(s, [(0, 0), (0, out_frames - frames)]) for role, s in specs.items()}
         frames = out_frames
     mixture = np.pad(specs["mixture"], [(0, 0), (context, context)])
-    starts = list(range(0, frames - out_frames + 1, out_frames))
-    if starts[-1] + out_frames < frames:
-        starts.append(frames - out_frames)
-    for start in starts:
+    for start in geometry.window_starts(frames):
         tile = {"mixture": mixture[:, start:start + geometry.input_shape[1]]}
         tile.update({s: specs[s][:, start:start + out_frames] for s in sources})
         yield {role: t.numpy() for role, t in _shape_for_model(tile, geometry).items()}

@@ -6,7 +6,7 @@ Because every 3x3 convolution is 'valid', only some input and output sizes fit t
 """
 import dataclasses
 import math
-from typing import Tuple
+from typing import List, Tuple
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +34,17 @@ class Geometry:
         """Zero bins added before and after the STFT bins to reach the input height."""
         diff = self.input_shape[0] - self.bins
         return diff // 2, diff - diff // 2
+
+    def window_starts(self, song_frames: int) -> List[int]:
+        """Start frames of the output windows that tile a song of ``song_frames`` frames: from frame 0, one
+        window after another, and the last one aligned to the song's end (the authors' ``Test.py``); a song
+        shorter than a window gets one window."""
+        width = self.output_shape[1]
+        total = max(song_frames, width)
+        starts = list(range(0, total - width + 1, width))
+        if starts[-1] + width < total:
+            starts.append(total - width)
+        return starts
 
     @property
     def output_freq_offset(self) -> int:

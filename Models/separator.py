@@ -10,11 +10,14 @@ estimates its own frames from the input around them (with a margin of the networ
 them alone into waveforms, and adds those to the output: the ISTFT and the resampling are linear, so
 the sum of the chunks' waveforms is the whole song's, with no seam and no window computed twice.
 A worker thread analyses the next chunk and finishes the last one while the network runs; samples no
-later chunk adds to are handed to an optional sink (``Separate.py`` writes them to the output files).
+later chunk adds to are handed to an optional sink (:meth:`Separator.separate_to_file` writes them to
+the output files while the network works on the next chunk).
 """
 import concurrent.futures
-import dataclasses
+import contextlib
 import math
+import os
+import sys
 from typing import Callable, Dict, List, Optional, Tuple
 
 import keras
@@ -22,81 +25,63 @@ import numpy as np
 import tensorflow as tf
 
 from Models.build import build_separator, load_separator_settings, load_separator_weights
+from Models.chunks import Chunk, chunk_plan, song_frames_range
 from Utils import audio as audio_io
+from Utils.files import output_folder, safe_name
+from Utils.hardware import PRECISION_CHOICES, PRECISIONS, auto_precision
 from Utils.spectral import from_model_space, istft, stft, to_model_space
 
 CHUNK_SECONDS = 60.0  # audio per chunk by default (Separate.py --chunk-seconds says the same)
 BATCH_FRAMES = 2048  # output frames per network call by default (64 s at 8192 Hz / hop 256): bounds memory
 NETWORK_CALLS = 2  # network calls in flight: one's serial steps (copies, concatenations) overlap the other's convolutions
-PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16"}  # the network's Keras dtype policy
-PRECISION_CHOICES = (*PRECISIONS, "auto")  # what Separator takes (Separate.py --precision lists the same)
-NATIVE_BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")  # CPU flags (Linux /proc/cpuinfo) of native bfloat16 arithmetic
 RESAMPLER_SECONDS = 0.05  # reach of the resampler's filter (soxr HQ: about 10 ms), with room to spare
 
 
-@dataclasses.dataclass(frozen=True)
-class Chunk:
-    """A chunk estimates song frames ``[first_frame, stop_frame)`` from input samples ``[read_start, read_stop)``."""
-    first_frame: int
-    stop_frame: int
-    read_start: int
-    read_stop: int
+class OutputAssembly:
+    """The output waveforms, added up chunk by chunk in order.
 
-
-def chunk_plan(length: int, sample_rate: int, model_rate: int, hop: int, chunk_frames: Optional[int],
-               margin_frames: int) -> List[Chunk]:
-    """Cuts a song's STFT frames (at the model rate) into chunks, each with the input samples it reads.
+    A chunk's waveforms are zero away from its own frames, and the chunks' waveforms add up to the song's:
+    samples an earlier chunk wrote are added to, the rest assigned (reads overlap, with no gap).
 
     Args:
-        length: input samples.
-        sample_rate: the input's rate.
-        model_rate: the separator's rate.
-        hop: STFT hop at the model rate.
-        chunk_frames: frames a chunk estimates; ``None``: the whole song in one chunk.
-        margin_frames: frames of input read on each side of them.
+        sources: source names.
+        shape: ``(samples, channels)`` of the input.
+        sink: receives ``{source: samples}`` of each run of samples no later chunk adds to.
+        progress: receives the input samples done after each chunk.
+        mono: give the sink ``(samples,)`` blocks.
     """
-    song_frames = 1 + audio_io.resampled_length(length, sample_rate, model_rate) // hop
-    # Reads start on a whole number of hops at the model rate (every 0.25 s at 44.1 kHz), so that a
-    # chunk's STFT frames are the song's.
-    unit = math.lcm(model_rate, hop * sample_rate) // model_rate
-    step = chunk_frames or song_frames
-    chunks = []
-    for first in range(0, song_frames, step):
-        stop = min(first + step, song_frames)
-        read_start = (first - margin_frames) * hop * sample_rate // model_rate // unit * unit
-        read_stop = -(-(stop + margin_frames) * hop * sample_rate // model_rate)
-        chunks.append(Chunk(first, stop, max(read_start, 0), min(read_stop, length)))
-    return chunks
 
+    def __init__(self, sources: List[str], shape: Tuple[int, int], sink: Optional[Callable], progress: Optional[Callable],
+                 mono: bool):
+        self.outputs = {source: np.empty(shape, np.float32) for source in sources}
+        self.sink, self.progress, self.mono = sink, progress, mono
+        self.written = 0  # outputs[:written] hold the sum of the chunks added so far
+        self.final = 0    # outputs[:final] went to the sink
+        self.done = 0     # input samples reported to progress
 
-def song_frames_range(spectra: np.ndarray, first_frame: int, start: int, stop: int) -> np.ndarray:
-    """Song frames ``[start, stop)`` of ``spectra`` ``(..., frames)``, which holds frames ``first_frame`` onwards;
-    frames it does not hold are zeros."""
-    inside_start = min(max(start, first_frame), stop)
-    inside_stop = max(min(stop, first_frame + spectra.shape[-1]), inside_start)
-    inside = spectra[..., inside_start - first_frame:inside_stop - first_frame]
-    return np.pad(inside, [(0, 0)] * (spectra.ndim - 1) + [(inside_start - start, stop - inside_stop)])
+    def add(self, chunk: Chunk, waveforms: List[np.ndarray], next_read: int, done: int) -> None:
+        """Adds one chunk's ``(samples, channels)`` waveform per source (in ``sources`` order).
 
-
-def cpu_flags(cpuinfo: str = "/proc/cpuinfo") -> List[str]:
-    """The CPU's feature flags as Linux lists them (none where there is no such file)."""
-    try:
-        with open(cpuinfo) as handle:
-            return next((line.split(":", 1)[1].split() for line in handle if line.startswith("flags")), [])
-    except OSError:
-        return []
-
-
-def auto_precision(flags: Optional[List[str]] = None, gpus: Optional[int] = None) -> str:
-    """``"bfloat16"`` on a CPU with native bfloat16 arithmetic when no GPU is visible, ``"float32"`` otherwise.
-
-    Args:
-        flags: the CPU's feature flags (default: :func:`cpu_flags`).
-        gpus: GPUs TensorFlow sees (default: counted).
-    """
-    flags = cpu_flags() if flags is None else flags
-    gpus = len(tf.config.list_physical_devices("GPU")) if gpus is None else gpus
-    return "bfloat16" if not gpus and any(flag in flags for flag in NATIVE_BFLOAT16_FLAGS) else "float32"
+        Args:
+            chunk: the chunk they come from.
+            waveforms: its waveforms, from ``chunk.read_start`` on.
+            next_read: the first sample the next chunk reads (no later chunk adds before it).
+            done: input samples whose estimates are complete.
+        """
+        for output, waveform in zip(self.outputs.values(), waveforms):
+            end = chunk.read_start + min(len(waveform), chunk.read_stop - chunk.read_start)
+            fresh = max(min(self.written, end), chunk.read_start)
+            output[chunk.read_start:fresh] += waveform[:fresh - chunk.read_start]
+            output[fresh:end] = waveform[fresh - chunk.read_start:end - chunk.read_start]
+            output[max(end, self.written):chunk.read_stop] = 0.0  # the resampler may return a sample less
+        self.written = chunk.read_stop
+        if self.sink is not None:
+            self.sink({source: value[self.final:next_read, 0] if self.mono else value[self.final:next_read]
+                       for source, value in self.outputs.items()})
+            self.final = next_read
+        if self.progress is not None:
+            self.progress(done - self.done)
+        self.done = done
 
 
 class Separator:
@@ -153,19 +138,6 @@ class Separator:
         resampler = math.ceil(RESAMPLER_SECONDS * self.settings["sample_rate"] / self.settings["hop"])
         return self.geometry.context_frames + 2 ** self.settings["unet_levels"] + 2 + resampler
 
-    def window_starts(self, first: int, stop: int, song_frames: int) -> List[int]:
-        """Start frames of the windows covering song frames ``[first, stop)``.
-
-        The windows tile the song from frame 0 and the last one is aligned to the song's end; later
-        windows overwrite earlier ones where they overlap.
-        """
-        width = self.geometry.output_shape[1]
-        total = max(song_frames, width)
-        starts = list(range(0, total - width + 1, width))
-        if starts[-1] + width < total:
-            starts.append(total - width)
-        return [start for start in starts if start < stop and start + width > first]
-
     def separate_magnitude(self, log_magnitude: np.ndarray, first_frame: int = 0, song_frames: Optional[int] = None,
                            needed: Optional[Tuple[int, int]] = None) -> Dict[str, np.ndarray]:
         """Log1p source magnitudes for log1p mixture magnitudes of any length.
@@ -186,7 +158,8 @@ class Separator:
         geometry = self.geometry
         width, context, input_width = geometry.output_shape[1], geometry.context_frames, geometry.input_shape[1]
         first_needed, stop_needed = needed or (first_frame, first_frame + frames)
-        starts = self.window_starts(first_needed, stop_needed, song_frames or first_frame + frames)
+        starts = [start for start in geometry.window_starts(song_frames or first_frame + frames)
+                  if start < stop_needed and start + width > first_needed]  # later windows overwrite earlier ones
         low, high = starts[0], starts[-1] + width  # song frames the windows cover (the last ends furthest)
         padded = np.pad(song_frames_range(spectra, first_frame, low - context, high + context),
                         [(0, 0), geometry.input_freq_padding, (0, 0)])
@@ -234,33 +207,9 @@ class Separator:
         mono_input = audio.ndim == 1
         audio = audio[:, None] if mono_input else audio
         length, rate, hop = audio.shape[0], self.settings["sample_rate"], self.settings["hop"]
-        results = {source: np.empty_like(audio) for source in self.sources}
         plan = chunk_plan(length, sample_rate, rate, hop, self.chunk_frames, self.margin_frames)
         song_frames = plan[-1].stop_frame
-        # results[:written] hold the sum of the chunks added so far, results[:final] went to the sink
-        written = done = final = 0
-
-        def finish(chunk: Chunk, estimates: Dict[str, np.ndarray], phasor: tf.Tensor, next_read: int) -> None:
-            # A chunk's waveforms are zero away from its own frames and the chunks' waveforms add up to the
-            # song's: samples an earlier chunk wrote are added to, the rest assigned (reads overlap, no gap).
-            nonlocal written, done, final
-            waveforms = self._synthesise(estimates, phasor, sample_rate, chunk.read_stop - chunk.read_start)
-            for source, waveform in zip(self.sources, waveforms):
-                end = chunk.read_start + min(len(waveform), chunk.read_stop - chunk.read_start)
-                fresh = max(min(written, end), chunk.read_start)
-                results[source][chunk.read_start:fresh] += waveform[:fresh - chunk.read_start]
-                results[source][fresh:end] = waveform[fresh - chunk.read_start:end - chunk.read_start]
-                results[source][max(end, written):chunk.read_stop] = 0.0  # the resampler may return a sample less
-            written = chunk.read_stop
-            if sink is not None:  # no later chunk reads before next_read
-                sink({source: value[final:next_read, 0] if mono_input else value[final:next_read]
-                      for source, value in results.items()})
-                final = next_read
-            now = length if chunk is plan[-1] else min(chunk.stop_frame * hop * sample_rate // rate, length)
-            if progress is not None:
-                progress(now - done)
-            done = now
-
+        assembly = OutputAssembly(self.sources, audio.shape, sink, progress, mono_input)
         # One worker thread, in order: reads ahead (resampling and STFT of the next chunk), and finishes the
         # last one (ISTFT, resampling back, adding into the output) while this thread runs the network.
         with concurrent.futures.ThreadPoolExecutor(1) as worker:
@@ -268,7 +217,8 @@ class Separator:
             finished = None
             for index, chunk in enumerate(plan):
                 log_magnitude, phasor = analysed.result()
-                if index + 1 < len(plan):
+                last = index + 1 == len(plan)
+                if not last:
                     upcoming = plan[index + 1]
                     analysed = worker.submit(self._analyse, audio[upcoming.read_start:upcoming.read_stop], sample_rate)
                 first_frame = chunk.read_start * rate // sample_rate // hop  # exact: reads start on frames
@@ -276,10 +226,64 @@ class Separator:
                                                     needed=(chunk.first_frame, chunk.stop_frame))
                 if finished is not None:
                     finished.result()  # at most three chunks in memory; raises the worker's errors
-                next_read = plan[index + 1].read_start if index + 1 < len(plan) else length
-                finished = worker.submit(finish, chunk, estimates, phasor, next_read)
+                next_read = length if last else plan[index + 1].read_start
+                done = length if last else min(chunk.stop_frame * hop * sample_rate // rate, length)
+                finished = worker.submit(self._finish, assembly, chunk, estimates, phasor, sample_rate, next_read, done)
             finished.result()
-        return {source: value[:, 0] if mono_input else value for source, value in results.items()}
+        return {source: value[:, 0] if mono_input else value for source, value in assembly.outputs.items()}
+
+    def separate_to_file(self, source_path: str, out: str, file_format: str = "wav", progress: bool = True) -> str:
+        """Separates one file into ``out/<input name>/<source>.<file_format>`` and returns that folder.
+
+        The files are written while the network runs (each chunk's final samples as soon as they are
+        known), at the input's rate, length and channel count; each appears when complete, and nothing
+        is left behind if separation fails.
+
+        Args:
+            source_path: any file ffmpeg decodes.
+            out: the output folder.
+            file_format: ``wav``, ``flac`` or ``mp3``.
+            progress: show a progress bar in seconds of audio.
+
+        Raises:
+            AudioReadError: the input cannot be decoded (the message names it).
+            OSError: an output file cannot be written (nothing is left of it).
+        """
+        from tqdm import tqdm
+        header = audio_io.info(source_path)
+        folder = output_folder(source_path, out)
+        paths = {source: os.path.join(folder, f"{safe_name(source)}.{file_format}") for source in self.sources}
+        taken = [path for path in paths.values() if os.path.isdir(path)]
+        if taken:  # checked before any work, so that a file gets all of its sources or none
+            raise OSError(f"{taken[0]} is a folder; remove it or choose another -o")
+        mixture = audio_io.load(source_path, clip=False)
+        peaks = dict.fromkeys(self.sources, 0.0)
+        with contextlib.ExitStack() as files:
+            writers = {source: files.enter_context(audio_io.AudioWriter(path, header.sample_rate, mixture.shape[1]))
+                       for source, path in paths.items()}
+            encoders = files.enter_context(concurrent.futures.ThreadPoolExecutor(len(writers)))  # side by side
+
+            def write(blocks: Dict[str, np.ndarray]) -> None:
+                for source, block in blocks.items():
+                    peaks[source] = max(peaks[source], float(np.abs(block).max(initial=0.0)))
+                list(encoders.map(lambda source: writers[source].write(blocks[source]), blocks))
+
+            with tqdm(total=round(header.duration, 1), desc=os.path.basename(folder), unit="s", leave=False,
+                      disable=not progress, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s") as seconds_done:
+                self.separate(mixture, header.sample_rate, sink=write,
+                              progress=lambda samples: seconds_done.update(samples / header.sample_rate))
+        if file_format != "wav":  # wav is written as float and keeps any level; flac and mp3 clip at full scale
+            for source, peak in peaks.items():
+                if peak > 1.0:
+                    print(f"warning: {paths[source]}: its peak of {peak:.2f} ({20 * np.log10(peak):+.1f} dBFS) was "
+                          f"clipped by {file_format}; --format wav keeps it", file=sys.stderr)
+        return folder
+
+    def _finish(self, assembly: OutputAssembly, chunk: Chunk, estimates: Dict[str, np.ndarray], phasor: tf.Tensor,
+                sample_rate: int, next_read: int, done: int) -> None:
+        """Turns a chunk's estimates into waveforms and adds them to the output (on the worker thread)."""
+        waveforms = self._synthesise(estimates, phasor, sample_rate, chunk.read_stop - chunk.read_start)
+        assembly.add(chunk, waveforms, next_read, done)
 
     def _analyse(self, segment: np.ndarray, sample_rate: int) -> Tuple[np.ndarray, tf.Tensor]:
         """The log1p magnitudes ``(channels, bins, frames)`` of input samples at the model rate, and their

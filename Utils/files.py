@@ -10,6 +10,11 @@ def safe_name(name: str) -> str:
     return cleaned[:200]
 
 
+def output_folder(source_path: str, out: str) -> str:
+    """Where the separated sources of ``source_path`` go: ``out/<input name without extension>``."""
+    return os.path.join(out, safe_name(os.path.splitext(os.path.basename(source_path))[0]))
+
+
 def write_atomically(path: str, write: Callable[[IO[bytes]], object]) -> None:
     """Calls ``write(handle)`` on a file beside ``path``, syncs it, then renames it into place.
 

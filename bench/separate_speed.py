@@ -51,8 +51,8 @@ def main(argv=None):
     parser.add_argument("--memory-minutes", type=float, default=10.0)
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args(argv)
-    from Models.separator import CHUNK_SECONDS, NATIVE_BFLOAT16_FLAGS, Separator, auto_precision, cpu_flags
-    from Separate import separate_file
+    from Models.separator import CHUNK_SECONDS, Separator
+    from Utils.hardware import NATIVE_BFLOAT16_FLAGS, auto_precision, cpu_flags
     from Utils import audio as audio_io
     from Utils.spectral import magnitude, to_model_space
     from bench.flops import copy_bandwidth, forward_flops, peak_gflops
@@ -73,7 +73,7 @@ def main(argv=None):
                 width = separator.geometry.output_shape[1]
                 how = f"chunks of {chunk_seconds:g} s" if chunk_seconds else "in one piece"
                 cases[(f"end to end (read, resample, STFT, network, ISTFT, write), {how}{label}", width, seconds,
-                       None)] = lambda separator=separator: separate_file(separator, song, folder, progress=False)
+                       None)] = lambda separator=separator: separator.separate_to_file(song, folder, progress=False)
             flops = forward_flops(separator.network) * (8192 / 256) / width * 2 * seconds
             cases[(f"network alone (both channels){label}", width, 2 * seconds, flops)] = \
                 lambda separator=separator: separator.separate_magnitude(spectrum)

@@ -8,7 +8,7 @@ import museval
 import numpy as np
 import soundfile
 
-from Models.separator import auto_precision
+from Utils.hardware import auto_precision
 from Utils import audio as audio_io
 from Utils.evaluation import bss_scores
 from tests.conftest import latest_run, run_script, start_script, write_tone

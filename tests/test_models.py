@@ -50,6 +50,13 @@ def test_paper_geometry_and_impossible_sizes():
         unet_geometry(4, (64, 64), 512)
 
 
+def test_windows_tile_a_song_with_the_last_one_at_its_end():
+    geometry = unet_geometry(4, (256, 64), 512)  # 66 output frames a window
+    assert geometry.window_starts(200) == [0, 66, 132, 134]
+    assert geometry.window_starts(198) == [0, 66, 132]
+    assert geometry.window_starts(10) == [0]  # shorter than a window: one window, padded
+
+
 def test_unet_has_the_authors_filters_and_k_heads():
     network = build_unet(unet_geometry(4, (256, 64), 512), ["vocals", "drums", "bass"], levels=4, filters=16)
     widths = [network.get_layer(f"enc_conv{i}").filters for i in range(5)]

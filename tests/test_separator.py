@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from Models.build import build_separator, save_separator
-from Models.separator import Separator, auto_precision, chunk_plan, cpu_flags
+from Models.chunks import chunk_plan
+from Models.separator import Separator
+from Utils.hardware import auto_precision, cpu_flags
 from Utils import audio as audio_io
 
 
@@ -73,8 +75,7 @@ def test_chunked_separation_agrees_with_one_piece(trained_run, demo_root, tmp_pa
 
 
 @pytest.mark.parametrize("rate, channels", [(44100, 2), (22050, 1)])
-def test_separate_file_writes_while_separating_what_separate_returns(trained_run, demo_root, tmp_path, rate, channels):
-    from Separate import separate_file
+def test_separate_to_file_writes_while_separating_what_separate_returns(trained_run, demo_root, tmp_path, rate, channels):
     _, folder, _ = trained_run
     song = long_song(demo_root, tmp_path / "song.wav", rate, channels)
     separator = Separator.from_checkpoint(str(folder / "best_separator.keras"), chunk_seconds=9.0)
@@ -84,7 +85,7 @@ def test_separate_file_writes_while_separating_what_separate_returns(trained_run
                                          separator.margin_frames)) > 3
     for source, value in whole.items():
         assert np.array_equal(np.concatenate([block[source] for block in blocks]), value)
-    written = separate_file(separator, str(tmp_path / "song.wav"), str(tmp_path / "out"), progress=False)
+    written = separator.separate_to_file(str(tmp_path / "song.wav"), str(tmp_path / "out"), progress=False)
     assert sorted(os.listdir(written)) == ["accompaniment.wav", "vocals.wav"]
     for source, value in whole.items():
         assert np.abs(audio_io.load(os.path.join(written, f"{source}.wav"), clip=False) - value).max() < 1e-6
