@@ -25,10 +25,11 @@ def base():
     # ---- Data. Multitrack datasets by name: type is 'musdb' or 'ccmixter'; root None = not used.
     datasets = {
         "musdb": {"type": "musdb", "root": "data/musdb18", "is_wav": False},  # MUSDB18 (.stem.mp4); HQ: is_wav=True
-        "ccmixter": {"type": "ccmixter", "root": "data/ccmixter"},
+        "ccmixter": {"type": "ccmixter", "root": "data/ccmixter", "unpaired": True},
     }
     supervised_dataset = "musdb"   # its train split is train_sup; its test split halves into valid and test (paper: DSD100)
-    # Every other multitrack dataset is cut in thirds: unpaired training, validation, test (paper, Sec. 3.1).
+    # Every other multitrack dataset is cut in thirds: unpaired training, validation, test (paper, Sec. 3.1);
+    # "unpaired": False leaves that first third unused (bench.semi_vs_sup_control: no stage unpaired audio).
     # Extra unpaired collections: [stream, folder or .txt/.csv list] pairs; stream is 'mixture' or a source.
     unpaired_collections = []
     partition_seed = 1             # shuffles songs before cutting datasets into parts
@@ -116,7 +117,7 @@ def demo():
     resampled_cache = "data/demo_8k"
     datasets = {
         "musdb": {"type": "musdb", "root": "data/demo/musdb", "is_wav": True},
-        "ccmixter": {"type": "ccmixter", "root": "data/demo/ccmixter"},
+        "ccmixter": {"type": "ccmixter", "root": "data/demo/ccmixter", "unpaired": True},
     }
     # Every stem's collection: a run uses those of its sources (cfg.musdb_4stems: drums, bass, other too).
     unpaired_collections = [

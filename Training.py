@@ -7,7 +7,8 @@
     python Training.py with cfg.semi_sup deterministic=True  # the same seed repeats the run exactly
 
 Epochs of ``epoch_it`` separator steps, validation loss after each, best model kept, early stopping
-with ``patience``, then the best model is evaluated on the test partition (Evaluate.py's code).
+with ``patience``, then the best model is evaluated on the test partition (Evaluate.py's code). The
+weights at the stop are kept too, as ``last_separator.keras`` (for comparisons at a fixed budget).
 Everything lands in the run folder ``runs/<id>/`` (and in MongoDB with ``-m`` or ``MONGO_URL``).
 """
 import logging
@@ -24,7 +25,7 @@ from sacred.utils import apply_backspaces_and_linefeeds
 from Config import cfg
 from Utils.observers import attach_observers, run_folder
 from Utils.process import run_and_exit
-from Utils.runs import BEST_MODEL
+from Utils.runs import BEST_MODEL, LAST_MODEL
 
 SETTINGS.CAPTURE_MODE = "sys"  # fd capture waits on the evaluation's worker processes at exit
 ex = Experiment("adversarial_separation", ingredients=[cfg])
@@ -211,6 +212,8 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
         _run.info["skipped_count"] = len(_run.info["skipped_files"])
         _run.info["history"] = counters["history"]
 
+    from Models.build import save_separator
+    save_separator(model.separator, cfg, os.path.join(folder, LAST_MODEL))
     for path in separator_files(best_path):
         _run.add_artifact(path, os.path.basename(path))
     result = {"best_valid_loss": counters["best_loss"], "epochs": counters["epoch"],

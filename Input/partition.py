@@ -57,7 +57,8 @@ def build_partitions(datasets: Dict[str, dict], supervised_dataset: str, unpaire
     """Reads the configured datasets and partitions them as the paper did.
 
     Args:
-        datasets: ``cfg.datasets``: name -> ``{"type", "root", ...}``; a ``root`` of None is left out.
+        datasets: ``cfg.datasets``: name -> ``{"type", "root", ...}``; a ``root`` of None is left out;
+            ``"unpaired": False`` keeps a dataset's unpaired third out of training.
         supervised_dataset: the dataset whose training split is paired training data.
         unpaired_collections: ``[stream, folder or list file]`` pairs of unpaired recordings.
         sources: source names.
@@ -93,8 +94,9 @@ def build_partitions(datasets: Dict[str, dict], supervised_dataset: str, unpaire
             tracks += _shuffled(read_multitrack(name, spec, sources, "test", index_cache, skipped), rng)
         third = len(tracks) // 3
         unpaired, valid_part, test_part = tracks[:third], tracks[third:2 * third], tracks[2 * third:]
-        for stream in train_unsup:
-            train_unsup[stream] += [_single_role(track, stream) for track in unpaired]
+        if spec.get("unpaired", True):  # False: the third is left unused (held-out songs stay as they are)
+            for stream in train_unsup:
+                train_unsup[stream] += [_single_role(track, stream) for track in unpaired]
         valid += valid_part
         test += test_part
     for stream, location in unpaired_collections:

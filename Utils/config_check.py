@@ -8,6 +8,7 @@ class ConfigError(ValueError):
 
 DATASET_TYPES = {"musdb": {"vocals", "drums", "bass", "other", "accompaniment"},
                  "ccmixter": {"vocals", "accompaniment"}}
+DATASET_KEYS = {"type", "root", "is_wav", "unpaired"}
 
 
 def _positive(config, key, kind=int, allow_zero=False):
@@ -58,6 +59,12 @@ def check_config(config: Dict[str, Any]) -> None:
         raise ConfigError(f"cfg.sources={sources!r} is invalid: must be distinct names "
                           f"(e.g. sources=['accompaniment', 'vocals'])")
     for name, spec in config["datasets"].items():
+        unknown = sorted(set(spec) - DATASET_KEYS)
+        if unknown:
+            raise ConfigError(f"cfg.datasets.{name}.{unknown[0]} is unknown: valid keys are "
+                              f"{', '.join(sorted(DATASET_KEYS))}")
+        if not isinstance(spec.get("unpaired", True), bool):
+            raise ConfigError(f"cfg.datasets.{name}.unpaired={spec['unpaired']!r} is invalid: valid are True, False")
         kind = spec.get("type")
         if kind not in DATASET_TYPES:
             raise ConfigError(f"cfg.datasets.{name}.type={kind!r} is unknown: valid are {', '.join(sorted(DATASET_TYPES))}")

@@ -4,7 +4,8 @@ import json
 import os
 from typing import Dict, List, Optional, Union
 
-BEST_MODEL = "best_separator.keras"
+BEST_MODEL = "best_separator.keras"   # the epoch with the best validation loss
+LAST_MODEL = "last_separator.keras"   # the weights when training stopped (fixed-budget comparisons)
 # Sacred beats every 10 s while a run lives; a RUNNING run silent for this long was killed (kill -9, power).
 DEAD_AFTER_SECONDS = 120
 

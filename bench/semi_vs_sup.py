@@ -23,11 +23,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 
 from bench.common import RESULTS, ROOT, demo_corpus, machine
+from Utils.runs import LAST_MODEL
 
 DOMAINS = {"musdb": "studio (paired family)", "ccmixter": "stage (unpaired family)"}
 SOURCES = ("vocals", "accompaniment")
@@ -36,26 +37,44 @@ FULL = {"paired": (2, 8), "seeds": (1, 2, 3, 4, 5), "epoch_it": 250, "epochs": 4
 QUICK = {"paired": (2,), "seeds": (1, 2), "epoch_it": 150, "epochs": 2}
 
 
-def train(workdir: str, method: str, paired: int, seed: int, epoch_it: int, epochs: int) -> Dict:
-    """Trains and evaluates one run with Training.py on the demo corpus; returns its per-track scores."""
+def train(workdir: str, method: str, paired: int, seed: int, epoch_it: int, epochs: int,
+          updates: Sequence[str] = (), evaluate_last: bool = False) -> Dict:
+    """Trains and evaluates one run with Training.py on the demo corpus; returns its per-track scores.
+
+    Args:
+        updates: further ``cfg.key=value`` settings.
+        evaluate_last: also score the weights at the last step (``last_tracks``) with Evaluate.py.
+    """
     os.makedirs(os.path.join(workdir, "data"), exist_ok=True)
     link = os.path.join(workdir, "data", "demo")
     if not os.path.islink(link):
         os.symlink(demo_corpus(), link)
     command = [sys.executable, os.path.join(ROOT, "Training.py"), "with", f"cfg.{method}", "cfg.demo",
                f"cfg.train_sup_songs={paired}", f"cfg.epoch_it={epoch_it}", f"cfg.max_epochs={epochs}",
-               "cfg.patience=100", f"seed={seed}", "progress=False"]
+               "cfg.patience=100", *updates, f"seed={seed}", "progress=False"]
+    folder = _run_command(workdir, command)
+    with open(os.path.join(folder, "evaluation", "scores.json")) as handle:
+        tracks = json.load(handle)["tracks"]
+    with open(os.path.join(folder, "info.json")) as handle:
+        history = json.load(handle)["history"]
+    outcome = {"method": method, "paired": paired, "seed": seed, "tracks": tracks, "history": history}
+    if evaluate_last:
+        last = _run_command(workdir, [sys.executable, os.path.join(ROOT, "Evaluate.py"), "with", f"cfg.{method}",
+                                      "cfg.demo", *updates, f"checkpoint={os.path.join(folder, LAST_MODEL)}",
+                                      "progress=False"])
+        with open(os.path.join(last, "evaluation", "scores.json")) as handle:
+            outcome["last_tracks"] = json.load(handle)["tracks"]
+    return outcome
+
+
+def _run_command(workdir: str, command: List[str]) -> str:
+    """Runs Training.py or Evaluate.py in ``workdir``; returns the run folder it made."""
     result = subprocess.run(command, cwd=workdir, capture_output=True, text=True,
                             env=dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2"))
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
     runs = sorted(int(n) for n in os.listdir(os.path.join(workdir, "runs")) if n.isdigit())
-    folder = os.path.join(workdir, "runs", str(runs[-1]))
-    with open(os.path.join(folder, "evaluation", "scores.json")) as handle:
-        tracks = json.load(handle)["tracks"]
-    with open(os.path.join(folder, "info.json")) as handle:
-        history = json.load(handle)["history"]
-    return {"method": method, "paired": paired, "seed": seed, "tracks": tracks, "history": history}
+    return os.path.join(workdir, "runs", str(runs[-1]))
 
 
 def run_path(store: str, plan: Dict, method: str, paired: int, seed: int) -> str:
@@ -78,36 +97,43 @@ def finished_runs(plan: Dict, store: str) -> List[Dict]:
 
 def run_all(plan: Dict, store: str, jobs: int) -> List[Dict]:
     """Every run of the plan, each trained once: finished runs are read back from ``store``."""
-    os.makedirs(store, exist_ok=True)
-    wanted = [(m, p, s) for p in plan["paired"] for s in plan["seeds"] for m in METHODS]
-    missing = [key for key in wanted if not os.path.isfile(run_path(store, plan, *key))]
-    print(f"{len(wanted) - len(missing)} of {len(wanted)} runs already done; training {len(missing)}", flush=True)
-
-    def one(key):
-        with tempfile.TemporaryDirectory() as workdir:
-            started = time.perf_counter()
-            outcome = train(workdir, key[0], key[1], key[2], plan["epoch_it"], plan["epochs"])
-        outcome["minutes"] = (time.perf_counter() - started) / 60
-        path = run_path(store, plan, *key)
-        with open(path + ".tmp", "w") as handle:
-            json.dump(outcome, handle)
-        os.replace(path + ".tmp", path)
-        print(f"done: {key[0]} paired={key[1]} seed={key[2]} in {outcome['minutes']:.1f} min", flush=True)
-
-    with concurrent.futures.ThreadPoolExecutor(max(1, jobs)) as pool:
-        for future in [pool.submit(one, key) for key in missing]:
-            future.result()
+    wanted = {run_path(store, plan, m, p, s): (lambda workdir, key=(m, p, s): train(workdir, *key, plan["epoch_it"],
+                                                                                  plan["epochs"]))
+              for p in plan["paired"] for s in plan["seeds"] for m in METHODS}
+    train_missing(wanted, jobs)
     return finished_runs(plan, store)
 
 
+def train_missing(runs: Dict[str, Callable[[str], Dict]], jobs: int) -> None:
+    """Trains each run whose file is missing, ``jobs`` at a time: file -> function(workdir) -> outcome."""
+    missing = [path for path in runs if not os.path.isfile(path)]
+    print(f"{len(runs) - len(missing)} of {len(runs)} runs already done; training {len(missing)}", flush=True)
+
+    def one(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with tempfile.TemporaryDirectory() as workdir:
+            started = time.perf_counter()
+            outcome = runs[path](workdir)
+        outcome["minutes"] = (time.perf_counter() - started) / 60
+        with open(path + ".tmp", "w") as handle:
+            json.dump(outcome, handle)
+        os.replace(path + ".tmp", path)
+        print(f"done: {os.path.basename(path)} in {outcome['minutes']:.1f} min", flush=True)
+
+    with concurrent.futures.ThreadPoolExecutor(max(1, jobs)) as pool:
+        for future in [pool.submit(one, path) for path in missing]:
+            future.result()
+
+
 def score_grid(outcomes: List[Dict], method: str, paired: int, domain: str, source: str,
-               metric: str = "SDR") -> Tuple[np.ndarray, List[str]]:
-    """``(seeds, tracks)`` per-track medians of one method, and the track names (sorted)."""
+               metric: str = "SDR", scores: str = "tracks") -> Tuple[np.ndarray, List[str]]:
+    """``(seeds, tracks)`` per-track medians of one method, and the track names (sorted); ``scores`` is
+    ``"tracks"`` (the kept epoch's) or ``"last_tracks"`` (the last step's, where a run has them)."""
     chosen = sorted((o for o in outcomes if o["method"] == method and o["paired"] == paired), key=lambda o: o["seed"])
-    names = sorted({t["track"] for o in chosen for t in o["tracks"] if t["dataset"] == domain})
+    names = sorted({t["track"] for o in chosen for t in o[scores] if t["dataset"] == domain})
     grid = np.full((len(chosen), len(names)), np.nan)
     for row, outcome in enumerate(chosen):
-        for track in outcome["tracks"]:
+        for track in outcome[scores]:
             if track["dataset"] == domain:
                 value = track["methods"]["separator"][source][metric]
                 grid[row, names.index(track["track"])] = np.nan if value is None else value

@@ -29,6 +29,7 @@ def test_print_config_shows_the_papers_values(tmp_path, named, expected):
     ("cfg.supervised_dataset=dsd100", "cfg.supervised_dataset"),
     ("cfg.min_replacement_rate=128", "cfg.min_replacement_rate"),
     ("cfg.critic=resnet", "cfg.critic"),
+    ("cfg.datasets.ccmixter.unpaired=1", "cfg.datasets.ccmixter.unpaired"),
 ])
 def test_invalid_value_stops_with_one_clear_line(tmp_path, assignment, key):
     result = run_script(["Training.py", "print_config", "with", "cfg.semi_sup", assignment], cwd=tmp_path, timeout=120)

@@ -79,6 +79,18 @@ def test_partitions_follow_the_paper_and_are_repeatable(demo_root):
     assert "train_unsup/vocals" in table and "hours" in table
 
 
+def test_a_dataset_can_keep_its_unpaired_third_out_of_training(demo_root):
+    from Input.partition import build_partitions
+    datasets = {"musdb": {"type": "musdb", "root": os.path.join(demo_root, "musdb"), "is_wav": True},
+                "ccmixter": {"type": "ccmixter", "root": os.path.join(demo_root, "ccmixter"), "unpaired": False}}
+    without = build_partitions(datasets, "musdb", [], SOURCES)
+    assert {stream: len(tracks) for stream, tracks in without.train_unsup.items()} == dict.fromkeys(
+        ["mixture", *SOURCES], 0)
+    with_third = demo_partitions(demo_root)  # the same held-out songs either way
+    assert [t.name for t in without.valid] == [t.name for t in with_third.valid]
+    assert [t.name for t in without.test] == [t.name for t in with_third.test]
+
+
 def test_a_paired_song_whose_files_differ_in_length_is_an_error_naming_both(tmp_path):
     song = tmp_path / "ccm" / "Song"
     song.mkdir(parents=True)

@@ -21,6 +21,11 @@ def test_short_run_writes_metrics_checkpoint_model_and_result(trained_run):
                  "evaluation/summary.csv", "evaluation/summary.json"):
         assert (folder / path).is_file(), path
     assert json.loads((folder / "best_separator.json").read_text())["sources"] == ["accompaniment", "vocals"]
+    # The weights at the stop are kept too: those of the last checkpoint, saved at the last epoch's end.
+    last = load_separator_weights(str(folder / "last_separator.keras")).weights
+    with np.load(folder / "checkpoint" / "state.npz") as state:
+        saved = [state[f"separator/{index:05d}"] for index in range(len(last))]
+    assert all(np.array_equal(w.numpy(), s) for w, s in zip(last, saved))
     assert any(name.startswith("events.out.tfevents") for _, _, names in os.walk(folder / "tensorboard")
                for name in names)
     info = json.loads((folder / "info.json").read_text())
