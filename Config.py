@@ -11,6 +11,7 @@ import sys
 
 from sacred import Ingredient
 
+from Input.datasets import check_datasets
 from Models import check_architecture
 from Utils.config_check import ConfigError, check_config
 
@@ -166,6 +167,7 @@ def reject_invalid_values(config, command_name, logger):
     """Stops any command with one line naming the key and a valid value when the config is invalid."""
     try:
         check_config(config["cfg"])
+        check_datasets(config["cfg"])
         check_architecture(config["cfg"])
     except ConfigError as error:
         print(f"Config error: {error}", file=sys.stderr)

@@ -17,17 +17,15 @@ from tqdm import tqdm
 
 from Input.track import Track, read_role
 from Utils import audio as audio_io
+from Utils.files import file_stamp
 
 log = logging.getLogger(__name__)
 
 
 def cache_path(folder: str, references: Sequence[str], sample_rate: int) -> str:
     """Where the resampled version of a role lives."""
-    key = []
-    for reference in references:
-        path, _ = audio_io.split_reference(reference)
-        stat = os.stat(path)
-        key.append(f"{os.path.abspath(reference)}:{stat.st_size}:{stat.st_mtime_ns}")
+    key = [f"{os.path.abspath(reference)}:{file_stamp(audio_io.split_reference(reference)[0])}"
+           for reference in references]
     digest = hashlib.sha1("|".join(key + [str(sample_rate)]).encode()).hexdigest()
     return os.path.join(folder, digest[:2], f"{digest}.wav")
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from Input.errors import DatasetError
 from Utils import audio as audio_io
-from Utils.files import write_json_atomically
+from Utils.files import file_stamp, write_json_atomically
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class Track:
 
 
 class HeaderIndex:
-    """Per-file header info, cached as JSON beside the data (never pickle); keyed by path, size, mtime."""
+    """Per-file header info, cached as JSON beside the data (never pickle); keyed by path and file stamp."""
 
     FILE_NAME = ".audio_index.json"
 
@@ -65,8 +65,7 @@ class HeaderIndex:
 
     def info(self, reference: str) -> audio_io.AudioInfo:
         path, _ = audio_io.split_reference(reference)
-        stat = os.stat(path) if os.path.exists(path) else None
-        key = f"{stat.st_size}:{int(stat.st_mtime)}" if stat else None
+        key = file_stamp(path)
         cached = self.entries.get(reference)
         if cached and key and cached.get("key") == key:
             return audio_io.AudioInfo(path, cached["sample_rate"], cached["channels"], cached["frames"])

@@ -18,6 +18,8 @@ import numpy as np
 import soundfile
 import soxr
 
+from Utils.files import file_stamp
+
 SNDFILE_EXTENSIONS = {".wav", ".flac", ".ogg", ".aiff", ".aif"}
 FFMPEG_EXTENSIONS = {".mp3", ".m4a", ".mp4", ".aac", ".opus", ".wma"}
 AUDIO_EXTENSIONS = SNDFILE_EXTENSIONS | FFMPEG_EXTENSIONS
@@ -82,12 +84,11 @@ def info(reference: str) -> AudioInfo:
         raise AudioReadError(f"{path}: no such file")
     if not os.access(path, os.R_OK):
         raise AudioReadError(f"{path}: permission denied")
-    stat = os.stat(path)
-    return _cached_info(reference, stat.st_size, stat.st_mtime_ns)
+    return _cached_info(reference, file_stamp(path))
 
 
 @functools.lru_cache(maxsize=4096)
-def _cached_info(reference: str, size: int, mtime: int) -> AudioInfo:
+def _cached_info(reference: str, stamp: str) -> AudioInfo:
     path, stream = split_reference(reference)
     if _uses_sndfile(reference):
         try:

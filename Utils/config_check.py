@@ -6,9 +6,6 @@ class ConfigError(ValueError):
     """An invalid configuration value; the message names ``cfg.<key>`` and a valid value."""
 
 
-DATASET_TYPES = {"musdb": {"vocals", "drums", "bass", "other", "accompaniment"},
-                 "ccmixter": {"vocals", "accompaniment"}}
-DATASET_KEYS = {"type", "root", "is_wav", "unpaired"}
 
 
 def _positive(config, key, kind=int, allow_zero=False):
@@ -32,7 +29,8 @@ _DEFAULT_EXAMPLES = {"batch_size": 64, "sample_rate": 8192, "n_fft": 512, "hop":
 
 def check_config(config: Dict[str, Any]) -> None:
     """Raises :class:`ConfigError` for the first invalid value of the ``cfg`` ingredient's config (the
-    architecture's values are checked by ``Models.check_architecture``, beside the registries)."""
+    datasets' are checked by ``Input.datasets.check_datasets`` and the architecture's by
+    ``Models.check_architecture``, each beside what it checks)."""
 
     for key in ("batch_size", "sample_rate", "n_fft", "hop", "output_frames", "unet_levels", "unet_filters",
                 "critic_filters", "n_critic", "epoch_it", "cache_size", "read_workers", "inference_frames",
@@ -58,31 +56,6 @@ def check_config(config: Dict[str, Any]) -> None:
     if not sources or len(set(sources)) != len(sources) or not all(isinstance(s, str) and s for s in sources):
         raise ConfigError(f"cfg.sources={sources!r} is invalid: must be distinct names "
                           f"(e.g. sources=['accompaniment', 'vocals'])")
-    for name, spec in config["datasets"].items():
-        unknown = sorted(set(spec) - DATASET_KEYS)
-        if unknown:
-            raise ConfigError(f"cfg.datasets.{name}.{unknown[0]} is unknown: valid keys are "
-                              f"{', '.join(sorted(DATASET_KEYS))}")
-        if not isinstance(spec.get("unpaired", True), bool):
-            raise ConfigError(f"cfg.datasets.{name}.unpaired={spec['unpaired']!r} is invalid: valid are True, False")
-        kind = spec.get("type")
-        if kind not in DATASET_TYPES:
-            raise ConfigError(f"cfg.datasets.{name}.type={kind!r} is unknown: valid are {', '.join(sorted(DATASET_TYPES))}")
-        missing = [s for s in sources if s not in DATASET_TYPES[kind]] if spec.get("root") is not None else []
-        if missing:
-            raise ConfigError(f"cfg.datasets.{name} ({kind}) has no source {missing[0]!r}: valid sources are "
-                              f"{', '.join(sorted(DATASET_TYPES[kind]))}")
-    if config["supervised_dataset"] not in config["datasets"]:
-        raise ConfigError(f"cfg.supervised_dataset={config['supervised_dataset']!r} is unknown: valid are "
-                          f"{', '.join(sorted(config['datasets'])) or '(no datasets configured)'}")
-    for entry in config["unpaired_collections"]:
-        if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and all(isinstance(e, str) for e in entry)):
-            raise ConfigError(f"cfg.unpaired_collections entry {entry!r} is invalid: must be [stream, folder], "
-                              f"e.g. ['vocals', 'data/solo_vocals']")
-        known = {"mixture", *sources, *set().union(*DATASET_TYPES.values())}  # a known stem not trained is left out
-        if entry[0] not in known:
-            raise ConfigError(f"cfg.unpaired_collections stream {entry[0]!r} is unknown: valid streams are mixture, "
-                              f"{', '.join(sources)}")
     if config["mono"] is not True:
         raise ConfigError(f"cfg.mono={config['mono']!r} is invalid: the model is single-channel (each channel of "
                           f"a recording is separated on its own); use mono=True")

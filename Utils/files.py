@@ -1,13 +1,23 @@
 """Files: names derived from untrusted input, and writes that a crash cannot leave half done."""
 import os
 import re
-from typing import Callable, IO
+from typing import IO, Callable, Optional
 
 
 def safe_name(name: str) -> str:
     """A file or folder name that stays inside its parent: no separators, no leading dots, no '..'."""
     cleaned = re.sub(r"[^\w\-. ()\[\]]+", "_", name).strip(". ") or "track"
     return cleaned[:200]
+
+
+def file_stamp(path: str) -> Optional[str]:
+    """``"size:mtime_ns"`` of a file, the key under which facts read from it are cached (``None``: no file).
+    A file rewritten in place gets a new stamp, so what was cached of it is read again."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def output_folder(source_path: str, out: str) -> str:
