@@ -16,6 +16,7 @@ import math
 import os
 import shutil
 import sys
+from typing import Optional
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -122,15 +123,71 @@ def optimise(model, cfg, inputs, valid_data, valid_steps: int, counters: dict, c
             break
 
 
+def resumed_seed(resume: Optional[str], seed: int) -> int:
+    """The seed of the run being resumed (its excerpt streams and penalty points continue), else ``seed``."""
+    from Utils import checkpoint
+    found = checkpoint.find_state(resume) if resume else None
+    if not found:
+        return seed
+    try:
+        return checkpoint.read_counters(found).get("seed", seed)
+    except checkpoint.CheckpointError as error:
+        raise SystemExit(f"error: resume={resume}: {error}") from None
+
+
+def read_partitions(cfg, _run):
+    """The run's partitions (printed, and recorded in the run's info); a dataset problem is one line."""
+    from Input.datasets import DatasetError
+    from Input.partition import partitions_from_config
+    try:
+        partitions = partitions_from_config(cfg)
+    except DatasetError as error:
+        raise SystemExit(f"error: {error}")
+    print(partitions.table())
+    _run.info["partitions"] = partitions.summary()
+    _run.info["skipped_files"] = list(partitions.skipped)
+    return partitions
+
+
+def build_inputs(cfg, partitions, geometry, seed: int):
+    """``(training input, cached validation batches, validation steps)``; missing data is one line."""
+    from Input.streams import StreamSettings, TrainingInput, validation_stream
+    settings = StreamSettings.from_config(cfg)
+    try:
+        inputs = TrainingInput(partitions, cfg["sources"], geometry, settings, seed, cfg["semi_supervised"],
+                               cfg["n_critic"])
+    except ValueError as error:
+        raise SystemExit(f"error: {error}")
+    valid_data = validation_stream(partitions.valid, cfg["sources"], geometry, settings, partitions.skipped).cache()
+    if cfg["validation_batches"]:
+        valid_data = valid_data.take(cfg["validation_batches"])
+    valid_steps = sum(1 for _ in valid_data)  # fills the cache; evaluate() then knows where it ends
+    if valid_steps == 0:
+        raise SystemExit("error: the validation partition has no readable audio: add validation songs")
+    return inputs, valid_data, valid_steps
+
+
+def evaluate_best(cfg, partitions, best_path: str, folder: str, progress: bool, _run) -> dict:
+    """Scores the best model on the test partition (Evaluate.py's code); returns the medians per source."""
+    from Input.track import read_reference
+    from Models.separator import Separator
+    from Utils.evaluation import evaluate_tracks
+    tables = evaluate_tracks(Separator.from_checkpoint(best_path), partitions.test, read_reference,
+                             os.path.join(folder, "evaluation"), cfg["eval_protocol"], cfg["eval_workers"], progress)
+    for path in tables.files:
+        _run.add_artifact(path)
+    _run.info["test"] = tables.summary
+    print(tables.text)
+    return {key: {m: entry[f"{m}_median"] for m in ("SDR", "SIR", "SAR")}
+            for key, entry in tables.summary.items() if key.startswith("separator/all/")}
+
+
 @ex.main
 def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
     import keras
     import tensorflow as tf
 
-    from Input.datasets import DatasetError
-    from Input.partition import partitions_from_config
-    from Input.streams import StreamSettings, TrainingInput, validation_stream
-    from Models.build import build_training_model, separator_files
+    from Models.build import build_training_model, save_separator, separator_files
     from Utils import checkpoint
     from Utils.callbacks import (GuardAndCheckpoint, MetricsSink, NonFiniteLossError, SpectrogramImages,
                                  TermDiagnostics, fan_out, scalar_writer)
@@ -146,39 +203,13 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
     folder = run_folder(_run)
     state_dir = os.path.join(folder, "checkpoint")
     best_path = os.path.join(folder, BEST_MODEL)
-    seed = _seed
-    found = checkpoint.find_state(resume) if resume else None
-    if found:
-        # A resumed run continues the interrupted run's seed: its excerpt streams and penalty points.
-        try:
-            seed = checkpoint.read_counters(found).get("seed", _seed)
-        except checkpoint.CheckpointError as error:
-            raise SystemExit(f"error: resume={resume}: {error}") from None
-    _run.info["seed"] = seed
+    seed = _run.info["seed"] = resumed_seed(resume, _seed)
     strategy = distribution_strategy(cfg)
     keras.utils.set_random_seed(seed)
-    try:
-        partitions = partitions_from_config(cfg)
-    except DatasetError as error:
-        raise SystemExit(f"error: {error}")
-    print(partitions.table())
-    _run.info["partitions"] = partitions.summary()
-    _run.info["skipped_files"] = list(partitions.skipped)
-
+    partitions = read_partitions(cfg, _run)
     with strategy.scope():
         model, geometry = build_training_model(cfg, seed)
-    settings = StreamSettings.from_config(cfg)
-    try:
-        inputs = TrainingInput(partitions, cfg["sources"], geometry, settings, seed, cfg["semi_supervised"],
-                               cfg["n_critic"])
-    except ValueError as error:
-        raise SystemExit(f"error: {error}")
-    valid_data = validation_stream(partitions.valid, cfg["sources"], geometry, settings, partitions.skipped).cache()
-    if cfg["validation_batches"]:
-        valid_data = valid_data.take(cfg["validation_batches"])
-    valid_steps = sum(1 for _ in valid_data)  # fills the cache; evaluate() then knows where it ends
-    if valid_steps == 0:
-        raise SystemExit("error: the validation partition has no readable audio: add validation songs")
+    inputs, valid_data, valid_steps = build_inputs(cfg, partitions, geometry, seed)
 
     counters = {"epoch": 0, "best_loss": None, "worse_epochs": 0, "history": [], "run_folder": folder}
     if resume:
@@ -212,24 +243,13 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
         _run.info["skipped_count"] = len(_run.info["skipped_files"])
         _run.info["history"] = counters["history"]
 
-    from Models.build import save_separator
     save_separator(model.separator, cfg, os.path.join(folder, LAST_MODEL))
     for path in separator_files(best_path):
         _run.add_artifact(path, os.path.basename(path))
     result = {"best_valid_loss": counters["best_loss"], "epochs": counters["epoch"],
               "steps": int(model.optimizer.iterations.numpy())}
     if evaluate and partitions.test:
-        from Input.track import read_reference
-        from Models.separator import Separator
-        from Utils.evaluation import evaluate_tracks
-        tables = evaluate_tracks(Separator.from_checkpoint(best_path), partitions.test, read_reference,
-                                 os.path.join(folder, "evaluation"), cfg["eval_protocol"], cfg["eval_workers"], progress)
-        for path in tables.files:
-            _run.add_artifact(path)
-        _run.info["test"] = tables.summary
-        print(tables.text)
-        result["test"] = {key: {m: entry[f"{m}_median"] for m in ("SDR", "SIR", "SAR")}
-                          for key, entry in tables.summary.items() if key.startswith("separator/all/")}
+        result["test"] = evaluate_best(cfg, partitions, best_path, folder, progress, _run)
     return result
 
 
