@@ -13,6 +13,7 @@ from sacred import Ingredient
 
 from Input.datasets import check_datasets
 from Models import check_architecture
+from Models.full_band import DEFAULT_BAND_EXTENSION
 from Utils.config_check import ConfigError, check_config
 
 cfg = Ingredient("cfg")
@@ -79,6 +80,8 @@ def base():
 
     # ---- Inference and evaluation
     inference_frames = 256         # output frames per separator window (longer recomputes less context)
+    band_extension = DEFAULT_BAND_EXTENSION  # 'average': full-band masks on the input's STFT; 'zeros'; 'none':
+    #                                  the paper's band-limited estimates, resampled (Models/full_band.py)
     eval_protocol = "sisec"        # 'sisec': museval BSS Eval v4; 'paper': also mir_eval v3 at 8 kHz mono
     eval_workers = 2               # processes evaluating tracks in parallel
 

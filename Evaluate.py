@@ -4,6 +4,7 @@
     python Evaluate.py with cfg.semi_sup cfg.demo run=runs/3 partition=valid
     python Evaluate.py with cfg.semi_sup cfg.demo run=runs/3 cfg.eval_protocol=paper
     python Evaluate.py with cfg.semi_sup cfg.demo run=runs/3 precision=bfloat16
+    python Evaluate.py with cfg.semi_sup cfg.demo run=runs/3 cfg.band_extension=none  # band-limited, as the paper
 
 ``partition`` is test, valid or train_sup, or a dataset name (all of that dataset's evaluation tracks).
 """
@@ -59,7 +60,7 @@ def evaluate(cfg, checkpoint, run, partition, progress, precision, _run):
         raise SystemExit(f"error: precision={precision!r}: use one of {', '.join(PRECISION_CHOICES)}")
     try:
         path = resolve_checkpoint(checkpoint, run)
-        separator = Separator.from_checkpoint(path, precision=precision)
+        separator = Separator.from_checkpoint(path, precision=precision, band_extension=cfg["band_extension"])
     except (FileNotFoundError, ValueError) as error:
         raise SystemExit(f"error: {error}")
     try:

@@ -172,7 +172,7 @@ def evaluate_best(cfg, partitions, best_path: str, folder: str, progress: bool, 
     from Input.track import read_reference
     from Models.separator import Separator
     from Utils.evaluation import evaluate_tracks
-    tables = evaluate_tracks(Separator.from_checkpoint(best_path), partitions.test, read_reference,
+    tables = evaluate_tracks(Separator.from_checkpoint(best_path, band_extension=cfg["band_extension"]), partitions.test, read_reference,
                              os.path.join(folder, "evaluation"), cfg["eval_protocol"], cfg["eval_workers"], progress)
     for path in tables.files:
         _run.add_artifact(path)

@@ -6,6 +6,7 @@ A new separator or critic is one new file and one entry here. Builders are named
 import importlib
 from typing import Any, Callable, Dict
 
+from Models.full_band import BAND_EXTENSIONS
 from Models.geometry import unet_geometry
 from Utils.config_check import ConfigError
 
@@ -40,6 +41,9 @@ def check_architecture(config: Dict[str, Any]) -> None:
     except ValueError as error:
         raise ConfigError(f"cfg.output_frames={config['output_frames']} with cfg.unet_levels={config['unet_levels']} "
                           f"cannot be produced: {error} (e.g. output_frames=64, unet_levels=4)") from None
+    if config["band_extension"] not in BAND_EXTENSIONS:
+        raise ConfigError(f"cfg.band_extension={config['band_extension']!r} is unknown: valid are "
+                          f"{', '.join(BAND_EXTENSIONS)}")
     excerpt_frames = int(config["excerpt_duration"] * config["sample_rate"]) // config["hop"] + 1
     if excerpt_frames < geometry.output_shape[1]:
         raise ConfigError(f"cfg.excerpt_duration={config['excerpt_duration']} is invalid: its {excerpt_frames} frames "

@@ -26,6 +26,7 @@ import tensorflow as tf
 
 from Models.build import build_separator, load_separator_settings, load_separator_weights
 from Models.chunks import Chunk, chunk_plan, song_frames_range
+from Models.full_band import BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION, InputGrid, masks_on_input_grid, overlap_norm, ratio_masks
 from Utils import audio as audio_io
 from Utils.files import output_folder, safe_name
 from Utils.hardware import PRECISION_CHOICES, PRECISIONS, auto_precision
@@ -97,13 +98,19 @@ class Separator:
         precision: ``"float32"``, or ``"bfloat16"`` for the network's arithmetic (faster on CPUs with
             AVX512-BF16 or AMX; speed and quality in bench/results/separate_speed.md and precision_quality.md), or
             ``"auto"`` (:func:`auto_precision`). The one used is ``self.precision``.
+        band_extension: ``"average"`` or ``"zeros"``: the estimates become masks on each input channel's own
+            STFT, and above the model's band the masks are the top 1 kHz's mean or zero
+            (:mod:`Models.full_band`); ``"none"``: the model's band-limited estimates, resampled.
     """
 
     def __init__(self, network: keras.Model, settings: Dict, inference_frames: Optional[int] = None,
                  batch_windows: Optional[int] = None, chunk_seconds: Optional[float] = CHUNK_SECONDS,
-                 precision: str = "float32"):
+                 precision: str = "float32", band_extension: str = DEFAULT_BAND_EXTENSION):
         if precision not in PRECISION_CHOICES:
             raise ValueError(f"precision={precision!r}: use one of {', '.join(PRECISION_CHOICES)}")
+        if band_extension not in BAND_EXTENSIONS:
+            raise ValueError(f"band_extension={band_extension!r}: use one of {', '.join(BAND_EXTENSIONS)}")
+        self.band_extension = band_extension
         self.precision = auto_precision() if precision == "auto" else precision
         self.settings = dict(settings)
         self.sources = list(settings["sources"])
@@ -210,6 +217,8 @@ class Separator:
         plan = chunk_plan(length, sample_rate, rate, hop, self.chunk_frames, self.margin_frames)
         song_frames = plan[-1].stop_frame
         assembly = OutputAssembly(self.sources, audio.shape, sink, progress, mono_input)
+        grid = InputGrid.for_input(sample_rate, rate, self.settings["n_fft"], hop)
+        carried = None  # full band: the previous chunk's last frame, between which and this chunk's first it interpolates
         # One worker thread, in order: reads ahead (resampling and STFT of the next chunk), and finishes the
         # last one (ISTFT, resampling back, adding into the output) while this thread runs the network.
         with concurrent.futures.ThreadPoolExecutor(1) as worker:
@@ -224,6 +233,12 @@ class Separator:
                 first_frame = chunk.read_start * rate // sample_rate // hop  # exact: reads start on frames
                 estimates = self.separate_magnitude(log_magnitude, first_frame, song_frames,
                                                     needed=(chunk.first_frame, chunk.stop_frame))
+                if self.band_extension != "none":
+                    own = np.stack([estimates[s][..., chunk.first_frame - first_frame:chunk.stop_frame - first_frame]
+                                    for s in self.sources])
+                    masks = ratio_masks(np.expm1(own if carried is None else np.concatenate([carried, own], -1)))
+                    carried = own[..., -1:]
+                    estimates = (masks, chunk.first_frame - (index > 0), grid, audio, index == 0, last)
                 if finished is not None:
                     finished.result()  # at most three chunks in memory; raises the worker's errors
                 next_read = length if last else plan[index + 1].read_start
@@ -282,8 +297,41 @@ class Separator:
     def _finish(self, assembly: OutputAssembly, chunk: Chunk, estimates: Dict[str, np.ndarray], phasor: tf.Tensor,
                 sample_rate: int, next_read: int, done: int) -> None:
         """Turns a chunk's estimates into waveforms and adds them to the output (on the worker thread)."""
-        waveforms = self._synthesise(estimates, phasor, sample_rate, chunk.read_stop - chunk.read_start)
+        if self.band_extension == "none":
+            waveforms = self._synthesise(estimates, phasor, sample_rate, chunk.read_stop - chunk.read_start)
+        else:
+            waveforms = self._masked_input(chunk, *estimates)
         assembly.add(chunk, waveforms, next_read, done)
+
+    def _masked_input(self, chunk: Chunk, masks: np.ndarray, first_model_frame: int, grid: InputGrid,
+                      audio: np.ndarray, first: bool, last: bool) -> List[np.ndarray]:
+        """Per source, the waveform ``(samples, channels)`` from ``chunk.read_start``: the chunk's own input
+        STFT frames times the source's mask, inverted (``Models.full_band``).
+
+        The chunk owns the input frames whose centres lie between model frames ``first_frame - 1`` and
+        ``stop_frame - 1`` (the first and last chunks: to the song's ends); ``masks`` holds model frames
+        ``first_model_frame`` onwards."""
+        length = len(audio)
+        frames = (0 if first else grid.first_frame_at_or_after(chunk.first_frame - 1),
+                  grid.frame_count(length) if last else grid.first_frame_at_or_after(chunk.stop_frame - 1))
+        half = grid.n_fft // 2
+        start, stop = frames[0] * grid.hop - half, (frames[1] - 1) * grid.hop + half
+        outputs = [np.zeros((chunk.read_stop - chunk.read_start, audio.shape[1]), np.float32) for _ in self.sources]
+        if frames[1] <= frames[0]:
+            return outputs
+        segment = np.pad(audio[max(start, 0):min(stop, length)], [(max(-start, 0), max(stop - length, 0)), (0, 0)])
+        window = tf.signal.hann_window(grid.n_fft)
+        spectrum = tf.signal.rfft(tf.signal.frame(tf.transpose(segment), grid.n_fft, grid.hop) * window)
+        on_grid = masks_on_input_grid(masks, first_model_frame, grid, frames, self.band_extension)
+        masked = spectrum[None] * tf.complex(tf.linalg.matrix_transpose(on_grid), 0.0)  # (sources, channels, frames, bins)
+        waveforms = tf.signal.overlap_and_add(tf.signal.irfft(masked, [grid.n_fft]) * window, grid.hop).numpy()
+        norm = overlap_norm(grid, start, stop, length)
+        waveforms = np.where(norm > 1e-8, waveforms / np.maximum(norm, 1e-8), 0.0)
+        lo, hi = max(start, 0), min(stop, length)
+        assert chunk.read_start <= lo and hi <= chunk.read_stop, (chunk, lo, hi)  # the chunk's margin covers its frames
+        for output, waveform in zip(outputs, waveforms):
+            output[lo - chunk.read_start:hi - chunk.read_start] = waveform[:, lo - start:hi - start].T
+        return outputs
 
     def _analyse(self, segment: np.ndarray, sample_rate: int) -> Tuple[np.ndarray, tf.Tensor]:
         """The log1p magnitudes ``(channels, bins, frames)`` of input samples at the model rate, and their

@@ -8,7 +8,8 @@ Each pair of runs shares the seed, so the separator starts from the same weights
 paired excerpts; both take the same number of separator steps and keep their best epoch by the
 validation loss. The demo corpus poses the paper's problem (Input/demo_corpus.py): paired songs
 of one family of timbres, unpaired audio of another. Test songs are scored per domain: "studio"
-(the paired songs' family, MUSDB layout) and "stage" (the unpaired data's family, CCMixter layout).
+(the paired songs' family, MUSDB layout) and "stage" (the unpaired data's family, CCMixter layout),
+with the band-limited output (``cfg.band_extension=none``) the committed runs were scored with.
 
 Finished runs are kept in ``data/bench/semi_vs_sup/`` (one JSON of per-track scores each), so an
 interrupted benchmark continues where it stopped. Writes ``bench/results/semi_vs_sup{,_quick}.md``,
@@ -51,7 +52,7 @@ def train(workdir: str, method: str, paired: int, seed: int, epoch_it: int, epoc
         os.symlink(demo_corpus(), link)
     command = [sys.executable, os.path.join(ROOT, "Training.py"), "with", f"cfg.{method}", "cfg.demo",
                f"cfg.train_sup_songs={paired}", f"cfg.epoch_it={epoch_it}", f"cfg.max_epochs={epochs}",
-               "cfg.patience=100", *updates, f"seed={seed}", "progress=False"]
+               "cfg.patience=100", "cfg.band_extension=none", *updates, f"seed={seed}", "progress=False"]
     folder = _run_command(workdir, command)
     with open(os.path.join(folder, "evaluation", "scores.json")) as handle:
         tracks = json.load(handle)["tracks"]
@@ -60,7 +61,8 @@ def train(workdir: str, method: str, paired: int, seed: int, epoch_it: int, epoc
     outcome = {"method": method, "paired": paired, "seed": seed, "tracks": tracks, "history": history}
     if evaluate_last:
         last = _run_command(workdir, [sys.executable, os.path.join(ROOT, "Evaluate.py"), "with", f"cfg.{method}",
-                                      "cfg.demo", *updates, f"checkpoint={os.path.join(folder, LAST_MODEL)}",
+                                      "cfg.demo", "cfg.band_extension=none", *updates,
+                                      f"checkpoint={os.path.join(folder, LAST_MODEL)}",
                                       "progress=False"])
         with open(os.path.join(last, "evaluation", "scores.json")) as handle:
             outcome["last_tracks"] = json.load(handle)["tracks"]

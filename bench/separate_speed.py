@@ -3,7 +3,8 @@
     python -m bench.separate_speed [--minutes 3] [--memory-minutes 10]
 
 The separator has the paper's architecture (weights do not change its speed). Rows compare the
-inference window (output frames per network call) and chunked against one-piece separation.
+inference window (output frames per network call), chunked against one-piece separation, and the
+full-band output (the default, ``--band-extension average``) against the band-limited one (``none``).
 """
 import argparse
 import os
@@ -67,13 +68,17 @@ def main(argv=None):
         cases, flop_rows = {}, []
         for frames, precision in ((256, "float32"), (1024, "float32"), (256, "bfloat16")):
             label = f", {precision} network (--precision {precision})"
-            for chunk_seconds in (CHUNK_SECONDS, 0.0) if precision == "float32" else (CHUNK_SECONDS,):
+            variants = [(CHUNK_SECONDS, "average"), (0.0, "average")] if precision == "float32" else [(CHUNK_SECONDS, "average")]
+            if (frames, precision) == (256, "float32"):
+                variants.append((CHUNK_SECONDS, "none"))
+            for chunk_seconds, band in variants:
                 separator = Separator.from_checkpoint(model, inference_frames=frames, precision=precision,
-                                                      chunk_seconds=chunk_seconds)
+                                                      chunk_seconds=chunk_seconds, band_extension=band)
                 width = separator.geometry.output_shape[1]
                 how = f"chunks of {chunk_seconds:g} s" if chunk_seconds else "in one piece"
-                cases[(f"end to end (read, resample, STFT, network, ISTFT, write), {how}{label}", width, seconds,
-                       None)] = lambda separator=separator: separator.separate_to_file(song, folder, progress=False)
+                output = "full band (average)" if band == "average" else "band-limited (none)"
+                cases[(f"end to end (read, analyse, network, synthesise, write), {output}, {how}{label}", width,
+                       seconds, None)] = lambda separator=separator: separator.separate_to_file(song, folder, progress=False)
             flops = forward_flops(separator.network) * (8192 / 256) / width * 2 * seconds
             cases[(f"network alone (both channels){label}", width, 2 * seconds, flops)] = \
                 lambda separator=separator: separator.separate_magnitude(spectrum)
@@ -93,7 +98,8 @@ def main(argv=None):
         memory_song = os.path.join(folder, "long.wav")
         make_song(memory_song, args.memory_minutes)
         out = os.path.join(folder, "out")
-        for options, label in (((), "default chunks"), (("--chunk-seconds", "0"), "in one piece")):
+        for options, label in (((), "default chunks, full band"), (("--chunk-seconds", "0"), "in one piece, full band"),
+                               (("--band-extension", "none"), "default chunks, band-limited")):
             peak = child_peak_memory(model, memory_song, out, *options)
             rows.append([f"peak memory (GiB), {args.memory_minutes:g}-minute stereo 44.1 kHz file, {label}",
                          "default", f"{peak:.2f}", "-", "-"])

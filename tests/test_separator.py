@@ -24,7 +24,7 @@ def test_passthrough_separator_sums_back_to_the_input(tmp_path):
     kernel[..., 0, 0] = 1.0  # channel 0 of the last concatenation is the cropped input
     network.get_layer("accompaniment").set_weights([kernel, np.zeros(1, np.float32)])
     save_separator(network, settings, str(tmp_path / "passthrough.keras"))
-    separator = Separator.from_checkpoint(str(tmp_path / "passthrough.keras"))
+    separator = Separator.from_checkpoint(str(tmp_path / "passthrough.keras"), band_extension="none")
     t = np.arange(int(44100 * 2.2)) / 44100
     song = np.stack([0.3 * np.sin(2 * np.pi * 220 * t), 0.2 * np.sin(2 * np.pi * 880 * t)], 1).astype(np.float32)
     estimates = separator.separate(song, 44100)
@@ -32,6 +32,9 @@ def test_passthrough_separator_sums_back_to_the_input(tmp_path):
     total = estimates["accompaniment"] + estimates["vocals"]
     inner = slice(4410, -4410)  # away from the resampler's edges
     assert np.sqrt(np.mean((total[inner] - song[inner]) ** 2) / np.mean(song[inner] ** 2)) < 1e-2
+    # Full band: the accompaniment's mask is 1 wherever the model hears anything, so it is the input itself.
+    full = Separator.from_checkpoint(str(tmp_path / "passthrough.keras")).separate(song, 44100)
+    assert np.abs(full["vocals"]).max() < 1e-6 and np.abs(full["accompaniment"] - song).max() < 1e-5
 
 
 def test_batched_windows_agree_with_one_window_at_a_time(trained_run):
@@ -53,12 +56,16 @@ def long_song(demo_root, path, rate, channels):
     return audio_io.load(str(path), clip=False)
 
 
-@pytest.mark.parametrize("rate, channels, chunk_seconds", [(44100, 2, 4.0), (22050, 1, 9.7), (11025, 2, 25.0)])
-def test_chunked_separation_agrees_with_one_piece(trained_run, demo_root, tmp_path, rate, channels, chunk_seconds):
+@pytest.mark.parametrize("rate, channels, chunk_seconds, band", [(44100, 2, 4.0, "average"), (22050, 1, 9.7, "none"),
+                                                                 (11025, 2, 25.0, "average"), (44100, 1, 7.0, "none")])
+def test_chunked_separation_agrees_with_one_piece(trained_run, demo_root, tmp_path, rate, channels, chunk_seconds,
+                                                  band):
     _, folder, _ = trained_run
     song = long_song(demo_root, tmp_path / "song.wav", rate, channels)
-    whole = Separator.from_checkpoint(str(folder / "best_separator.keras"), chunk_seconds=None).separate(song, rate)
-    separator = Separator.from_checkpoint(str(folder / "best_separator.keras"), chunk_seconds=chunk_seconds)
+    whole = Separator.from_checkpoint(str(folder / "best_separator.keras"), chunk_seconds=None,
+                                      band_extension=band).separate(song, rate)
+    separator = Separator.from_checkpoint(str(folder / "best_separator.keras"), chunk_seconds=chunk_seconds,
+                                          band_extension=band)
     plan = chunk_plan(len(song), rate, 8192, 256, separator.chunk_frames, separator.margin_frames)
     assert len(plan) >= 3
     done = []

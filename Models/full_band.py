@@ -1,0 +1,130 @@
+"""Full-band output: the model's estimates (mono, at its own rate and band) become soft masks on the STFT
+of each input channel at the input's own rate.
+
+The masks are each source's estimated magnitude over the sum of all estimates, so they add up to 1
+at every point and the sources add up to the input (the inverse STFT divides by the overlap-added
+squared window, which inverts an unmasked STFT exactly). They are interpolated linearly from the
+model's frames and bins to the input's; above the model's band (4096 Hz for the paper's 8192 Hz) a
+band extension decides:
+
+- ``average``: each source keeps, per frame, its mean mask over the model's top 1 kHz (cymbals and
+  sibilants go where that region's energy went); the sources add up to the input;
+- ``zeros``: nothing above the model's band (a band-limited output on the input's own STFT);
+- ``none`` (not handled here): the model's band-limited estimates with the model-rate mixture phase,
+  resampled to the input's rate, as the paper's pipeline writes them.
+
+Input STFT frames are centred on multiples of ``hop`` from sample 0, the same grid for a whole song
+and for each chunk of it, so that separating in chunks gives the whole song's output: each frame
+belongs to one chunk, and its windowed inverse is added into the output.
+"""
+import dataclasses
+import math
+from typing import Tuple
+
+import numpy as np
+
+BAND_EXTENSIONS = ("average", "zeros", "none")  # what Separator, Separate.py and cfg.band_extension take
+DEFAULT_BAND_EXTENSION = "average"  # chosen on the demo's validation songs (bench/results/band_extension.md)
+TOP_BAND_HZ = 1000.0  # the model's top band whose mean mask the 'average' extension carries upwards
+
+
+@dataclasses.dataclass(frozen=True)
+class InputGrid:
+    """The STFT of the input at its own rate: about the model's window length in seconds, a power of two.
+
+    Attributes:
+        n_fft: window and FFT length at the input's rate.
+        hop: hop at the input's rate (a quarter window).
+        sample_rate: the input's rate.
+        model_rate: the model's rate.
+        model_n_fft: the model's FFT length.
+        model_hop: the model's hop.
+    """
+    n_fft: int
+    hop: int
+    sample_rate: int
+    model_rate: int
+    model_n_fft: int
+    model_hop: int
+
+    @classmethod
+    def for_input(cls, sample_rate: int, model_rate: int, model_n_fft: int, model_hop: int) -> "InputGrid":
+        n_fft = 2 ** max(4, round(math.log2(model_n_fft * sample_rate / model_rate)))
+        return cls(n_fft, n_fft // 4, sample_rate, model_rate, model_n_fft, model_hop)
+
+    def frame_count(self, length: int) -> int:
+        """Frames whose windows reach into ``length`` samples (centred frames, as :func:`Utils.spectral.stft`)."""
+        return length // self.hop + 1
+
+    def first_frame_at_or_after(self, model_frame: int) -> int:
+        """The first input frame whose centre is not before model frame ``model_frame``'s centre."""
+        # centre of input frame j: j * hop / sample_rate seconds; of model frame i: i * model_hop / model_rate
+        return -(-model_frame * self.model_hop * self.sample_rate // (self.hop * self.model_rate))
+
+    def model_positions(self, first: int, stop: int) -> np.ndarray:
+        """Fractional model frames at the centres of input frames ``[first, stop)``."""
+        return np.arange(first, stop) * (self.hop * self.model_rate / (self.sample_rate * self.model_hop))
+
+    def model_bin_positions(self) -> np.ndarray:
+        """Fractional model bins at the frequencies of the input's bins."""
+        return np.arange(self.n_fft // 2 + 1) * (self.sample_rate * self.model_n_fft / (self.n_fft * self.model_rate))
+
+
+def ratio_masks(magnitudes: np.ndarray) -> np.ndarray:
+    """Each source's share of the estimated magnitude: ``(sources, ...)`` in, masks adding up to 1 out
+    (an equal share where every estimate is zero)."""
+    total = magnitudes.sum(axis=0, keepdims=True)
+    shares = magnitudes / np.where(total > 0, total, 1.0)
+    return np.where(total > 0, shares, np.float32(1.0 / magnitudes.shape[0])).astype(np.float32)
+
+
+def masks_on_input_grid(masks: np.ndarray, first_model_frame: int, grid: InputGrid, frames: Tuple[int, int],
+                        extension: str) -> np.ndarray:
+    """Model-resolution masks interpolated onto input frames, with the band extension above the model's band.
+
+    Args:
+        masks: ``(sources, channels, model bins, model frames)`` from :func:`ratio_masks`, holding
+            model frames ``first_model_frame`` onwards; it must hold the two frames around each input
+            frame's centre (the last model frame is repeated beyond the song's end).
+        first_model_frame: the song's model frame of ``masks[..., 0]``.
+        grid: the input's STFT grid.
+        frames: input frames ``[first, stop)``.
+        extension: ``average`` or ``zeros``.
+
+    Returns:
+        ``(sources, channels, input bins, stop - first)`` masks.
+    """
+    positions = np.clip(grid.model_positions(*frames) - first_model_frame, 0, masks.shape[-1] - 1)
+    low = np.minimum(np.floor(positions).astype(int), masks.shape[-1] - 1)
+    high = np.minimum(low + 1, masks.shape[-1] - 1)
+    weight = (positions - low).astype(np.float32)
+    in_time = masks[..., low] * (1 - weight) + masks[..., high] * weight
+    model_bins = masks.shape[-2]
+    bins = grid.model_bin_positions()
+    inside = bins <= model_bins - 1
+    low_bin = np.floor(bins[inside]).astype(int)
+    high_bin = np.minimum(low_bin + 1, model_bins - 1)
+    bin_weight = (bins[inside] - low_bin).astype(np.float32)[:, None]
+    out = np.zeros(masks.shape[:2] + (len(bins), len(positions)), np.float32)
+    out[..., inside, :] = in_time[..., low_bin, :] * (1 - bin_weight) + in_time[..., high_bin, :] * bin_weight
+    if extension == "average":
+        top = max(1, round(TOP_BAND_HZ * grid.model_n_fft / grid.model_rate))
+        out[..., ~inside, :] = in_time[..., model_bins - top:, :].mean(axis=-2, keepdims=True)
+    elif extension != "zeros":
+        raise ValueError(f"band extension {extension!r}: use one of {', '.join(BAND_EXTENSIONS)}")
+    return out
+
+
+def overlap_norm(grid: InputGrid, start: int, stop: int, length: int) -> np.ndarray:
+    """The squared analysis window overlap-added over every frame of a ``length``-sample song, on samples
+    ``[start, stop)``: what the inverse STFT divides by."""
+    window = np.hanning(grid.n_fft + 1)[:-1].astype(np.float32) ** 2  # periodic Hann, as tf.signal.hann_window
+    norm = np.zeros(stop - start, np.float32)
+    half = grid.n_fft // 2
+    first = max(0, (start - half) // grid.hop)
+    for frame in range(first, min(grid.frame_count(length), (stop + half) // grid.hop + 1)):
+        begin = frame * grid.hop - half
+        lo, hi = max(begin, start), min(begin + grid.n_fft, stop)
+        if lo < hi:
+            norm[lo - start:hi - start] += window[lo - begin:hi - begin]
+    return norm

@@ -1,0 +1,77 @@
+"""Full-band output: the model's estimates as masks on the input's own STFT, and the band extensions."""
+import numpy as np
+import soundfile
+
+from Models.full_band import TOP_BAND_HZ, InputGrid, masks_on_input_grid, ratio_masks
+from Models.separator import Separator
+from Utils import audio as audio_io
+from Utils.spectral import magnitude, to_model_space
+from tests.conftest import run_script
+
+RATE = 44100
+
+
+def test_masks_share_the_estimates_and_extend_above_the_model_band():
+    grid = InputGrid.for_input(RATE, 8192, 512, 256)
+    assert (grid.n_fft, grid.hop) == (2048, 512)  # about the model's 62.5 ms window, a power of two
+    vocals = np.full((1, 257, 4), 0.9, np.float32)
+    vocals[:, 192:] = 0.2 / 0.8  # the top 1 kHz (3072-4096 Hz): vocals hold 20% of the estimated energy
+    masks = ratio_masks(np.stack([vocals, np.ones_like(vocals)]))
+    assert np.allclose(masks.sum(0), 1) and np.isclose(masks[0, 0, 200, 0], 0.2)
+    assert np.allclose(ratio_masks(np.zeros((4, 1, 3, 2), np.float32)), 0.25)  # silence: equal shares
+    frames = (0, grid.first_frame_at_or_after(3))
+    above = grid.model_bin_positions() > 256
+    average = masks_on_input_grid(masks, 0, grid, frames, "average")
+    assert average.shape == (2, 1, 1025, frames[1])
+    assert np.allclose(average.sum(0), 1, atol=1e-6)
+    assert np.allclose(average[0][:, above], 0.2, atol=1e-6)  # 10 kHz goes where 3-4 kHz went
+    zeros = masks_on_input_grid(masks, 0, grid, frames, "zeros")
+    assert not zeros[:, :, above].any() and np.allclose(zeros[:, :, ~above], average[:, :, ~above])
+    at_model_bin = np.flatnonzero(np.isclose(grid.model_bin_positions(), 100))  # 1600 Hz is on both grids
+    assert np.allclose(average[0, 0, at_model_bin], 0.9 / 1.9)
+
+
+def write_mixture(folder):
+    """Vocals below 3 kHz; accompaniment with chords and a 10 kHz tone: the mixture, stereo, on disk."""
+    t = np.arange(int(RATE * 6.0)) / RATE
+    vocals = sum(0.1 * np.sin(2 * np.pi * f * t * (1 + 0.01 * np.sin(5 * t))) for f in (330, 660, 1320, 2640))
+    accompaniment = sum(0.08 * np.sin(2 * np.pi * f * t) for f in (110, 220, 277, 3300, 3700))
+    tone = 0.1 * np.sin(2 * np.pi * 10000 * t)
+    mixture = np.stack([vocals + accompaniment + tone, 0.8 * (vocals + accompaniment + tone)], 1).astype(np.float32)
+    soundfile.write(str(folder / "mix.wav"), mixture, RATE, subtype="FLOAT")
+    return mixture
+
+
+def level_at(audio, frequency):
+    """Amplitude of a sine at ``frequency`` in the first channel (an FFT over whole seconds)."""
+    seconds = len(audio) // RATE
+    spectrum = np.abs(np.fft.rfft(audio[:seconds * RATE, 0])) * 2 / (seconds * RATE)
+    return spectrum[frequency * seconds]
+
+
+def test_separate_writes_full_band_sources_that_add_up_to_the_input(trained_run, tmp_path):
+    _, folder, _ = trained_run
+    mixture = write_mixture(tmp_path)
+    outputs = {}
+    for band in ("average", "zeros", "none"):
+        result = run_script(["Separate.py", str(tmp_path / "mix.wav"), "-o", str(tmp_path / band), "--checkpoint",
+                             str(folder), "--band-extension", band, "--no-progress"], cwd=tmp_path)
+        assert result.returncode == 0, result.stderr[-2000:]
+        outputs[band] = {s: soundfile.read(str(tmp_path / band / "mix" / f"{s}.wav"), always_2d=True)[0]
+                         for s in ("vocals", "accompaniment")}
+    average = outputs["average"]
+    assert np.abs(average["vocals"] + average["accompaniment"] - mixture).max() < 1e-4
+    tone = level_at(mixture, 10000)
+    # The 10 kHz tone is split as the model split the top 1 kHz of its band, frame by frame.
+    separator = Separator.from_checkpoint(str(folder / "best_separator.keras"))
+    heard = audio_io.resample(mixture[:, :1], RATE, 8192)[:, 0]  # the first channel, as the model hears it
+    estimates = separator.separate_magnitude(to_model_space(magnitude(heard, 512, 256)).numpy())
+    top = round(TOP_BAND_HZ * 512 / 8192)
+    shares = ratio_masks(np.expm1(np.stack([estimates["vocals"], estimates["accompaniment"]])))[:, -top:]
+    expected = shares.mean(axis=(1, 2))
+    for share, source in zip(expected, ("vocals", "accompaniment")):
+        assert abs(level_at(average[source], 10000) / tone - share) < 0.05, (source, share)
+    for band in ("zeros", "none"):  # band-limited: nothing above the model's 4096 Hz
+        for source, audio in outputs[band].items():
+            assert level_at(audio, 10000) < 1e-3 * tone, (band, source)
+    assert level_at(outputs["average"]["accompaniment"], 3300) > 0  # in-band content is kept either way
