@@ -13,6 +13,18 @@ sys.path.insert(0, ROOT)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def pytest_addoption(parser):
+    parser.addoption("--shuffle", type=int, metavar="SEED", default=None,
+                     help="run the tests in an order shuffled by SEED: each test must pass in any order")
+
+
+def pytest_collection_modifyitems(config, items):
+    seed = config.getoption("--shuffle")
+    if seed is not None:
+        import random
+        random.Random(seed).shuffle(items)
+
+
 @pytest.fixture(scope="session")
 def demo_root():
     """The built-in demo corpus, rendered by the public entry point (cached between sessions)."""
