@@ -64,7 +64,8 @@ def evaluate(cfg, checkpoint, run, partition, progress, precision, _run):
     except (FileNotFoundError, ValueError) as error:
         raise SystemExit(f"error: {error}")
     try:
-        tracks = select_tracks(partitions_from_config(cfg), partition)
+        # Songs are scored at their own rate and channels: the training's resampled cache is not read.
+        tracks = select_tracks(partitions_from_config(dict(cfg, resampled_cache=None)), partition)
     except DatasetError as error:
         raise SystemExit(f"error: {error}")
     print(f"evaluating {path} on {len(tracks)} tracks of {partition}")

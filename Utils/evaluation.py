@@ -67,7 +67,8 @@ def _score_track(job) -> Dict:
     """Runs in a worker process: museval (and the paper's protocol) for the estimates and for the mixture."""
     name, dataset, sources, references, estimates, mixture, rate, model_rate, protocol, out_dir = job
     import museval
-    result = {"track": name, "dataset": dataset, "methods": {}, "silent": []}
+    result = {"track": name, "dataset": dataset, "sample_rate": rate, "channels": int(mixture.shape[-1]),
+              "methods": {}, "silent": []}
     for method, estimate in (("separator", estimates), ("mixture", np.stack([mixture] * len(sources)))):
         silent = [index for index in range(len(sources)) if not np.any(estimate[index])]
         if silent:  # museval refuses silent estimates: score the others, and give the silent ones NaN

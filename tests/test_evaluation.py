@@ -46,6 +46,11 @@ def test_evaluate_writes_tables_loadable_by_museval(trained_run):
     store = museval.EvalStore()
     store.add_eval_dir(os.path.join(evaluation, "separator"))
     assert len(store.df["track"].unique()) == 8 and set(store.df["target"]) == {"accompaniment", "vocals"}
+    # Validation songs too are scored at their own rate and channels, not from the training's 8 kHz mono cache.
+    rows = json.loads(open(os.path.join(evaluation, "scores.json")).read())["tracks"]
+    for row in rows:
+        header = soundfile.info(os.path.join(workdir, "data", "demo", "ccmixter", row["track"], "mix.wav"))
+        assert (row["sample_rate"], row["channels"]) == (header.samplerate, header.channels), row["track"]
     assert "SDR med" in result.stdout
 
 
