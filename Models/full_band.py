@@ -34,7 +34,8 @@ class InputGrid:
 
     Attributes:
         n_fft: window and FFT length at the input's rate.
-        hop: hop at the input's rate (a quarter window).
+        hop: hop at the input's rate (half a window: the inverse divides by the overlap-added squared
+            window, so any hop inverts exactly; a quarter window cost 1.8x the time for the same SDR).
         sample_rate: the input's rate.
         model_rate: the model's rate.
         model_n_fft: the model's FFT length.
@@ -50,11 +51,12 @@ class InputGrid:
     @classmethod
     def for_input(cls, sample_rate: int, model_rate: int, model_n_fft: int, model_hop: int) -> "InputGrid":
         n_fft = 2 ** max(4, round(math.log2(model_n_fft * sample_rate / model_rate)))
-        return cls(n_fft, n_fft // 4, sample_rate, model_rate, model_n_fft, model_hop)
+        return cls(n_fft, n_fft // 2, sample_rate, model_rate, model_n_fft, model_hop)
 
     def frame_count(self, length: int) -> int:
-        """Frames whose windows reach into ``length`` samples (centred frames, as :func:`Utils.spectral.stft`)."""
-        return length // self.hop + 1
+        """Frames of a ``length``-sample song: centred on multiples of ``hop`` from sample 0, until every
+        sample lies in two of them."""
+        return -(-length // self.hop) + 1
 
     def first_frame_at_or_after(self, model_frame: int) -> int:
         """The first input frame whose centre is not before model frame ``model_frame``'s centre."""
@@ -92,39 +94,53 @@ def masks_on_input_grid(masks: np.ndarray, first_model_frame: int, grid: InputGr
         extension: ``average`` or ``zeros``.
 
     Returns:
-        ``(sources, channels, input bins, stop - first)`` masks.
+        ``(sources, channels, stop - first, input bins)`` masks (frames before bins, as the STFT's frames).
     """
     positions = np.clip(grid.model_positions(*frames) - first_model_frame, 0, masks.shape[-1] - 1)
     low = np.minimum(np.floor(positions).astype(int), masks.shape[-1] - 1)
     high = np.minimum(low + 1, masks.shape[-1] - 1)
-    weight = (positions - low).astype(np.float32)
-    in_time = masks[..., low] * (1 - weight) + masks[..., high] * weight
+    weight = (positions - low).astype(np.float32)[:, None]
+    by_frame = np.swapaxes(masks, -1, -2)  # (sources, channels, model frames, model bins)
+    in_time = by_frame[..., low, :] * (1 - weight) + by_frame[..., high, :] * weight
     model_bins = masks.shape[-2]
     bins = grid.model_bin_positions()
     inside = bins <= model_bins - 1
     low_bin = np.floor(bins[inside]).astype(int)
     high_bin = np.minimum(low_bin + 1, model_bins - 1)
-    bin_weight = (bins[inside] - low_bin).astype(np.float32)[:, None]
-    out = np.zeros(masks.shape[:2] + (len(bins), len(positions)), np.float32)
-    out[..., inside, :] = in_time[..., low_bin, :] * (1 - bin_weight) + in_time[..., high_bin, :] * bin_weight
+    bin_weight = (bins[inside] - low_bin).astype(np.float32)
+    out = np.empty(in_time.shape[:-1] + (len(bins),), np.float32)
+    out[..., :inside.sum()] = in_time[..., low_bin] * (1 - bin_weight) + in_time[..., high_bin] * bin_weight
     if extension == "average":
         top = max(1, round(TOP_BAND_HZ * grid.model_n_fft / grid.model_rate))
-        out[..., ~inside, :] = in_time[..., model_bins - top:, :].mean(axis=-2, keepdims=True)
-    elif extension != "zeros":
+        out[..., inside.sum():] = in_time[..., model_bins - top:].mean(axis=-1, keepdims=True)
+    elif extension == "zeros":
+        out[..., inside.sum():] = 0.0
+    else:
         raise ValueError(f"band extension {extension!r}: use one of {', '.join(BAND_EXTENSIONS)}")
     return out
 
 
-def overlap_norm(grid: InputGrid, start: int, stop: int, length: int) -> np.ndarray:
-    """The squared analysis window overlap-added over every frame of a ``length``-sample song, on samples
-    ``[start, stop)``: what the inverse STFT divides by."""
-    window = np.hanning(grid.n_fft + 1)[:-1].astype(np.float32) ** 2  # periodic Hann, as tf.signal.hann_window
-    norm = np.zeros(stop - start, np.float32)
-    half = grid.n_fft // 2
-    first = max(0, (start - half) // grid.hop)
-    for frame in range(first, min(grid.frame_count(length), (stop + half) // grid.hop + 1)):
-        begin = frame * grid.hop - half
-        lo, hi = max(begin, start), min(begin + grid.n_fft, stop)
-        if lo < hi:
-            norm[lo - start:hi - start] += window[lo - begin:hi - begin]
-    return norm
+def frames_of(segment: np.ndarray, grid: InputGrid) -> np.ndarray:
+    """``(channels, frames, n_fft)`` half-overlapping frames of a ``(samples, channels)`` segment of
+    ``(frames + 1) * hop`` samples (a reshape, as the hop is half a window)."""
+    halves = segment.T.reshape(segment.shape[1], -1, grid.hop)
+    return np.concatenate([halves[:, :-1], halves[:, 1:]], axis=-1)
+
+
+def overlap_add(frames: np.ndarray, grid: InputGrid) -> np.ndarray:
+    """Overlap-adds ``(..., frames, n_fft)`` half-overlapping frames into ``(..., (frames + 1) * hop)`` samples,
+    divided by :func:`window_power` (the inverse STFT's normalisation; it is linear, so frames can be
+    inverted in any groups and added up)."""
+    out = np.zeros(frames.shape[:-2] + (frames.shape[-2] + 1, grid.hop), frames.dtype)
+    out[..., :-1, :] += frames[..., :grid.hop]
+    out[..., 1:, :] += frames[..., grid.hop:]
+    out /= window_power(grid)
+    return out.reshape(frames.shape[:-2] + (-1,))
+
+
+def window_power(grid: InputGrid) -> np.ndarray:
+    """``(hop,)``: the squared window overlap-added, what the inverse STFT divides by. Every sample of a
+    song lies in exactly two frames (centred frames from sample 0 to past the end, half a window apart),
+    so it repeats every hop, edges included."""
+    squared = np.hanning(grid.n_fft + 1)[:-1].astype(np.float32) ** 2  # periodic Hann, as tf.signal.hann_window
+    return squared[:grid.hop] + squared[grid.hop:]

@@ -26,7 +26,8 @@ import tensorflow as tf
 
 from Models.build import build_separator, load_separator_settings, load_separator_weights
 from Models.chunks import Chunk, chunk_plan, song_frames_range
-from Models.full_band import BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION, InputGrid, masks_on_input_grid, overlap_norm, ratio_masks
+from Models.full_band import (BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION, InputGrid, frames_of, masks_on_input_grid,
+                              overlap_add, ratio_masks)
 from Utils import audio as audio_io
 from Utils.files import output_folder, safe_name
 from Utils.hardware import PRECISION_CHOICES, PRECISIONS, auto_precision
@@ -36,6 +37,7 @@ CHUNK_SECONDS = 60.0  # audio per chunk by default (Separate.py --chunk-seconds 
 BATCH_FRAMES = 2048  # output frames per network call by default (64 s at 8192 Hz / hop 256): bounds memory
 NETWORK_CALLS = 2  # network calls in flight: one's serial steps (copies, concatenations) overlap the other's convolutions
 RESAMPLER_SECONDS = 0.05  # reach of the resampler's filter (soxr HQ: about 10 ms), with room to spare
+FULL_BAND_FRAMES = 512  # input STFT frames masked at once (12 s at 44.1 kHz): bounds the full-band work's memory
 
 
 class OutputAssembly:
@@ -310,27 +312,35 @@ class Separator:
 
         The chunk owns the input frames whose centres lie between model frames ``first_frame - 1`` and
         ``stop_frame - 1`` (the first and last chunks: to the song's ends); ``masks`` holds model frames
-        ``first_model_frame`` onwards."""
+        ``first_model_frame`` onwards. Frames are taken ``FULL_BAND_FRAMES`` at a time (bounded memory).
+        With ``average``, the last source is the chunk's share of the input less the others: the masks add
+        up to 1, so this is its masked inverse, without an inverse FFT."""
         length = len(audio)
-        frames = (0 if first else grid.first_frame_at_or_after(chunk.first_frame - 1),
-                  grid.frame_count(length) if last else grid.first_frame_at_or_after(chunk.stop_frame - 1))
+        owned = (0 if first else grid.first_frame_at_or_after(chunk.first_frame - 1),
+                 grid.frame_count(length) if last else grid.first_frame_at_or_after(chunk.stop_frame - 1))
         half = grid.n_fft // 2
-        start, stop = frames[0] * grid.hop - half, (frames[1] - 1) * grid.hop + half
         outputs = [np.zeros((chunk.read_stop - chunk.read_start, audio.shape[1]), np.float32) for _ in self.sources]
-        if frames[1] <= frames[0]:
-            return outputs
-        segment = np.pad(audio[max(start, 0):min(stop, length)], [(max(-start, 0), max(stop - length, 0)), (0, 0)])
-        window = tf.signal.hann_window(grid.n_fft)
-        spectrum = tf.signal.rfft(tf.signal.frame(tf.transpose(segment), grid.n_fft, grid.hop) * window)
-        on_grid = masks_on_input_grid(masks, first_model_frame, grid, frames, self.band_extension)
-        masked = spectrum[None] * tf.complex(tf.linalg.matrix_transpose(on_grid), 0.0)  # (sources, channels, frames, bins)
-        waveforms = tf.signal.overlap_and_add(tf.signal.irfft(masked, [grid.n_fft]) * window, grid.hop).numpy()
-        norm = overlap_norm(grid, start, stop, length)
-        waveforms = np.where(norm > 1e-8, waveforms / np.maximum(norm, 1e-8), 0.0)
-        lo, hi = max(start, 0), min(stop, length)
-        assert chunk.read_start <= lo and hi <= chunk.read_stop, (chunk, lo, hi)  # the chunk's margin covers its frames
-        for output, waveform in zip(outputs, waveforms):
-            output[lo - chunk.read_start:hi - chunk.read_start] = waveform[:, lo - start:hi - start].T
+        window = np.hanning(grid.n_fft + 1)[:-1].astype(np.float32)  # periodic, as tf.signal.hann_window
+        for begin in range(owned[0], owned[1], FULL_BAND_FRAMES):
+            frames = (begin, min(begin + FULL_BAND_FRAMES, owned[1]))
+            start, stop = frames[0] * grid.hop - half, (frames[1] - 1) * grid.hop + half
+            segment = np.pad(audio[max(start, 0):min(stop, length)],
+                             [(max(-start, 0), max(stop - length, 0)), (0, 0)])
+            windowed = frames_of(segment, grid) * window  # (channels, frames, n_fft)
+            spectrum = tf.signal.rfft(windowed)
+            # With masks adding up to 1 ('average'), the last source is the input's share less the others'.
+            residual = self.band_extension == "average"
+            on_grid = masks_on_input_grid(masks[:-1] if residual else masks, first_model_frame, grid, frames,
+                                          self.band_extension)
+            masked = spectrum[None] * tf.cast(on_grid, tf.complex64)  # (sources, channels, frames, bins)
+            waveforms = overlap_add(tf.signal.irfft(masked, [grid.n_fft]).numpy() * window, grid)
+            if residual:
+                share = overlap_add(windowed * window, grid)  # the input's own inverse, FFT-free
+                waveforms = np.concatenate([waveforms, (share - waveforms.sum(0))[None]])
+            lo, hi = max(start, 0), min(stop, length)
+            assert chunk.read_start <= lo and hi <= chunk.read_stop, (chunk, lo, hi)  # the margin covers the frames
+            for output, waveform in zip(outputs, waveforms):
+                output[lo - chunk.read_start:hi - chunk.read_start] += waveform[:, lo - start:hi - start].T
         return outputs
 
     def _analyse(self, segment: np.ndarray, sample_rate: int) -> Tuple[np.ndarray, tf.Tensor]:

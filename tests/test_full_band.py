@@ -13,7 +13,7 @@ RATE = 44100
 
 def test_masks_share_the_estimates_and_extend_above_the_model_band():
     grid = InputGrid.for_input(RATE, 8192, 512, 256)
-    assert (grid.n_fft, grid.hop) == (2048, 512)  # about the model's 62.5 ms window, a power of two
+    assert (grid.n_fft, grid.hop) == (2048, 1024)  # about the model's 62.5 ms window, a power of two
     vocals = np.full((1, 257, 4), 0.9, np.float32)
     vocals[:, 192:] = 0.2 / 0.8  # the top 1 kHz (3072-4096 Hz): vocals hold 20% of the estimated energy
     masks = ratio_masks(np.stack([vocals, np.ones_like(vocals)]))
@@ -22,13 +22,26 @@ def test_masks_share_the_estimates_and_extend_above_the_model_band():
     frames = (0, grid.first_frame_at_or_after(3))
     above = grid.model_bin_positions() > 256
     average = masks_on_input_grid(masks, 0, grid, frames, "average")
-    assert average.shape == (2, 1, 1025, frames[1])
+    assert average.shape == (2, 1, frames[1], 1025)  # (sources, channels, frames, bins)
     assert np.allclose(average.sum(0), 1, atol=1e-6)
-    assert np.allclose(average[0][:, above], 0.2, atol=1e-6)  # 10 kHz goes where 3-4 kHz went
+    assert np.allclose(average[0][..., above], 0.2, atol=1e-6)  # 10 kHz goes where 3-4 kHz went
     zeros = masks_on_input_grid(masks, 0, grid, frames, "zeros")
-    assert not zeros[:, :, above].any() and np.allclose(zeros[:, :, ~above], average[:, :, ~above])
+    assert not zeros[..., above].any() and np.allclose(zeros[..., ~above], average[..., ~above])
     at_model_bin = np.flatnonzero(np.isclose(grid.model_bin_positions(), 100))  # 1600 Hz is on both grids
-    assert np.allclose(average[0, 0, at_model_bin], 0.9 / 1.9)
+    assert np.allclose(average[0, 0, :, at_model_bin], 0.9 / 1.9)
+
+
+def test_every_sample_lies_in_two_frames_and_the_inverse_is_exact():
+    from Models.full_band import frames_of, overlap_add
+    grid = InputGrid.for_input(RATE, 8192, 512, 256)
+    for length in (5 * grid.hop, 5 * grid.hop + 1, 7 * grid.hop - 3):
+        audio = np.random.default_rng(length).standard_normal((length, 2)).astype(np.float32)
+        count = grid.frame_count(length)
+        padded = np.pad(audio, [(grid.hop, count * grid.hop - length), (0, 0)])  # frame 0 starts a hop early
+        window = np.hanning(grid.n_fft + 1)[:-1].astype(np.float32)
+        frames = np.fft.irfft(np.fft.rfft(frames_of(padded, grid) * window), grid.n_fft).astype(np.float32)
+        inverse = overlap_add(frames * window, grid)[:, grid.hop:grid.hop + length].T
+        assert np.abs(inverse - audio).max() < 1e-5, length
 
 
 def write_mixture(folder):

@@ -34,7 +34,7 @@ def test_passthrough_separator_sums_back_to_the_input(tmp_path):
     assert np.sqrt(np.mean((total[inner] - song[inner]) ** 2) / np.mean(song[inner] ** 2)) < 1e-2
     # Full band: the accompaniment's mask is 1 wherever the model hears anything, so it is the input itself.
     full = Separator.from_checkpoint(str(tmp_path / "passthrough.keras")).separate(song, 44100)
-    assert np.abs(full["vocals"]).max() < 1e-6 and np.abs(full["accompaniment"] - song).max() < 1e-5
+    assert np.abs(full["vocals"]).max() < 1e-5 and np.abs(full["accompaniment"] - song).max() < 1e-5  # float rounding
 
 
 def test_batched_windows_agree_with_one_window_at_a_time(trained_run):
