@@ -19,7 +19,7 @@ from typing import Dict, List
 
 import numpy as np
 
-from bench.common import RESULTS, ROOT, demo_corpus, machine
+from bench.common import RESULTS, ROOT, demo_corpus, machine, write_markdown
 from Models.full_band import BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION
 
 SOURCES = ("vocals", "accompaniment")
@@ -104,9 +104,7 @@ def main(argv=None):
         "Mean validation SDR over domains and sources: " + ", ".join(f"{e} {v:.2f}" for e, v in valid_means.items())
         + f". Best on the validation songs: **{best}**; the default (`Models.full_band.DEFAULT_BAND_EXTENSION`) "
         f"is {DEFAULT_BAND_EXTENSION}.", "", "Per-song scores: `band_extension.csv`.", ""])
-    with open(os.path.join(RESULTS, "band_extension.md"), "w") as handle:
-        handle.write(text)
-    print(text)
+    write_markdown("band_extension", text)
 
 
 if __name__ == "__main__":

@@ -76,6 +76,15 @@ def report(name: str, title: str, columns: Sequence[str], rows: List[Sequence], 
     return text
 
 
+def write_markdown(name: str, text: str) -> str:
+    """Writes ``bench/results/<name>.md`` and prints it."""
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(os.path.join(RESULTS, f"{name}.md"), "w") as handle:
+        handle.write(text)
+    print(text)
+    return text
+
+
 def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.4g}" if abs(value) < 1000 else f"{value:,.0f}"

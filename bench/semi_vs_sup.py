@@ -28,7 +28,7 @@ from typing import Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from bench.common import RESULTS, ROOT, demo_corpus, machine
+from bench.common import RESULTS, ROOT, demo_corpus, machine, write_markdown
 from Utils.runs import LAST_MODEL
 
 DOMAINS = {"musdb": "studio (paired family)", "ccmixter": "stage (unpaired family)"}
@@ -254,10 +254,7 @@ def write_results(outcomes: List[Dict], plan: Dict, name: str, command: str) -> 
                "SDR 95% low", "SDR 95% high"], [[DOMAINS[row[0]], *row[1:]] for row in means]), "",
         f"![SDR against paired songs]({name}.png)", "",
         f"Per-song scores of every run: `{name}.csv`.", ""])
-    with open(os.path.join(RESULTS, f"{name}.md"), "w") as handle:
-        handle.write(text)
-    print(text)
-    return text
+    return write_markdown(name, text)
 
 
 def main(argv=None):

@@ -26,7 +26,7 @@ from typing import Dict, List
 
 import numpy as np
 
-from bench.common import RESULTS, ROOT, machine
+from bench.common import RESULTS, ROOT, machine, write_markdown
 from bench.semi_vs_sup import (DOMAINS, FULL, SOURCES, bootstrap_interval, finished_runs, run_all, run_path,
                                score_grid, table, train, train_missing)
 
@@ -181,10 +181,7 @@ def write_results(outcomes: List[Dict]) -> str:
         table(["test domain", "source", "arm", "SDR", "95% low", "95% high"], [[DOMAINS[r[0]], *r[1:]] for r in means]),
         "", f"![SDR per arm]({name}.png)", "", f"Per-song scores: `{name}.csv`. What they mean: "
         "[semi_vs_sup_findings.md](semi_vs_sup_findings.md).", ""])
-    with open(os.path.join(RESULTS, f"{name}.md"), "w") as handle:
-        handle.write(text)
-    print(text)
-    return text
+    return write_markdown(name, text)
 
 
 def main(argv=None):
