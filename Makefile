@@ -5,6 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEBIAN_PACKAGES := ffmpeg fluidsynth timgm6mb-soundfont
 DEMO_ARGS ?=
+PYTEST_ARGS ?=    # e.g. make test PYTEST_ARGS="--shuffle 7": the tests in a shuffled order
 
 .PHONY: setup system-packages demo test bench corpus clean
 
@@ -39,7 +40,7 @@ demo: setup
 	$(PY) Training.py with cfg.semi_sup cfg.demo $(DEMO_ARGS)
 
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: setup
 	$(PY) -m bench
