@@ -138,6 +138,17 @@ def overlap_add(frames: np.ndarray, grid: InputGrid) -> np.ndarray:
     return out.reshape(frames.shape[:-2] + (-1,))
 
 
+def own_share(segment: np.ndarray, grid: InputGrid) -> np.ndarray:
+    """``(channels, samples)``: what the frames of a ``(samples, channels)`` segment give back unmasked, i.e.
+    :func:`overlap_add` of its windowed frames windowed again, without computing them. Inside, two frames
+    cover each sample and give it back whole; the first and last hop are covered by one frame each."""
+    squared = np.hanning(grid.n_fft + 1)[:-1].astype(np.float32) ** 2
+    share = segment.T.copy()
+    share[:, :grid.hop] *= squared[grid.hop:] / window_power(grid)
+    share[:, -grid.hop:] *= squared[:grid.hop] / window_power(grid)
+    return share
+
+
 def window_power(grid: InputGrid) -> np.ndarray:
     """``(hop,)``: the squared window overlap-added, what the inverse STFT divides by. Every sample of a
     song lies in exactly two frames (centred frames from sample 0 to past the end, half a window apart),

@@ -27,7 +27,7 @@ import tensorflow as tf
 from Models.build import build_separator, load_separator_settings, load_separator_weights
 from Models.chunks import Chunk, chunk_plan, song_frames_range
 from Models.full_band import (BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION, InputGrid, frames_of, masks_on_input_grid,
-                              overlap_add, ratio_masks)
+                              overlap_add, own_share, ratio_masks)
 from Utils import audio as audio_io
 from Utils.files import output_folder, safe_name
 from Utils.hardware import PRECISION_CHOICES, PRECISIONS, auto_precision
@@ -335,7 +335,7 @@ class Separator:
             masked = spectrum[None] * tf.cast(on_grid, tf.complex64)  # (sources, channels, frames, bins)
             waveforms = overlap_add(tf.signal.irfft(masked, [grid.n_fft]).numpy() * window, grid)
             if residual:
-                share = overlap_add(windowed * window, grid)  # the input's own inverse, FFT-free
+                share = own_share(segment, grid)  # the unmasked inverse: the input itself, but at the edges
                 waveforms = np.concatenate([waveforms, (share - waveforms.sum(0))[None]])
             lo, hi = max(start, 0), min(stop, length)
             assert chunk.read_start <= lo and hi <= chunk.read_stop, (chunk, lo, hi)  # the margin covers the frames
@@ -343,13 +343,15 @@ class Separator:
                 output[lo - chunk.read_start:hi - chunk.read_start] += waveform[:, lo - start:hi - start].T
         return outputs
 
-    def _analyse(self, segment: np.ndarray, sample_rate: int) -> Tuple[np.ndarray, tf.Tensor]:
+    def _analyse(self, segment: np.ndarray, sample_rate: int) -> Tuple[np.ndarray, Optional[tf.Tensor]]:
         """The log1p magnitudes ``(channels, bins, frames)`` of input samples at the model rate, and their
         phase as unit complex numbers (the mixture's phase, given to every source's estimate; zero where
         the mixture is exactly zero, so that digital silence stays silent)."""
         rate, n_fft, hop = self.settings["sample_rate"], self.settings["n_fft"], self.settings["hop"]
         spectrum = stft(tf.transpose(audio_io.resample(segment, sample_rate, rate)), n_fft, hop)  # all channels at once
         magnitude = tf.abs(spectrum)
+        if self.band_extension != "none":
+            return to_model_space(magnitude).numpy(), None  # full band takes the phase of the input's own STFT
         phasor = spectrum / tf.complex(tf.where(magnitude > 0, magnitude, 1.0), 0.0)
         return to_model_space(magnitude).numpy(), phasor
 
