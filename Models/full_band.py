@@ -74,11 +74,17 @@ class InputGrid:
 
 
 def ratio_masks(magnitudes: np.ndarray) -> np.ndarray:
-    """Each source's share of the estimated magnitude: ``(sources, ...)`` in, masks adding up to 1 out
-    (an equal share where every estimate is zero)."""
+    """Each source's share of the estimated magnitude: ``(sources, ...)`` in, masks adding up to 1 out.
+
+    Where every estimate is zero, the sources that estimate anything elsewhere share equally; a source
+    whose estimates are all zero (a dead output head) gets no share anywhere, so its output is silent."""
+    live = magnitudes.reshape(len(magnitudes), -1).any(axis=1)
+    if not live.any():
+        live[:] = True
     total = magnitudes.sum(axis=0, keepdims=True)
     shares = magnitudes / np.where(total > 0, total, 1.0)
-    return np.where(total > 0, shares, np.float32(1.0 / magnitudes.shape[0])).astype(np.float32)
+    equal = (live / live.sum()).astype(np.float32).reshape((-1,) + (1,) * (magnitudes.ndim - 1))
+    return np.where(total > 0, shares, equal).astype(np.float32)
 
 
 def masks_on_input_grid(masks: np.ndarray, first_model_frame: int, grid: InputGrid, frames: Tuple[int, int],

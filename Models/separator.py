@@ -313,14 +313,15 @@ class Separator:
         The chunk owns the input frames whose centres lie between model frames ``first_frame - 1`` and
         ``stop_frame - 1`` (the first and last chunks: to the song's ends); ``masks`` holds model frames
         ``first_model_frame`` onwards. Frames are taken ``FULL_BAND_FRAMES`` at a time (bounded memory).
-        With ``average``, the last source is the chunk's share of the input less the others: the masks add
-        up to 1, so this is its masked inverse, without an inverse FFT."""
+        With ``average``, one source is the chunk's share of the input less the others: the masks add up
+        to 1, so this is its masked inverse, without an inverse FFT."""
         length = len(audio)
         owned = (0 if first else grid.first_frame_at_or_after(chunk.first_frame - 1),
                  grid.frame_count(length) if last else grid.first_frame_at_or_after(chunk.stop_frame - 1))
         half = grid.n_fft // 2
         outputs = [np.zeros((chunk.read_stop - chunk.read_start, audio.shape[1]), np.float32) for _ in self.sources]
         window = np.hanning(grid.n_fft + 1)[:-1].astype(np.float32)  # periodic, as tf.signal.hann_window
+        live = masks.reshape(len(masks), -1).any(axis=1)
         for begin in range(owned[0], owned[1], FULL_BAND_FRAMES):
             frames = (begin, min(begin + FULL_BAND_FRAMES, owned[1]))
             start, stop = frames[0] * grid.hop - half, (frames[1] - 1) * grid.hop + half
@@ -328,15 +329,18 @@ class Separator:
                              [(max(-start, 0), max(stop - length, 0)), (0, 0)])
             windowed = frames_of(segment, grid) * window  # (channels, frames, n_fft)
             spectrum = tf.signal.rfft(windowed)
-            # With masks adding up to 1 ('average'), the last source is the input's share less the others'.
-            residual = self.band_extension == "average"
-            on_grid = masks_on_input_grid(masks[:-1] if residual else masks, first_model_frame, grid, frames,
-                                          self.band_extension)
+            # With masks adding up to 1 ('average'), one source is the input's share less the others': the
+            # last that estimates anything (a dead head's mask is zero, and its output stays exactly silent).
+            residual = int(np.flatnonzero(live)[-1]) if self.band_extension == "average" else None
+            masked_ones = [k for k in range(len(masks)) if k != residual]
+            on_grid = masks_on_input_grid(masks[masked_ones], first_model_frame, grid, frames, self.band_extension)
             masked = spectrum[None] * tf.cast(on_grid, tf.complex64)  # (sources, channels, frames, bins)
-            waveforms = overlap_add(tf.signal.irfft(masked, [grid.n_fft]).numpy() * window, grid)
-            if residual:
+            inverted = overlap_add(tf.signal.irfft(masked, [grid.n_fft]).numpy() * window, grid)
+            waveforms = np.empty((len(masks),) + inverted.shape[1:], np.float32)
+            waveforms[masked_ones] = inverted
+            if residual is not None:
                 share = own_share(segment, grid)  # the unmasked inverse: the input itself, but at the edges
-                waveforms = np.concatenate([waveforms, (share - waveforms.sum(0))[None]])
+                waveforms[residual] = share - inverted.sum(0)
             lo, hi = max(start, 0), min(stop, length)
             assert chunk.read_start <= lo and hi <= chunk.read_stop, (chunk, lo, hi)  # the margin covers the frames
             for output, waveform in zip(outputs, waveforms):

@@ -19,6 +19,8 @@ def test_masks_share_the_estimates_and_extend_above_the_model_band():
     masks = ratio_masks(np.stack([vocals, np.ones_like(vocals)]))
     assert np.allclose(masks.sum(0), 1) and np.isclose(masks[0, 0, 200, 0], 0.2)
     assert np.allclose(ratio_masks(np.zeros((4, 1, 3, 2), np.float32)), 0.25)  # silence: equal shares
+    dead = ratio_masks(np.stack([np.zeros((1, 3, 2)), np.eye(3, 2)[None]]).astype(np.float32))
+    assert not dead[0].any() and np.allclose(dead[1], 1)  # a dead head gets no share, even where all are zero
     frames = (0, grid.first_frame_at_or_after(3))
     above = grid.model_bin_positions() > 256
     average = masks_on_input_grid(masks, 0, grid, frames, "average")
