@@ -68,6 +68,10 @@ class InputGrid:
         """Fractional model frames at the centres of input frames ``[first, stop)``."""
         return np.arange(first, stop) * (self.hop * self.model_rate / (self.sample_rate * self.model_hop))
 
+    def window(self) -> np.ndarray:
+        """The periodic Hann window of the input's STFT (as ``tf.signal.hann_window``)."""
+        return np.hanning(self.n_fft + 1)[:-1].astype(np.float32)
+
     def model_bin_positions(self) -> np.ndarray:
         """Fractional model bins at the frequencies of the input's bins."""
         return np.arange(self.n_fft // 2 + 1) * (self.sample_rate * self.model_n_fft / (self.n_fft * self.model_rate))
@@ -149,7 +153,7 @@ def own_share(segment: np.ndarray, grid: InputGrid) -> np.ndarray:
     """``(channels, samples)``: what the frames of a ``(samples, channels)`` segment give back unmasked, i.e.
     :func:`overlap_add` of its windowed frames windowed again, without computing them. Inside, two frames
     cover each sample and give it back whole; the first and last hop are covered by one frame each."""
-    squared = np.hanning(grid.n_fft + 1)[:-1].astype(np.float32) ** 2
+    squared = grid.window() ** 2
     share = segment.T.copy()
     share[:, :grid.hop] *= squared[grid.hop:] / window_power(grid)
     share[:, -grid.hop:] *= squared[:grid.hop] / window_power(grid)
@@ -160,5 +164,5 @@ def window_power(grid: InputGrid) -> np.ndarray:
     """``(hop,)``: the squared window overlap-added, what the inverse STFT divides by. Every sample of a
     song lies in exactly two frames (centred frames from sample 0 to past the end, half a window apart),
     so it repeats every hop, edges included."""
-    squared = np.hanning(grid.n_fft + 1)[:-1].astype(np.float32) ** 2  # periodic Hann, as tf.signal.hann_window
+    squared = grid.window() ** 2
     return squared[:grid.hop] + squared[grid.hop:]

@@ -298,7 +298,10 @@ class Separator:
 
     def _finish(self, assembly: OutputAssembly, chunk: Chunk, estimates: Dict[str, np.ndarray], phasor: tf.Tensor,
                 sample_rate: int, next_read: int, done: int) -> None:
-        """Turns a chunk's estimates into waveforms and adds them to the output (on the worker thread)."""
+        """Turns a chunk's estimates into waveforms and adds them to the output (on the worker thread).
+
+        ``estimates`` are the network's log1p estimates per source for the band-limited output (with the
+        model-rate ``phasor``), and :meth:`_masked_input`'s arguments after the chunk for the full band."""
         if self.band_extension == "none":
             waveforms = self._synthesise(estimates, phasor, sample_rate, chunk.read_stop - chunk.read_start)
         else:
@@ -320,8 +323,12 @@ class Separator:
                  grid.frame_count(length) if last else grid.first_frame_at_or_after(chunk.stop_frame - 1))
         half = grid.n_fft // 2
         outputs = [np.zeros((chunk.read_stop - chunk.read_start, audio.shape[1]), np.float32) for _ in self.sources]
-        window = np.hanning(grid.n_fft + 1)[:-1].astype(np.float32)  # periodic, as tf.signal.hann_window
-        live = masks.reshape(len(masks), -1).any(axis=1)
+        window = grid.window()
+        # With masks adding up to 1 ('average'), one source is the input's share less the others': the last
+        # that estimates anything (a dead head's mask is zero, and its output stays exactly silent).
+        live = np.flatnonzero(masks.reshape(len(masks), -1).any(axis=1))
+        residual = int(live[-1]) if self.band_extension == "average" else None
+        masked_ones = [k for k in range(len(masks)) if k != residual]
         for begin in range(owned[0], owned[1], FULL_BAND_FRAMES):
             frames = (begin, min(begin + FULL_BAND_FRAMES, owned[1]))
             start, stop = frames[0] * grid.hop - half, (frames[1] - 1) * grid.hop + half
@@ -329,10 +336,6 @@ class Separator:
                              [(max(-start, 0), max(stop - length, 0)), (0, 0)])
             windowed = frames_of(segment, grid) * window  # (channels, frames, n_fft)
             spectrum = tf.signal.rfft(windowed)
-            # With masks adding up to 1 ('average'), one source is the input's share less the others': the
-            # last that estimates anything (a dead head's mask is zero, and its output stays exactly silent).
-            residual = int(np.flatnonzero(live)[-1]) if self.band_extension == "average" else None
-            masked_ones = [k for k in range(len(masks)) if k != residual]
             on_grid = masks_on_input_grid(masks[masked_ones], first_model_frame, grid, frames, self.band_extension)
             masked = spectrum[None] * tf.cast(on_grid, tf.complex64)  # (sources, channels, frames, bins)
             inverted = overlap_add(tf.signal.irfft(masked, [grid.n_fft]).numpy() * window, grid)
