@@ -6,9 +6,9 @@
 
 Writes ``OUTDIR/<input name>/<source>.<format>`` at the input's sample rate, length and channel
 count, separating in chunks of about a minute (bounded memory, no seam). Full band by default: the
-model's estimates become masks on each channel's own STFT, and the sources add up to the input. Reads anything ffmpeg
-decodes; an unreadable input (or one whose sources cannot be written) is reported and skipped, and
-the exit status is 1 if any input failed.
+model's estimates become masks on each channel's own STFT, and the sources add up to the input.
+Reads anything ffmpeg decodes; an unreadable input (or one whose sources cannot be written) is
+reported and skipped, and the exit status is 1 if any input failed.
 The checkpoint defaults to the best model of the latest finished training run in ``runs/``.
 """
 import argparse
@@ -16,8 +16,8 @@ import os
 import sys
 from typing import Dict, List, Optional
 
-from Models.full_band import BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION
-from Utils.hardware import PRECISION_CHOICES  # noqa: E402 (no TensorFlow)
+from Models.full_band import BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION  # neither loads TensorFlow: --help is quick
+from Utils.hardware import PRECISION_CHOICES
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -38,8 +38,9 @@ def parse_arguments(argv: Optional[List[str]]) -> argparse.Namespace:
                              "small cost in SDR (measured in bench/results/precision_quality.md); "
                              "auto: bfloat16 on such a CPU with no GPU, float32 otherwise (default: auto)")
     parser.add_argument("--band-extension", choices=BAND_EXTENSIONS, default=DEFAULT_BAND_EXTENSION,
-                        help="above the model's band (4096 Hz for the paper's 8192 Hz models): average: the masks' mean over its top 1 kHz, so the "
-                             "sources keep cymbals and sibilants and add up to the input; zeros: nothing there; "
+                        help="above the model's band (4096 Hz for the paper's 8192 Hz models): average: the masks' "
+                             "mean over its top 1 kHz, so the sources keep cymbals and sibilants and add up to "
+                             "the input; zeros: nothing there; "
                              "none: the model's band-limited estimates, resampled, as the paper "
                              f"(default: {DEFAULT_BAND_EXTENSION}; measured in bench/results/band_extension.md)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
