@@ -3,7 +3,7 @@
     python Evaluate.py with cfg.semi_sup checkpoint=runs/3/best_separator.keras
     python Evaluate.py with cfg.semi_sup cfg.demo run=runs/3 partition=valid
     python Evaluate.py with cfg.semi_sup cfg.demo run=runs/3 cfg.eval_protocol=paper
-    python Evaluate.py with cfg.semi_sup cfg.demo run=runs/3 precision=bfloat16
+    python Evaluate.py with cfg.semi_sup cfg.demo run=runs/3 engine=tensorflow precision=bfloat16
     python Evaluate.py with cfg.semi_sup cfg.demo run=runs/3 cfg.band_extension=none  # band-limited, as the paper
 
 ``partition`` is test, valid or train_sup, or a dataset name (all of that dataset's evaluation tracks).
@@ -31,7 +31,9 @@ def options():
     run = None           # a training run folder (its best_separator.keras); default: the latest finished run
     partition = "test"   # test, valid, train_sup, or a dataset name
     progress = True
-    precision = "float32"  # the network's arithmetic: float32 (the reference numbers), bfloat16 or auto
+    engine = "litert"      # where the network runs: litert or tensorflow (Models.engines)
+    precision = "float32"  # the network's arithmetic: float32 (the reference numbers), int8 (litert), bfloat16
+                           # (tensorflow) or auto
 
 
 def select_tracks(partitions, partition: str):
@@ -47,21 +49,19 @@ def select_tracks(partitions, partition: str):
 
 
 @ex.main
-def evaluate(cfg, checkpoint, run, partition, progress, precision, _run):
+def evaluate(cfg, checkpoint, run, partition, progress, engine, precision, _run):
     from Input.datasets import DatasetError
     from Input.partition import partitions_from_config
     from Input.track import read_reference
     from Models.separator import Separator
-    from Utils.hardware import PRECISION_CHOICES
     from Utils.evaluation import evaluate_tracks
     from Utils.runs import resolve_checkpoint
 
-    if precision not in PRECISION_CHOICES:
-        raise SystemExit(f"error: precision={precision!r}: use one of {', '.join(PRECISION_CHOICES)}")
     try:
         path = resolve_checkpoint(checkpoint, run)
-        separator = Separator.from_checkpoint(path, precision=precision, band_extension=cfg["band_extension"])
-    except (FileNotFoundError, ValueError) as error:
+        separator = Separator.from_checkpoint(path, engine=engine, precision=precision,
+                                             band_extension=cfg["band_extension"])
+    except (FileNotFoundError, ValueError, ImportError) as error:
         raise SystemExit(f"error: {error}")
     try:
         # Songs are scored at their own rate and channels: the training's resampled cache is not read.
@@ -74,6 +74,7 @@ def evaluate(cfg, checkpoint, run, partition, progress, precision, _run):
     for file in tables.files:
         _run.add_artifact(file)
     _run.info["checkpoint"] = path
+    _run.info["network"] = {"engine": separator.engine.name, "precision": separator.precision}
     _run.info["scores"] = tables.summary
     print(tables.text)
     return tables.summary

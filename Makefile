@@ -1,15 +1,17 @@
 # Quick start: `make demo` trains on the built-in demo corpus, `make test` runs the tests.
-# Both set up what they need: the Debian packages (when run as root) and .venv from requirements.txt.
+# Both set up what they need: the Debian packages (when run as root), .venv from requirements.txt, and
+# .venv-separate from requirements-separate.txt (separation without TensorFlow, which the tests use too).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+SEPARATE_VENV := .venv-separate
 DEBIAN_PACKAGES := ffmpeg fluidsynth timgm6mb-soundfont
 DEMO_ARGS ?=
 PYTEST_ARGS ?=    # e.g. make test PYTEST_ARGS="--shuffle 7": the tests in a shuffled order
 
 .PHONY: setup system-packages demo test bench corpus clean
 
-setup: system-packages $(VENV)/.installed
+setup: system-packages $(VENV)/.installed $(SEPARATE_VENV)/.installed
 
 # Installs the Debian packages when a tool is missing and we are root; otherwise says what is missing.
 system-packages:
@@ -31,6 +33,12 @@ $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(SEPARATE_VENV)/.installed: requirements-separate.txt
+	test -x $(SEPARATE_VENV)/bin/python || $(PYTHON) -m venv $(SEPARATE_VENV)
+	$(SEPARATE_VENV)/bin/python -m pip install -q --upgrade pip
+	$(SEPARATE_VENV)/bin/python -m pip install -q -r requirements-separate.txt
 	touch $@
 
 corpus: setup

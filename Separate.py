@@ -2,7 +2,8 @@
 
     python Separate.py song.mp3 other.wav -o separated/
     python Separate.py *.flac -o out/ --checkpoint runs/3/best_separator.keras --format mp3
-    python Separate.py long_set.wav -o out/ --chunk-seconds 30 --precision float32
+    python Separate.py long_set.wav -o out/ --chunk-seconds 30
+    python Separate.py song.wav -o out/ --engine tensorflow --precision bfloat16
 
 Writes ``OUTDIR/<input name>/<source>.<format>`` at the input's sample rate, length and channel
 count, separating in chunks of about a minute (bounded memory, no seam). Full band by default: the
@@ -10,13 +11,17 @@ model's estimates become masks on each channel's own STFT, and the sources add u
 Reads anything ffmpeg decodes; an unreadable input (or one whose sources cannot be written) is
 reported and skipped, and the exit status is 1 if any input failed.
 The checkpoint defaults to the best model of the latest finished training run in ``runs/``.
+The network runs on LiteRT (``Models.engines``): TensorFlow is not imported unless ``--engine tensorflow``
+is asked for or the checkpoint has no LiteRT export yet (one is written beside it, once), so that this
+command also works with the separation-only install (requirements-separate.txt).
 """
 import argparse
 import os
 import sys
 from typing import Dict, List, Optional
 
-from Models.full_band import BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION  # neither loads TensorFlow: --help is quick
+from Models.engines import DEFAULT_ENGINE, ENGINES, unoffered_precision  # none of these loads TensorFlow: --help is quick
+from Models.full_band import BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION
 from Utils.hardware import PRECISION_CHOICES
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -33,10 +38,15 @@ def parse_arguments(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--chunk-seconds", type=float, default=60.0,
                         help="separate in chunks of about this length (whole network windows), bounding memory; "
                              "0: in one piece (default: 60)")
+    parser.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
+                        help="where the network runs: litert starts in a fraction of a second and needs no "
+                             "TensorFlow; tensorflow offers bfloat16 and GPUs (default: litert; speeds in "
+                             "bench/results/separate_speed.md)")
     parser.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
-                        help="the network's arithmetic: bfloat16 is faster on CPUs with AVX512-BF16 or AMX, at a "
-                             "small cost in SDR (measured in bench/results/precision_quality.md); "
-                             "auto: bfloat16 on such a CPU with no GPU, float32 otherwise (default: auto)")
+                        help="the network's arithmetic: int8 (litert) and bfloat16 (tensorflow; fast on CPUs with "
+                             "AVX512-BF16 or AMX) are faster than float32 at a small cost in SDR (measured in "
+                             "bench/results/precision_quality.md); auto: float32 on litert; on tensorflow, "
+                             "bfloat16 on such a CPU with no GPU, float32 otherwise (default: auto)")
     parser.add_argument("--band-extension", choices=BAND_EXTENSIONS, default=DEFAULT_BAND_EXTENSION,
                         help="above the model's band (4096 Hz for the paper's 8192 Hz models): average: the masks' "
                              "mean over its top 1 kHz, so the sources keep cymbals and sibilants and add up to "
@@ -47,11 +57,13 @@ def parse_arguments(argv: Optional[List[str]]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.chunk_seconds < 0:
         parser.error("--chunk-seconds must be 0 (in one piece) or a positive number of seconds")
+    if unoffered_precision(args.engine, args.precision):
+        parser.error(f"{unoffered_precision(args.engine, args.precision)}: choose it with --engine")
     return args
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    from Utils.files import output_folder  # TensorFlow loads only after the arguments are checked
+    from Utils.files import output_folder  # the libraries load only after the arguments are checked
 
     args = parse_arguments(argv)
     folders: Dict[str, str] = {}
@@ -70,9 +82,9 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     try:
         path = resolve_checkpoint(args.checkpoint, None, args.runs)
-        separator = Separator.from_checkpoint(path, chunk_seconds=args.chunk_seconds or None,
+        separator = Separator.from_checkpoint(path, engine=args.engine, chunk_seconds=args.chunk_seconds or None,
                                              precision=args.precision, band_extension=args.band_extension)
-    except (FileNotFoundError, ValueError, OSError) as error:
+    except (FileNotFoundError, ValueError, OSError, ImportError) as error:
         print(f"error: cannot load the separator: {error}", file=sys.stderr)
         return 2
     try:
@@ -81,7 +93,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"error: cannot create the output folder {args.out}: {error.strerror}; choose another with -o",
               file=sys.stderr)
         return 2
-    print(f"network in {separator.precision}" + (" (--precision auto)" if args.precision == "auto" else ""))
+    print(f"network on {separator.engine.name} in {separator.precision}"
+          + (" (--precision auto)" if args.precision == "auto" else ""))
     failed = finished = 0
     try:
         for source_path in tqdm(args.inputs, desc="separating", unit="file", disable=args.no_progress):

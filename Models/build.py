@@ -1,30 +1,14 @@
 """Builds the separator, the critics and the training model from plain settings (no Sacred here)."""
-import json
 import os
 from typing import Dict, Optional, Tuple
 
 import keras
 
-from Models import CRITICS, GEOMETRIES, SEPARATORS, lookup
+from Models import CRITICS, SEPARATORS, lookup
 from Models.adversarial import AdversarialSeparation
 from Models.geometry import Geometry
+from Models.saved_separator import geometry_for, separator_files, separator_hyperparameters
 from Utils.files import write_json_atomically
-
-# The settings a saved separator needs to be rebuilt and used; written beside every saved model.
-SEPARATOR_KEYS = ("sources", "sample_rate", "n_fft", "hop", "separator", "unet_levels", "unet_filters",
-                  "output_frames", "inference_frames")
-
-
-def separator_hyperparameters(config: Dict) -> Dict:
-    """The subset of the config that defines a separator (saved as JSON beside it)."""
-    return {key: config[key] for key in SEPARATOR_KEYS}
-
-
-def geometry_for(config: Dict, output_frames: Optional[int] = None) -> Geometry:
-    """The separator's geometry for ``output_frames`` (default: the training width ``output_frames``)."""
-    frames = output_frames or config["output_frames"]
-    return lookup(GEOMETRIES, "separator", config["separator"])(
-        config["unet_levels"], (config["n_fft"] // 2, frames), config["n_fft"])
 
 
 def build_separator(config: Dict, output_frames: Optional[int] = None,
@@ -72,12 +56,6 @@ def build_training_model(config: Dict, seed: int = 0) -> Tuple[AdversarialSepara
     return model, geometry
 
 
-def separator_files(path: str) -> Tuple[str, str]:
-    """``(model.keras, model.json)`` for a saved separator given with or without its ``.keras``."""
-    stem = path[:-len(".keras")] if path.endswith(".keras") else path
-    return f"{stem}.keras", f"{stem}.json"
-
-
 def save_separator(separator: keras.Model, config: Dict, path: str) -> None:
     """Saves the separator (``.keras``) and its hyperparameters (``.json`` beside it), each atomically."""
     model_path, settings_path = separator_files(path)
@@ -85,35 +63,6 @@ def save_separator(separator: keras.Model, config: Dict, path: str) -> None:
     separator.save(partial)
     os.replace(partial, model_path)
     write_json_atomically(settings_path, separator_hyperparameters(config), indent=1)
-
-
-def load_separator_settings(path: str) -> Dict:
-    """The hyperparameters saved beside a separator.
-
-    Raises:
-        FileNotFoundError: the JSON is missing (the message names it).
-        ValueError: it is not JSON, lacks a key or holds an unusable value (the message names the file and key).
-    """
-    model_path, settings_path = separator_files(path)
-    if not os.path.isfile(settings_path):
-        raise FileNotFoundError(f"{settings_path}: the hyperparameters of {model_path} are missing")
-    try:
-        with open(settings_path) as handle:
-            settings = json.load(handle)
-    except (OSError, ValueError) as error:
-        raise ValueError(f"{settings_path}: not readable as the separator's hyperparameters ({error})") from None
-    missing = [key for key in SEPARATOR_KEYS if not isinstance(settings, dict) or key not in settings]
-    if missing:
-        raise ValueError(f"{settings_path}: the key {missing[0]!r} is missing; Training.py writes this file "
-                         f"beside every saved separator")
-    for key in ("sample_rate", "n_fft", "hop", "unet_levels", "unet_filters", "output_frames", "inference_frames"):
-        value = settings[key]
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            raise ValueError(f"{settings_path}: {key}={value!r} must be a positive whole number")
-    sources = settings["sources"]
-    if not isinstance(sources, list) or not sources or not all(isinstance(s, str) and s for s in sources):
-        raise ValueError(f"{settings_path}: sources={sources!r} must be a list of source names")
-    return settings
 
 
 def load_separator_weights(path: str) -> keras.Model:

@@ -20,22 +20,20 @@ import os
 import sys
 from typing import Callable, Dict, List, Optional, Tuple
 
-import keras
 import numpy as np
-import tensorflow as tf
+import scipy.fft
 
-from Models.build import build_separator, load_separator_settings, load_separator_weights
 from Models.chunks import Chunk, chunk_plan, song_frames_range
+from Models.engines import DEFAULT_ENGINE, open_engine
 from Models.full_band import (BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION, InputGrid, frames_of, masks_on_input_grid,
                               overlap_add, own_share, ratio_masks)
+from Models.saved_separator import load_separator_settings
 from Utils import audio as audio_io
 from Utils.files import output_folder, safe_name
-from Utils.hardware import PRECISION_CHOICES, PRECISIONS, auto_precision
-from Utils.spectral import from_model_space, istft, stft, to_model_space
+from Utils.spectral_numpy import from_model_space, istft, stft, to_model_space
 
 CHUNK_SECONDS = 60.0  # audio per chunk by default (Separate.py --chunk-seconds says the same)
 BATCH_FRAMES = 2048  # output frames per network call by default (64 s at 8192 Hz / hop 256): bounds memory
-NETWORK_CALLS = 2  # network calls in flight: one's serial steps (copies, concatenations) overlap the other's convolutions
 RESAMPLER_SECONDS = 0.05  # reach of the resampler's filter (soxr HQ: about 10 ms), with room to spare
 FULL_BAND_FRAMES = 512  # input STFT frames masked at once (12 s at 44.1 kHz): bounds the full-band work's memory
 
@@ -91,45 +89,45 @@ class Separator:
     """A trained separator applied to whole recordings.
 
     Args:
-        network: a separator network of any output width (its weights are reused at ``inference_frames``).
-        settings: the hyperparameters saved beside it (``Models.build.SEPARATOR_KEYS``).
-        inference_frames: output frames per window (default: ``settings["inference_frames"]``).
-        batch_windows: windows per network call (default: about ``BATCH_FRAMES`` output frames).
+        engine: the network at its inference width (:mod:`Models.engines`: LiteRT or TensorFlow).
+        settings: the hyperparameters saved beside it (``Models.saved_separator.SEPARATOR_KEYS``).
+        batch_windows: windows per network call (default: the engine's batch on LiteRT, about
+            ``BATCH_FRAMES`` output frames on TensorFlow).
         chunk_seconds: audio per chunk, rounded to whole windows (bounds memory on long recordings);
             ``None`` or 0: the whole recording in one piece.
-        precision: ``"float32"``, or ``"bfloat16"`` for the network's arithmetic (faster on CPUs with
-            AVX512-BF16 or AMX; speed and quality in bench/results/separate_speed.md and precision_quality.md), or
-            ``"auto"`` (:func:`auto_precision`). The one used is ``self.precision``.
         band_extension: ``"average"`` or ``"zeros"``: the estimates become masks on each input channel's own
             STFT, and above the model's band the masks are the top 1 kHz's mean or zero
             (:mod:`Models.full_band`); ``"none"``: the model's band-limited estimates, resampled.
     """
 
-    def __init__(self, network: keras.Model, settings: Dict, inference_frames: Optional[int] = None,
-                 batch_windows: Optional[int] = None, chunk_seconds: Optional[float] = CHUNK_SECONDS,
-                 precision: str = "float32", band_extension: str = DEFAULT_BAND_EXTENSION):
-        if precision not in PRECISION_CHOICES:
-            raise ValueError(f"precision={precision!r}: use one of {', '.join(PRECISION_CHOICES)}")
+    def __init__(self, engine, settings: Dict, batch_windows: Optional[int] = None,
+                 chunk_seconds: Optional[float] = CHUNK_SECONDS, band_extension: str = DEFAULT_BAND_EXTENSION):
         if band_extension not in BAND_EXTENSIONS:
             raise ValueError(f"band_extension={band_extension!r}: use one of {', '.join(BAND_EXTENSIONS)}")
         self.band_extension = band_extension
-        self.precision = auto_precision() if precision == "auto" else precision
+        self.engine, self.geometry, self.precision = engine, engine.geometry, engine.precision
         self.settings = dict(settings)
         self.sources = list(settings["sources"])
-        self.network, self.geometry = build_separator(self.settings, inference_frames or settings["inference_frames"],
-                                                      PRECISIONS[self.precision])
-        self.network.set_weights(network.get_weights())
-        self.batch_windows = batch_windows or max(1, round(BATCH_FRAMES / self.geometry.output_shape[1]))
+        self.batch_windows = (batch_windows or getattr(engine, "batch", None)
+                              or max(1, round(BATCH_FRAMES / self.geometry.output_shape[1])))
         self.chunk_seconds = chunk_seconds
-        # Any number of windows, one trace: a new batch size would otherwise cost a retrace per song.
-        windows = tf.TensorSpec([None, *self.geometry.input_shape, 1], tf.float32)
-        self._predict = tf.function(lambda x: self.network(x, training=False), input_signature=[windows])
 
     @classmethod
-    def from_checkpoint(cls, path: str, **kwargs) -> "Separator":
-        """Loads ``best_separator.keras`` (safe mode) and its JSON of hyperparameters."""
-        settings = load_separator_settings(path)  # checked first: a clear line before Keras reads the model
-        return cls(load_separator_weights(path), settings, **kwargs)
+    def from_checkpoint(cls, path: str, engine: str = DEFAULT_ENGINE, precision: str = "float32",
+                        inference_frames: Optional[int] = None, **kwargs) -> "Separator":
+        """A saved separator (``best_separator.keras`` and its JSON of hyperparameters) on an engine.
+
+        Args:
+            path: the ``.keras`` file.
+            engine: ``"litert"`` (its ``.tflite`` export, made on first use) or ``"tensorflow"``.
+            precision: ``"float32"``, ``"bfloat16"`` (TensorFlow only: faster on CPUs with AVX512-BF16 or
+                AMX; speed and quality in bench/results/separate_speed.md and precision_quality.md), or
+                ``"auto"`` (:func:`Utils.hardware.auto_precision` on TensorFlow, float32 on LiteRT).
+            inference_frames: output frames per window (default: the saved ``inference_frames``).
+            kwargs: the constructor's other arguments.
+        """
+        settings = load_separator_settings(path)  # checked first: a clear line before the model is read
+        return cls(open_engine(path, settings, engine, precision, inference_frames), settings, **kwargs)
 
     @property
     def chunk_frames(self) -> Optional[int]:
@@ -178,11 +176,11 @@ class Separator:
 
         def estimate(group: List[Tuple[int, int]]) -> Dict[str, np.ndarray]:
             windows = np.stack([padded[channel, :, at:at + input_width] for channel, at in group])[..., None]
-            estimates = self._predict(tf.constant(windows, tf.float32))
-            return {source: estimates[source].numpy()[:, offset:offset + bins, :, 0] for source in self.sources}
+            estimates = self.engine(windows)
+            return {source: estimates[source][:, offset:offset + bins] for source in self.sources}
 
         groups = [jobs[first:first + self.batch_windows] for first in range(0, len(jobs), self.batch_windows)]
-        calls = concurrent.futures.ThreadPoolExecutor(NETWORK_CALLS)
+        calls = concurrent.futures.ThreadPoolExecutor(self.engine.concurrent_calls)
         try:
             for group, estimates in zip(groups, calls.map(estimate, groups)):
                 for source, values in estimates.items():
@@ -296,7 +294,7 @@ class Separator:
                           f"clipped by {file_format}; --format wav keeps it", file=sys.stderr)
         return folder
 
-    def _finish(self, assembly: OutputAssembly, chunk: Chunk, estimates: Dict[str, np.ndarray], phasor: tf.Tensor,
+    def _finish(self, assembly: OutputAssembly, chunk: Chunk, estimates: Dict[str, np.ndarray], phasor: Optional[np.ndarray],
                 sample_rate: int, next_read: int, done: int) -> None:
         """Turns a chunk's estimates into waveforms and adds them to the output (on the worker thread).
 
@@ -335,10 +333,10 @@ class Separator:
             segment = np.pad(audio[max(start, 0):min(stop, length)],
                              [(max(-start, 0), max(stop - length, 0)), (0, 0)])
             windowed = frames_of(segment, grid) * window  # (channels, frames, n_fft)
-            spectrum = tf.signal.rfft(windowed)
+            spectrum = scipy.fft.rfft(windowed, axis=-1)  # (channels, frames, bins)
             on_grid = masks_on_input_grid(masks[masked_ones], first_model_frame, grid, frames, self.band_extension)
-            masked = spectrum[None] * tf.cast(on_grid, tf.complex64)  # (sources, channels, frames, bins)
-            inverted = overlap_add(tf.signal.irfft(masked, [grid.n_fft]).numpy() * window, grid)
+            masked = spectrum[None] * on_grid  # (sources, channels, frames, bins)
+            inverted = overlap_add(scipy.fft.irfft(masked, n=grid.n_fft, axis=-1) * window, grid)
             waveforms = np.empty((len(masks),) + inverted.shape[1:], np.float32)
             waveforms[masked_ones] = inverted
             if residual is not None:
@@ -350,25 +348,24 @@ class Separator:
                 output[lo - chunk.read_start:hi - chunk.read_start] += waveform[:, lo - start:hi - start].T
         return outputs
 
-    def _analyse(self, segment: np.ndarray, sample_rate: int) -> Tuple[np.ndarray, Optional[tf.Tensor]]:
+    def _analyse(self, segment: np.ndarray, sample_rate: int) -> Tuple[np.ndarray, Optional[np.ndarray]]:
         """The log1p magnitudes ``(channels, bins, frames)`` of input samples at the model rate, and their
         phase as unit complex numbers (the mixture's phase, given to every source's estimate; zero where
         the mixture is exactly zero, so that digital silence stays silent)."""
         rate, n_fft, hop = self.settings["sample_rate"], self.settings["n_fft"], self.settings["hop"]
-        spectrum = stft(tf.transpose(audio_io.resample(segment, sample_rate, rate)), n_fft, hop)  # all channels at once
-        magnitude = tf.abs(spectrum)
+        spectrum = stft(audio_io.resample(segment, sample_rate, rate).T, n_fft, hop)  # all channels at once
+        magnitude = np.abs(spectrum)
         if self.band_extension != "none":
-            return to_model_space(magnitude).numpy(), None  # full band takes the phase of the input's own STFT
-        phasor = spectrum / tf.complex(tf.where(magnitude > 0, magnitude, 1.0), 0.0)
-        return to_model_space(magnitude).numpy(), phasor
+            return to_model_space(magnitude), None  # full band takes the phase of the input's own STFT
+        return to_model_space(magnitude), spectrum / np.where(magnitude > 0, magnitude, 1.0)
 
-    def _synthesise(self, estimates: Dict[str, np.ndarray], phasor: tf.Tensor, sample_rate: int,
+    def _synthesise(self, estimates: Dict[str, np.ndarray], phasor: np.ndarray, sample_rate: int,
                     length: int) -> List[np.ndarray]:
         """Per source, the waveform ``(samples, channels)`` at ``sample_rate`` of log1p magnitude estimates with
         the mixture's phase, for ``length`` input samples (the resampler may give one sample more or less)."""
         rate, n_fft, hop = self.settings["sample_rate"], self.settings["n_fft"], self.settings["hop"]
-        magnitudes = tf.complex(from_model_space(np.stack([estimates[source] for source in self.sources])), 0.0)
+        magnitudes = from_model_space(np.stack([estimates[source] for source in self.sources]))
         waveforms = istft(magnitudes * phasor, n_fft, hop, audio_io.resampled_length(length, sample_rate, rate))
         # Interleaved (samples, channels) before resampling, where it is 5 times shorter: soxr then returns the
         # layout of the output files, and adding chunks into them is a plain copy, not a transposing one.
-        return audio_io.resample_all(list(tf.transpose(waveforms, [0, 2, 1]).numpy()), rate, sample_rate)
+        return audio_io.resample_all(list(np.swapaxes(waveforms, 1, 2)), rate, sample_rate)

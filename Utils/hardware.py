@@ -4,8 +4,9 @@ TensorFlow is imported only to count GPUs, so that command lines can list the ch
 """
 from typing import List, Optional
 
-PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16"}  # the network's Keras dtype policy
-PRECISION_CHOICES = (*PRECISIONS, "auto")  # what Separator, Separate.py --precision and Evaluate.py take
+PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16"}  # on TensorFlow: the network's Keras dtype policy
+QUANTISED = "int8"  # on LiteRT: weights in int8, activations quantised on the fly (dynamic range)
+PRECISION_CHOICES = (*PRECISIONS, QUANTISED, "auto")  # what Separator, Separate.py --precision and Evaluate.py take
 NATIVE_BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")  # CPU flags (Linux /proc/cpuinfo) of native bfloat16 arithmetic
 
 

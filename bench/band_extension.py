@@ -13,49 +13,20 @@ import argparse
 import csv
 import json
 import os
-import subprocess
-import sys
 from typing import Dict, List
 
 import numpy as np
 
-from bench.common import RESULTS, ROOT, demo_corpus, machine, write_markdown
+from bench.common import RESULTS, ROOT, demo_workdir, machine, project_script, trained_demo_run, write_markdown
 from Models.full_band import BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION
 
 SOURCES = ("vocals", "accompaniment")
 DOMAINS = {"musdb": "studio", "ccmixter": "stage"}
 
 
-def command(workdir: str, arguments: List[str]) -> str:
-    """Runs one of the project's scripts in ``workdir``; returns the run folder it made."""
-    result = subprocess.run([sys.executable, *arguments], cwd=workdir, capture_output=True, text=True,
-                            env=dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2"))
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(arguments)} failed:\n{result.stderr[-2000:]}")
-    runs = sorted(int(n) for n in os.listdir(os.path.join(workdir, "runs")) if n.isdigit())
-    return os.path.join(workdir, "runs", str(runs[-1]))
-
-
-def trained_run(workdir: str) -> str:
-    """The demo's model, trained once (``make demo``'s command with seed 1) and kept in ``workdir``."""
-    marker = os.path.join(workdir, "trained_run.txt")
-    if os.path.isfile(marker):
-        with open(marker) as handle:
-            return handle.read().strip()
-    os.makedirs(os.path.join(workdir, "data"), exist_ok=True)
-    if not os.path.islink(os.path.join(workdir, "data", "demo")):
-        os.symlink(demo_corpus(), os.path.join(workdir, "data", "demo"))
-    print("training the demo's model (about 10 minutes on 2 cores)", flush=True)
-    folder = command(workdir, [os.path.join(ROOT, "Training.py"), "with", "cfg.semi_sup", "cfg.demo", "seed=1",
-                               "evaluate=False", "progress=False"])
-    with open(marker, "w") as handle:
-        handle.write(folder)
-    return folder
-
-
 def scores(workdir: str, run: str, partition: str, extension: str) -> List[Dict]:
     """Per-track scores of ``run`` on a partition with one band extension (Evaluate.py)."""
-    folder = command(workdir, [os.path.join(ROOT, "Evaluate.py"), "with", "cfg.semi_sup", "cfg.demo", f"run={run}",
+    folder = project_script(workdir, [os.path.join(ROOT, "Evaluate.py"), "with", "cfg.semi_sup", "cfg.demo", f"run={run}",
                                f"partition={partition}", f"cfg.band_extension={extension}", "progress=False"])
     with open(os.path.join(folder, "evaluation", "scores.json")) as handle:
         return json.load(handle)["tracks"]
@@ -72,8 +43,8 @@ def main(argv=None):
     parser.add_argument("--run", help="a trained run folder (default: train the demo's model once)")
     parser.add_argument("--workdir", default=os.path.join(ROOT, "data", "bench", "band_extension"))
     args = parser.parse_args(argv)
-    os.makedirs(args.workdir, exist_ok=True)
-    run = os.path.abspath(args.run) if args.run else trained_run(args.workdir)
+    demo_workdir(args.workdir)
+    run = os.path.abspath(args.run) if args.run else trained_demo_run(args.workdir)
     rows, per_track = [], []
     for partition in ("valid", "test"):
         for extension in BAND_EXTENSIONS:

@@ -96,3 +96,35 @@ def demo_corpus() -> str:
     out = os.path.join(ROOT, "data", "demo")
     subprocess.run([sys.executable, "-m", "Input.demo_corpus", "--out", out], cwd=ROOT, check=True)
     return out
+
+
+def project_script(workdir: str, arguments: List[str]) -> str:
+    """Runs one of the project's scripts in ``workdir``; returns the run folder it made."""
+    result = subprocess.run([sys.executable, *arguments], cwd=workdir, capture_output=True, text=True,
+                            env=dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2"))
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(arguments)} failed:\n{result.stderr[-2000:]}")
+    runs = sorted(int(n) for n in os.listdir(os.path.join(workdir, "runs")) if n.isdigit())
+    return os.path.join(workdir, "runs", str(runs[-1]))
+
+
+def demo_workdir(workdir: str) -> str:
+    """``workdir`` made a place where ``cfg.demo`` runs find the demo corpus (``data/demo``); returns it."""
+    os.makedirs(os.path.join(workdir, "data"), exist_ok=True)
+    if not os.path.islink(os.path.join(workdir, "data", "demo")):
+        os.symlink(demo_corpus(), os.path.join(workdir, "data", "demo"))
+    return workdir
+
+
+def trained_demo_run(workdir: str) -> str:
+    """The demo's model, trained once (``make demo``'s command with seed 1) and kept in ``workdir``."""
+    marker = os.path.join(workdir, "trained_run.txt")
+    if os.path.isfile(marker):
+        with open(marker) as handle:
+            return handle.read().strip()
+    print("training the demo's model (about 10 minutes on 2 cores)", flush=True)
+    folder = project_script(demo_workdir(workdir), [os.path.join(ROOT, "Training.py"), "with", "cfg.semi_sup",
+                                                    "cfg.demo", "seed=1", "evaluate=False", "progress=False"])
+    with open(marker, "w") as handle:
+        handle.write(folder)
+    return folder

@@ -11,7 +11,7 @@ from bench.common import Timer, demo_corpus, report
 def measure(batches: int):
     from Input.partition import partitions_from_config
     from Input.streams import StreamSettings, training_stream
-    from Models.build import geometry_for
+    from Models.saved_separator import geometry_for
     from bench.configs import config_for
     rows = []
     for label in ("paper", "demo"):

@@ -8,7 +8,6 @@ import museval
 import numpy as np
 import soundfile
 
-from Utils.hardware import auto_precision
 from Utils import audio as audio_io
 from Utils.evaluation import bss_scores
 from tests.conftest import latest_run, run_script, start_script, write_tone
@@ -59,7 +58,7 @@ def test_evaluate_names_a_wrong_precision_without_a_traceback(trained_run):
     result = run_script(["Evaluate.py", "with", "cfg.semi_sup", "cfg.demo", f"run={folder}", "precision=float16"],
                         cwd=workdir)
     assert result.returncode != 0
-    assert "precision='float16': use one of float32, bfloat16, auto" in result.stderr
+    assert "precision='float16': use one of float32, bfloat16, int8, auto" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -74,7 +73,7 @@ def test_separate_keeps_rate_length_and_channels_and_skips_bad_files(trained_run
                          "--no-progress"], cwd=workdir)
     assert result.returncode == 1
     assert "broken.flac" in result.stderr and "separated 2 of 3" in result.stdout
-    assert f"network in {auto_precision()} (--precision auto)" in result.stdout
+    assert "network on litert in float32 (--precision auto)" in result.stdout
     for name, source_path in (("stereo song", tmp_path / "stereo song.mp3"), ("mono", tmp_path / "mono.wav")):
         header = audio_io.info(str(source_path))
         for source in ("accompaniment", "vocals"):
@@ -197,7 +196,8 @@ def test_loud_input_written_as_flac_warns_of_clipping_with_its_peak(trained_run,
 
 def test_a_silent_estimate_is_scored_nan_with_a_warning_and_the_evaluation_completes(trained_run, tmp_path):
     """A dead vocal head (a diverged run): museval refuses silent estimates; the evaluation must still finish."""
-    from Models.build import load_separator_settings, load_separator_weights, save_separator
+    from Models.build import load_separator_weights, save_separator
+    from Models.saved_separator import load_separator_settings
     workdir, folder, _ = trained_run
     model = load_separator_weights(str(folder / "best_separator.keras"))
     kernel, bias = model.get_layer("vocals").get_weights()

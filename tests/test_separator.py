@@ -130,8 +130,8 @@ def test_bfloat16_network_stays_close_to_float32(trained_run, demo_root):
     mixture = sorted(glob.glob(os.path.join(demo_root, "musdb", "test", "*", "mixture.wav")))[0]
     song = audio_io.load(mixture, clip=False)
     exact = Separator.from_checkpoint(str(folder / "best_separator.keras")).separate(song, 44100)
-    fast = Separator.from_checkpoint(str(folder / "best_separator.keras"), precision="bfloat16")
-    assert fast.network.get_layer("enc_conv1").compute_dtype == "bfloat16"
+    fast = Separator.from_checkpoint(str(folder / "best_separator.keras"), engine="tensorflow", precision="bfloat16")
+    assert fast.engine.network.get_layer("enc_conv1").compute_dtype == "bfloat16"
     assert keras.config.dtype_policy().name == "float32"  # the global policy is left as it was
     estimates = fast.separate(song, 44100)
     for source, reference in exact.items():
@@ -139,6 +139,8 @@ def test_bfloat16_network_stays_close_to_float32(trained_run, demo_root):
         assert 25 < snr < 120, (source, snr)  # close, but computed differently
     with pytest.raises(ValueError, match="precision='float16'"):
         Separator.from_checkpoint(str(folder / "best_separator.keras"), precision="float16")
+    with pytest.raises(ValueError, match="bfloat16 runs on the tensorflow engine"):
+        Separator.from_checkpoint(str(folder / "best_separator.keras"), engine="litert", precision="bfloat16")
 
 
 def test_auto_precision_takes_bfloat16_only_where_the_cpu_computes_it_natively(tmp_path):

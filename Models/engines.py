@@ -1,0 +1,195 @@
+"""Where the separator network runs at inference: LiteRT (the default; no TensorFlow) or TensorFlow.
+
+An engine is the network at one inference width as a function of numpy arrays: ``(windows, input bins,
+input frames, 1)`` float32 log1p mixture windows in, ``{source: (windows, output bins, output frames)}``
+log1p estimates out. The LiteRT engine runs ``<checkpoint stem>.<frames>frames.tflite``: Training.py
+writes it beside ``best_separator.keras``, and :func:`open_engine` exports one on first use for older
+checkpoints (that needs TensorFlow once; separating with it afterwards does not).
+
+Precision (:data:`ENGINE_PRECISIONS`): LiteRT runs float32, or int8 (weights stored in int8, activations
+quantised per call: XNNPACK's dynamic-range kernels); it has no bfloat16 arithmetic on x86 CPUs. TensorFlow
+runs float32 or bfloat16. ``auto`` is float32 on LiteRT and picks by the CPU on TensorFlow
+(:mod:`Utils.hardware`). Speed and quality of each: bench/results/separate_speed.md, precision_quality.md.
+"""
+import logging
+import os
+import tempfile
+from typing import Dict, Optional
+
+import numpy as np
+
+from Models.geometry import Geometry
+from Models.saved_separator import geometry_for, litert_file, separator_files
+from Utils.files import write_atomically
+from Utils.hardware import PRECISION_CHOICES, PRECISIONS, QUANTISED, auto_precision
+
+ENGINES = ("litert", "tensorflow")  # what Separator, Separate.py --engine and Evaluate.py take
+DEFAULT_ENGINE = "litert"
+ENGINE_PRECISIONS = {"litert": ("float32", QUANTISED), "tensorflow": tuple(PRECISIONS)}  # besides "auto"
+# Windows per LiteRT call. The export's batch is fixed: with a dynamic batch the transposed convolutions'
+# output shapes are computed at run time and XNNPACK leaves them out (1.3x slower here); 4 windows per
+# call were as fast as 8 and waste less on short files, whose last call is padded.
+LITERT_BATCH = 4
+TENSORFLOW_CALLS = 2  # calls in flight: one's serial steps (copies, concatenations) overlap the other's convolutions
+log = logging.getLogger(__name__)
+
+
+def unoffered_precision(engine: str, precision: str) -> Optional[str]:
+    """Why ``engine`` cannot run ``precision`` (and which engine can), or ``None`` where it can."""
+    offered = ENGINE_PRECISIONS[engine]
+    if precision == "auto" or precision in offered:
+        return None
+    other = next(name for name, precisions in ENGINE_PRECISIONS.items() if precision in precisions)
+    return f"precision {precision} runs on the {other} engine (the {engine} engine offers {', '.join(offered)})"
+
+
+class LiteRTEngine:
+    """The network exported for LiteRT, run by its XNNPACK CPU kernels.
+
+    Args:
+        path: the ``.tflite`` file (:func:`export_litert`).
+        geometry: the network's geometry at the export's width.
+        precision: the export's, ``"float32"`` or ``"int8"``.
+        threads: CPU threads (default: all cores).
+    """
+    name = "litert"
+    concurrent_calls = 1  # an interpreter runs one call at a time; XNNPACK spreads it over the threads
+
+    def __init__(self, path: str, geometry: Geometry, precision: str = "float32", threads: Optional[int] = None):
+        from ai_edge_litert.interpreter import Interpreter
+        try:
+            interpreter = Interpreter(model_path=path, num_threads=threads or os.cpu_count() or 1)
+            self._run = interpreter.get_signature_runner()
+        except (ValueError, RuntimeError) as error:
+            raise ValueError(f"{path}: not a LiteRT separator ({error}); delete it and it is exported again") from None
+        (name, details), = self._run.get_input_details().items()
+        self._input, self.batch, self.geometry, self.precision = name, int(details["shape"][0]), geometry, precision
+        if tuple(details["shape"][1:3]) != tuple(geometry.input_shape):
+            raise ValueError(f"{path}: its windows are {tuple(details['shape'][1:3])}, the separator's "
+                             f"{tuple(geometry.input_shape)}; delete it and it is exported again")
+
+    def __call__(self, windows: np.ndarray) -> Dict[str, np.ndarray]:
+        count = len(windows)
+        padded = np.pad(windows, [(0, -count % self.batch)] + [(0, 0)] * (windows.ndim - 1))  # whole batches
+        calls = [self._run(**{self._input: padded[first:first + self.batch]})
+                 for first in range(0, len(padded), self.batch)]
+        return {source: np.concatenate([call[source] for call in calls])[:count, ..., 0] for source in calls[0]}
+
+
+class TensorFlowEngine:
+    """The Keras network in TensorFlow, float32 or bfloat16.
+
+    Args:
+        weights: a separator network of any output width (its weights are reused).
+        settings: the hyperparameters saved beside it.
+        output_frames: output frames per window.
+        precision: ``"float32"``, ``"bfloat16"`` or ``"auto"``.
+    """
+    name = "tensorflow"
+    concurrent_calls = TENSORFLOW_CALLS
+    batch = None  # any number of windows per call
+
+    def __init__(self, weights, settings: Dict, output_frames: int, precision: str = "float32"):
+        import tensorflow as tf
+
+        from Models.build import build_separator
+        self.precision = auto_precision() if precision == "auto" else precision
+        self.network, self.geometry = build_separator(settings, output_frames, PRECISIONS[self.precision])
+        self.network.set_weights(weights.get_weights())
+        # Any number of windows, one trace: a new batch size would otherwise cost a retrace per song.
+        spec = tf.TensorSpec([None, *self.geometry.input_shape, 1], tf.float32)
+        self._predict = tf.function(lambda x: self.network(x, training=False), input_signature=[spec])
+
+    def __call__(self, windows: np.ndarray) -> Dict[str, np.ndarray]:
+        return {source: value.numpy()[..., 0] for source, value in self._predict(windows).items()}
+
+
+def export_litert(weights, settings: Dict, path: str, output_frames: Optional[int] = None,
+                  precision: str = "float32", batch: int = LITERT_BATCH) -> str:
+    """Writes the separator as a LiteRT model (``batch`` windows of ``output_frames`` output frames per
+    call) to ``path`` atomically, through a TensorFlow SavedModel; returns ``path``.
+
+    Args:
+        weights: a separator network of any output width.
+        settings: the hyperparameters saved beside it.
+        path: the ``.tflite`` file to write.
+        output_frames: output frames per window (default: ``settings["inference_frames"]``).
+        precision: ``"float32"``, or ``"int8"`` (the converter's dynamic-range quantisation).
+        batch: windows per call.
+    """
+    import tensorflow as tf
+
+    from Models.build import build_separator
+    network, geometry = build_separator(settings, output_frames or settings["inference_frames"], "float32")
+    network.set_weights(weights.get_weights())
+    spec = tf.TensorSpec([batch, *geometry.input_shape, 1], tf.float32, name="mixture")
+    with tempfile.TemporaryDirectory() as folder:
+        network.export(folder, format="tf_saved_model", verbose=False, input_signature=[spec])
+        converter = tf.lite.TFLiteConverter.from_saved_model(folder)
+        if precision == QUANTISED:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]  # without a dataset: dynamic range
+        content = converter.convert()
+    write_atomically(path, lambda handle: handle.write(content))
+    return path
+
+
+def litert_model(checkpoint: str, settings: Dict, output_frames: int, precision: str = "float32") -> str:
+    """The LiteRT export of ``checkpoint`` at ``output_frames`` and ``precision``: the one beside it if it is
+    newer than the checkpoint, else exported now (beside it, or to a temporary file where its folder is
+    read-only).
+
+    Raises:
+        ImportError: an export is needed and TensorFlow is not installed (the message says what to do).
+    """
+    keras_path = separator_files(checkpoint)[0]
+    path = litert_file(checkpoint, output_frames, precision)
+    if os.path.isfile(path) and os.path.getmtime(path) >= os.path.getmtime(keras_path):
+        return path
+    try:
+        import tensorflow  # noqa: F401
+    except ImportError:
+        state = "is older than" if os.path.isfile(path) else "is not beside"
+        raise ImportError(f"{path} {state} {keras_path}, and exporting it needs TensorFlow: run Separate.py once "
+                          f"with the full install (requirements.txt), or copy the .tflite Training.py wrote") from None
+    from Models.build import load_separator_weights
+    weights = load_separator_weights(checkpoint)
+    log.info("exporting %s for LiteRT (once)", keras_path)
+    try:
+        return export_litert(weights, settings, path, output_frames, precision)
+    except OSError:
+        handle, temporary = tempfile.mkstemp(suffix=".tflite")
+        os.close(handle)
+        log.warning("%s cannot be written; using a temporary export", path)
+        return export_litert(weights, settings, temporary, output_frames, precision)
+
+
+def open_engine(checkpoint: str, settings: Dict, engine: str = DEFAULT_ENGINE, precision: str = "auto",
+                output_frames: Optional[int] = None):
+    """The network of a saved separator on ``engine`` (``"litert"`` or ``"tensorflow"``).
+
+    LiteRT falls back to TensorFlow, with a warning, where ``ai-edge-litert`` is not installed.
+
+    Raises:
+        ValueError: an unknown engine or precision, a precision the engine does not offer, or an unreadable model.
+        ImportError: LiteRT needs an export and TensorFlow is missing (the message says what to do).
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine={engine!r}: use one of {', '.join(ENGINES)}")
+    if precision not in PRECISION_CHOICES:
+        raise ValueError(f"precision={precision!r}: use one of {', '.join(PRECISION_CHOICES)}")
+    if unoffered_precision(engine, precision):
+        raise ValueError(unoffered_precision(engine, precision))
+    output_frames = output_frames or settings["inference_frames"]
+    if engine == "litert":
+        precision = "float32" if precision == "auto" else precision
+        try:
+            import ai_edge_litert  # noqa: F401
+        except ImportError:
+            if precision == QUANTISED:
+                raise ImportError("precision int8 runs on LiteRT: pip install ai-edge-litert") from None
+            log.warning("ai-edge-litert is not installed: the network runs on TensorFlow")
+        else:
+            geometry = geometry_for(settings, output_frames)
+            return LiteRTEngine(litert_model(checkpoint, settings, output_frames, precision), geometry, precision)
+    from Models.build import load_separator_weights
+    return TensorFlowEngine(load_separator_weights(checkpoint), settings, output_frames, precision)
