@@ -16,6 +16,7 @@ is asked for or the checkpoint has no LiteRT export yet (one is written beside i
 command also works with the separation-only install (requirements-separate.txt).
 """
 import argparse
+import logging
 import os
 import sys
 from typing import Dict, List, Optional
@@ -43,10 +44,10 @@ def parse_arguments(argv: Optional[List[str]]) -> argparse.Namespace:
                              "TensorFlow; tensorflow offers bfloat16 and GPUs (default: litert; speeds in "
                              "bench/results/separate_speed.md)")
     parser.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
-                        help="the network's arithmetic: int8 (litert) and bfloat16 (tensorflow; fast on CPUs with "
-                             "AVX512-BF16 or AMX) are faster than float32 at a small cost in SDR (measured in "
-                             "bench/results/precision_quality.md); auto: float32 on litert; on tensorflow, "
-                             "bfloat16 on such a CPU with no GPU, float32 otherwise (default: auto)")
+                        help="the network's arithmetic: int8 (litert; fast on CPUs with VNNI or Arm dotprod) and "
+                             "bfloat16 (tensorflow; fast on CPUs with AVX512-BF16 or AMX) cost hundredths of a dB "
+                             "against float32 (bench/results/precision_quality.md); auto: the faster one where the "
+                             "CPU computes it natively (and no GPU), float32 otherwise (default: auto)")
     parser.add_argument("--band-extension", choices=BAND_EXTENSIONS, default=DEFAULT_BAND_EXTENSION,
                         help="above the model's band (4096 Hz for the paper's 8192 Hz models): average: the masks' "
                              "mean over its top 1 kHz, so the sources keep cymbals and sibilants and add up to "
@@ -66,6 +67,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from Utils.files import output_folder  # the libraries load only after the arguments are checked
 
     args = parse_arguments(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # the library's notes (an export made once)
     folders: Dict[str, str] = {}
     for source_path in args.inputs:
         folder = output_folder(source_path, args.out)

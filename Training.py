@@ -167,16 +167,6 @@ def build_inputs(cfg, partitions, geometry, seed: int):
     return inputs, valid_data, valid_steps
 
 
-def export_best_for_litert(best_path: str) -> str:
-    """Writes the best separator's LiteRT export beside it (what Separate.py runs by default); returns its path."""
-    from Models.build import load_separator_weights
-    from Models.engines import export_litert
-    from Models.saved_separator import litert_file, load_separator_settings
-    settings = load_separator_settings(best_path)
-    return export_litert(load_separator_weights(best_path), settings,
-                         litert_file(best_path, settings["inference_frames"], "float32"))
-
-
 def evaluate_best(cfg, partitions, best_path: str, folder: str, progress: bool, _run) -> dict:
     """Scores the best model on the test partition (Evaluate.py's code); returns the medians per source."""
     from Input.track import read_reference
@@ -198,6 +188,7 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
     import tensorflow as tf
 
     from Models.build import build_training_model, save_separator
+    from Models.engines import export_for_litert
     from Models.saved_separator import separator_files
     from Utils import checkpoint
     from Utils.callbacks import (GuardAndCheckpoint, MetricsSink, NonFiniteLossError, SpectrogramImages,
@@ -255,7 +246,7 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
         _run.info["history"] = counters["history"]
 
     save_separator(model.separator, cfg, os.path.join(folder, LAST_MODEL))
-    for path in (*separator_files(best_path), export_best_for_litert(best_path)):
+    for path in (*separator_files(best_path), *export_for_litert(best_path)):
         _run.add_artifact(path, os.path.basename(path))
     result = {"best_valid_loss": counters["best_loss"], "epochs": counters["epoch"],
               "steps": int(model.optimizer.iterations.numpy())}

@@ -8,18 +8,18 @@ checkpoints (that needs TensorFlow once; separating with it afterwards does not)
 
 Precision (:data:`ENGINE_PRECISIONS`): LiteRT runs float32, or int8 (weights stored in int8, activations
 quantised per call: XNNPACK's dynamic-range kernels); it has no bfloat16 arithmetic on x86 CPUs. TensorFlow
-runs float32 or bfloat16. ``auto`` is float32 on LiteRT and picks by the CPU on TensorFlow
-(:mod:`Utils.hardware`). Speed and quality of each: bench/results/separate_speed.md, precision_quality.md.
+runs float32 or bfloat16. ``auto`` picks by the CPU on each (:func:`Utils.hardware.auto_precision`).
+Speed and quality of each: bench/results/separate_speed.md and precision_quality.md.
 """
 import logging
 import os
 import tempfile
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 
 from Models.geometry import Geometry
-from Models.saved_separator import geometry_for, litert_file, separator_files
+from Models.saved_separator import geometry_for, litert_file, load_separator_settings, separator_files
 from Utils.files import write_atomically
 from Utils.hardware import PRECISION_CHOICES, PRECISIONS, QUANTISED, auto_precision
 
@@ -93,7 +93,7 @@ class TensorFlowEngine:
         import tensorflow as tf
 
         from Models.build import build_separator
-        self.precision = auto_precision() if precision == "auto" else precision
+        self.precision = auto_precision("tensorflow") if precision == "auto" else precision
         self.network, self.geometry = build_separator(settings, output_frames, PRECISIONS[self.precision])
         self.network.set_weights(weights.get_weights())
         # Any number of windows, one trace: a new batch size would otherwise cost a retrace per song.
@@ -133,6 +133,15 @@ def export_litert(weights, settings: Dict, path: str, output_frames: Optional[in
     return path
 
 
+def export_for_litert(checkpoint: str) -> List[str]:
+    """Writes a saved separator's LiteRT exports beside it, one per precision LiteRT offers, at its inference
+    width (what Separate.py runs by default, also where TensorFlow is not installed); returns their paths."""
+    from Models.build import load_separator_weights
+    settings, weights = load_separator_settings(checkpoint), load_separator_weights(checkpoint)
+    return [export_litert(weights, settings, litert_file(checkpoint, settings["inference_frames"], precision),
+                          precision=precision) for precision in ENGINE_PRECISIONS["litert"]]
+
+
 def litert_model(checkpoint: str, settings: Dict, output_frames: int, precision: str = "float32") -> str:
     """The LiteRT export of ``checkpoint`` at ``output_frames`` and ``precision``: the one beside it if it is
     newer than the checkpoint, else exported now (beside it, or to a temporary file where its folder is
@@ -143,8 +152,9 @@ def litert_model(checkpoint: str, settings: Dict, output_frames: int, precision:
     """
     keras_path = separator_files(checkpoint)[0]
     path = litert_file(checkpoint, output_frames, precision)
-    if os.path.isfile(path) and os.path.getmtime(path) >= os.path.getmtime(keras_path):
-        return path
+    if os.path.isfile(path) and (not os.path.isfile(keras_path) or os.path.getmtime(path) >= os.path.getmtime(keras_path)):
+        return path  # (a separation-only install may hold the export and the JSON without the .keras)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up lines are not the user's business
     try:
         import tensorflow  # noqa: F401
     except ImportError:
@@ -181,7 +191,7 @@ def open_engine(checkpoint: str, settings: Dict, engine: str = DEFAULT_ENGINE, p
         raise ValueError(unoffered_precision(engine, precision))
     output_frames = output_frames or settings["inference_frames"]
     if engine == "litert":
-        precision = "float32" if precision == "auto" else precision
+        precision = auto_precision("litert") if precision == "auto" else precision
         try:
             import ai_edge_litert  # noqa: F401
         except ImportError:

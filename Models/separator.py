@@ -122,7 +122,7 @@ class Separator:
             engine: ``"litert"`` (its ``.tflite`` export, made on first use) or ``"tensorflow"``.
             precision: ``"float32"``, ``"bfloat16"`` (TensorFlow only: faster on CPUs with AVX512-BF16 or
                 AMX; speed and quality in bench/results/separate_speed.md and precision_quality.md), or
-                ``"auto"`` (:func:`Utils.hardware.auto_precision` on TensorFlow, float32 on LiteRT).
+                ``"int8"`` (LiteRT only), or ``"auto"`` (:func:`Utils.hardware.auto_precision`).
             inference_frames: output frames per window (default: the saved ``inference_frames``).
             kwargs: the constructor's other arguments.
         """

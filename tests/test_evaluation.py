@@ -10,6 +10,7 @@ import soundfile
 
 from Utils import audio as audio_io
 from Utils.evaluation import bss_scores
+from Utils.hardware import auto_precision
 from tests.conftest import latest_run, run_script, start_script, write_tone
 
 
@@ -73,7 +74,7 @@ def test_separate_keeps_rate_length_and_channels_and_skips_bad_files(trained_run
                          "--no-progress"], cwd=workdir)
     assert result.returncode == 1
     assert "broken.flac" in result.stderr and "separated 2 of 3" in result.stdout
-    assert "network on litert in float32 (--precision auto)" in result.stdout
+    assert f"network on litert in {auto_precision('litert')} (--precision auto)" in result.stdout
     for name, source_path in (("stereo song", tmp_path / "stereo song.mp3"), ("mono", tmp_path / "mono.wav")):
         header = audio_io.info(str(source_path))
         for source in ("accompaniment", "vocals"):

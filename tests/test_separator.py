@@ -143,11 +143,14 @@ def test_bfloat16_network_stays_close_to_float32(trained_run, demo_root):
         Separator.from_checkpoint(str(folder / "best_separator.keras"), engine="litert", precision="bfloat16")
 
 
-def test_auto_precision_takes_bfloat16_only_where_the_cpu_computes_it_natively(tmp_path):
-    assert auto_precision(["fpu", "avx2", "avx512f", "avx512_bf16"], gpus=0) == "bfloat16"
-    assert auto_precision(["fpu", "amx_bf16", "amx_tile"], gpus=0) == "bfloat16"
-    assert auto_precision(["fpu", "avx2", "avx512f"], gpus=0) == "float32"
-    assert auto_precision(["avx512_bf16"], gpus=1) == "float32"  # a GPU runs float32 fast enough
+def test_auto_precision_takes_the_faster_arithmetic_only_where_the_cpu_computes_it_natively(tmp_path):
+    assert auto_precision("tensorflow", ["fpu", "avx2", "avx512f", "avx512_bf16"], gpus=0) == "bfloat16"
+    assert auto_precision("tensorflow", ["fpu", "amx_bf16", "amx_tile"], gpus=0) == "bfloat16"
+    assert auto_precision("tensorflow", ["fpu", "avx2", "avx512f"], gpus=0) == "float32"
+    assert auto_precision("tensorflow", ["avx512_bf16"], gpus=1) == "float32"  # a GPU runs float32 fast enough
+    assert auto_precision("litert", ["fpu", "avx2", "avx512_vnni"]) == "int8"
+    assert auto_precision("litert", ["fp", "asimd", "asimddp"]) == "int8"  # Arm's dotprod
+    assert auto_precision("litert", ["fpu", "avx2", "avx512_bf16"]) == "float32"
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text("processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: fpu sse2 avx512_bf16\n\n"
                        "processor\t: 1\nflags\t\t: fpu sse2 avx512_bf16\n")
