@@ -1,9 +1,11 @@
 """Full-band output: the model's estimates (mono, at its own rate and band) become soft masks on the STFT
 of each input channel at the input's own rate.
 
-The masks are each source's estimated magnitude over the sum of all estimates, so they add up to 1
-at every point and the sources add up to the input (the inverse STFT divides by the overlap-added
-squared window, which inverts an unmasked STFT exactly). They are interpolated linearly from the
+The masks are each source's estimated magnitude over the sum of all estimates (``ratio``, the default),
+so they add up to 1 at every point and the sources add up to the input (the inverse STFT divides by the
+overlap-added squared window, which inverts an unmasked STFT exactly); or over the mixture's magnitude,
+at most 1 (``mixture``, with the last source taking what the others leave). The demo's validation
+songs chose between them (bench/results/full_band_masks.md). They are interpolated linearly from the
 model's frames and bins to the input's; above the model's band (4096 Hz for the paper's 8192 Hz) a
 band extension decides:
 
@@ -26,6 +28,8 @@ import numpy as np
 BAND_EXTENSIONS = ("average", "zeros", "none")  # what Separator, Separate.py and cfg.band_extension take
 DEFAULT_BAND_EXTENSION = "average"  # chosen on the demo's validation songs (bench/results/band_extension.md)
 TOP_BAND_HZ = 1000.0  # the model's top band whose mean mask the 'average' extension carries upwards
+MASK_RULES = ("ratio", "mixture")  # what each source's estimate is divided by: the sum of the estimates, or the mixture
+DEFAULT_MASK_RULE = "ratio"  # chosen on the demo's validation songs (bench/results/full_band_masks.md)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +95,21 @@ def ratio_masks(magnitudes: np.ndarray) -> np.ndarray:
     return np.where(total > 0, shares, equal).astype(np.float32)
 
 
+def mixture_masks(magnitudes: np.ndarray, mixture: np.ndarray) -> np.ndarray:
+    """Each source's estimated magnitude over the mixture's, at most 1 (0 where the mixture is 0):
+    ``(sources, ...)`` and ``(...)`` in, ``(sources, ...)`` masks out."""
+    return np.minimum(magnitudes / np.where(mixture > 0, mixture, np.inf), 1.0).astype(np.float32)
+
+
+def source_masks(magnitudes: np.ndarray, mixture: np.ndarray, rule: str) -> np.ndarray:
+    """The masks of ``rule`` (:data:`MASK_RULES`) for estimated magnitudes ``(sources, ...)`` of a mixture ``(...)``."""
+    if rule == "ratio":
+        return ratio_masks(magnitudes)
+    if rule == "mixture":
+        return mixture_masks(magnitudes, mixture)
+    raise ValueError(f"mask rule {rule!r}: use one of {', '.join(MASK_RULES)}")
+
+
 def masks_on_input_grid(masks: np.ndarray, first_model_frame: int, grid: InputGrid, frames: Tuple[int, int],
                         extension: str) -> np.ndarray:
     """Model-resolution masks interpolated onto input frames, with the band extension above the model's band.
@@ -131,30 +150,35 @@ def masks_on_input_grid(masks: np.ndarray, first_model_frame: int, grid: InputGr
     return out
 
 
-def frames_of(segment: np.ndarray, grid: InputGrid) -> np.ndarray:
-    """``(channels, frames, n_fft)`` half-overlapping frames of a ``(samples, channels)`` segment of
-    ``(frames + 1) * hop`` samples (a reshape, as the hop is half a window)."""
-    halves = segment.T.reshape(segment.shape[1], -1, grid.hop)
-    return np.concatenate([halves[:, :-1], halves[:, 1:]], axis=-1)
+def windowed_frames(segment: np.ndarray, grid: InputGrid) -> np.ndarray:
+    """``(channels, frames, n_fft)`` half-overlapping windowed frames of a ``(channels, samples)`` segment of
+    ``(frames + 1) * hop`` samples (a reshape, as the hop is half a window, and one pass for the window)."""
+    halves = segment.reshape(segment.shape[0], -1, grid.hop)
+    window = grid.window()
+    frames = np.empty(halves.shape[:1] + (halves.shape[1] - 1, grid.n_fft), np.float32)
+    np.multiply(halves[:, :-1], window[:grid.hop], out=frames[..., :grid.hop])
+    np.multiply(halves[:, 1:], window[grid.hop:], out=frames[..., grid.hop:])
+    return frames
 
 
-def overlap_add(frames: np.ndarray, grid: InputGrid) -> np.ndarray:
-    """Overlap-adds ``(..., frames, n_fft)`` half-overlapping frames into ``(..., (frames + 1) * hop)`` samples,
-    divided by :func:`window_power` (the inverse STFT's normalisation; it is linear, so frames can be
-    inverted in any groups and added up)."""
-    out = np.zeros(frames.shape[:-2] + (frames.shape[-2] + 1, grid.hop), frames.dtype)
-    out[..., :-1, :] += frames[..., :grid.hop]
-    out[..., 1:, :] += frames[..., grid.hop:]
-    out /= window_power(grid)
+def synthesise(frames: np.ndarray, grid: InputGrid) -> np.ndarray:
+    """The inverse STFT's overlap-add: ``(..., frames, n_fft)`` inverse FFTs of half-overlapping frames,
+    windowed and added up into ``(..., (frames + 1) * hop)`` samples, divided by :func:`window_power` (folded
+    into the window). It is linear, so frames can be inverted in any groups and added up."""
+    window = grid.window() / np.tile(window_power(grid), 2)
+    out = np.empty(frames.shape[:-2] + (frames.shape[-2] + 1, grid.hop), np.float32)
+    np.multiply(frames[..., :grid.hop], window[:grid.hop], out=out[..., :-1, :])
+    out[..., -1, :] = 0.0
+    out[..., 1:, :] += frames[..., grid.hop:] * window[grid.hop:]
     return out.reshape(frames.shape[:-2] + (-1,))
 
 
 def own_share(segment: np.ndarray, grid: InputGrid) -> np.ndarray:
-    """``(channels, samples)``: what the frames of a ``(samples, channels)`` segment give back unmasked, i.e.
-    :func:`overlap_add` of its windowed frames windowed again, without computing them. Inside, two frames
-    cover each sample and give it back whole; the first and last hop are covered by one frame each."""
+    """``(channels, samples)``: what the frames of a ``(channels, samples)`` segment give back unmasked, i.e.
+    :func:`synthesise` of its windowed frames' FFTs, without computing them. Inside, two frames cover each
+    sample and give it back whole; the first and last hop are covered by one frame each."""
     squared = grid.window() ** 2
-    share = segment.T.copy()
+    share = segment.copy()
     share[:, :grid.hop] *= squared[grid.hop:] / window_power(grid)
     share[:, -grid.hop:] *= squared[:grid.hop] / window_power(grid)
     return share

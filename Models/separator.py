@@ -25,8 +25,8 @@ import scipy.fft
 
 from Models.chunks import Chunk, chunk_plan, song_frames_range
 from Models.engines import DEFAULT_ENGINE, open_engine
-from Models.full_band import (BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION, InputGrid, frames_of, masks_on_input_grid,
-                              overlap_add, own_share, ratio_masks)
+from Models.full_band import (BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION, DEFAULT_MASK_RULE, MASK_RULES, InputGrid,
+                              masks_on_input_grid, own_share, source_masks, synthesise, windowed_frames)
 from Models.saved_separator import load_separator_settings
 from Utils import audio as audio_io
 from Utils.files import output_folder, safe_name
@@ -98,13 +98,18 @@ class Separator:
         band_extension: ``"average"`` or ``"zeros"``: the estimates become masks on each input channel's own
             STFT, and above the model's band the masks are the top 1 kHz's mean or zero
             (:mod:`Models.full_band`); ``"none"``: the model's band-limited estimates, resampled.
+        mask_rule: full band: ``"ratio"`` (each estimate over their sum) or ``"mixture"`` (over the mixture's
+            magnitude, at most 1).
     """
 
     def __init__(self, engine, settings: Dict, batch_windows: Optional[int] = None,
-                 chunk_seconds: Optional[float] = CHUNK_SECONDS, band_extension: str = DEFAULT_BAND_EXTENSION):
+                 chunk_seconds: Optional[float] = CHUNK_SECONDS, band_extension: str = DEFAULT_BAND_EXTENSION,
+                 mask_rule: str = DEFAULT_MASK_RULE):
         if band_extension not in BAND_EXTENSIONS:
             raise ValueError(f"band_extension={band_extension!r}: use one of {', '.join(BAND_EXTENSIONS)}")
-        self.band_extension = band_extension
+        if mask_rule not in MASK_RULES:
+            raise ValueError(f"mask_rule={mask_rule!r}: use one of {', '.join(MASK_RULES)}")
+        self.band_extension, self.mask_rule = band_extension, mask_rule
         self.engine, self.geometry, self.precision = engine, engine.geometry, engine.precision
         self.settings = dict(settings)
         self.sources = list(settings["sources"])
@@ -234,9 +239,10 @@ class Separator:
                 estimates = self.separate_magnitude(log_magnitude, first_frame, song_frames,
                                                     needed=(chunk.first_frame, chunk.stop_frame))
                 if self.band_extension != "none":
-                    own = np.stack([estimates[s][..., chunk.first_frame - first_frame:chunk.stop_frame - first_frame]
-                                    for s in self.sources])
-                    masks = ratio_masks(np.expm1(own if carried is None else np.concatenate([carried, own], -1)))
+                    owned = slice(chunk.first_frame - first_frame, chunk.stop_frame - first_frame)
+                    own = np.stack([estimates[s][..., owned] for s in self.sources] + [log_magnitude[..., owned]])
+                    magnitudes = np.expm1(own if carried is None else np.concatenate([carried, own], -1))
+                    masks = source_masks(magnitudes[:-1], magnitudes[-1], self.mask_rule)  # the last row: the mixture
                     carried = own[..., -1:]
                     estimates = (masks, chunk.first_frame - (index > 0), grid, audio, index == 0, last)
                 if finished is not None:
@@ -314,39 +320,37 @@ class Separator:
         The chunk owns the input frames whose centres lie between model frames ``first_frame - 1`` and
         ``stop_frame - 1`` (the first and last chunks: to the song's ends); ``masks`` holds model frames
         ``first_model_frame`` onwards. Frames are taken ``FULL_BAND_FRAMES`` at a time (bounded memory).
-        With ``average``, one source is the chunk's share of the input less the others: the masks add up
-        to 1, so this is its masked inverse, without an inverse FFT."""
+        With ``average``, one source is the chunk's share of the input less the others, so that the sources
+        add up to the input: with ``ratio`` masks (adding up to 1) this is its own masked inverse, without an
+        inverse FFT; with ``mixture`` masks it takes what the others leave."""
         length = len(audio)
         owned = (0 if first else grid.first_frame_at_or_after(chunk.first_frame - 1),
                  grid.frame_count(length) if last else grid.first_frame_at_or_after(chunk.stop_frame - 1))
-        half = grid.n_fft // 2
-        outputs = [np.zeros((chunk.read_stop - chunk.read_start, audio.shape[1]), np.float32) for _ in self.sources]
-        window = grid.window()
-        # With masks adding up to 1 ('average'), one source is the input's share less the others': the last
-        # that estimates anything (a dead head's mask is zero, and its output stays exactly silent).
+        half, read = grid.n_fft // 2, chunk.read_start
+        # Channels first inside (the FFTs' layout): one transposing copy in, and one out as the outputs are added.
+        chunk_audio = np.ascontiguousarray(audio[read:chunk.read_stop].T)
+        outputs = [np.zeros(chunk_audio.shape, np.float32) for _ in self.sources]
+        # With 'average', one source is the input's share less the others': the last that estimates anything
+        # (a dead head's mask is zero, and its output stays exactly silent).
         live = np.flatnonzero(masks.reshape(len(masks), -1).any(axis=1))
         residual = int(live[-1]) if self.band_extension == "average" else None
         masked_ones = [k for k in range(len(masks)) if k != residual]
         for begin in range(owned[0], owned[1], FULL_BAND_FRAMES):
             frames = (begin, min(begin + FULL_BAND_FRAMES, owned[1]))
             start, stop = frames[0] * grid.hop - half, (frames[1] - 1) * grid.hop + half
-            segment = np.pad(audio[max(start, 0):min(stop, length)],
-                             [(max(-start, 0), max(stop - length, 0)), (0, 0)])
-            windowed = frames_of(segment, grid) * window  # (channels, frames, n_fft)
-            spectrum = scipy.fft.rfft(windowed, axis=-1)  # (channels, frames, bins)
+            lo, hi = max(start, 0), min(stop, length)
+            assert read <= lo and hi <= chunk.read_stop, (chunk, lo, hi)  # the margin covers the frames
+            segment = np.pad(chunk_audio[:, lo - read:hi - read], [(0, 0), (lo - start, stop - hi)])
+            spectrum = scipy.fft.rfft(windowed_frames(segment, grid), axis=-1)  # (channels, frames, bins)
             on_grid = masks_on_input_grid(masks[masked_ones], first_model_frame, grid, frames, self.band_extension)
             masked = spectrum[None] * on_grid  # (sources, channels, frames, bins)
-            inverted = overlap_add(scipy.fft.irfft(masked, n=grid.n_fft, axis=-1) * window, grid)
-            waveforms = np.empty((len(masks),) + inverted.shape[1:], np.float32)
-            waveforms[masked_ones] = inverted
-            if residual is not None:
-                share = own_share(segment, grid)  # the unmasked inverse: the input itself, but at the edges
-                waveforms[residual] = share - inverted.sum(0)
-            lo, hi = max(start, 0), min(stop, length)
-            assert chunk.read_start <= lo and hi <= chunk.read_stop, (chunk, lo, hi)  # the margin covers the frames
-            for output, waveform in zip(outputs, waveforms):
-                output[lo - chunk.read_start:hi - chunk.read_start] += waveform[:, lo - start:hi - start].T
-        return outputs
+            inverted = synthesise(scipy.fft.irfft(masked, n=grid.n_fft, axis=-1), grid)
+            for k, waveform in zip(masked_ones, inverted):
+                outputs[k][:, lo - read:hi - read] += waveform[:, lo - start:hi - start]
+            if residual is not None:  # the unmasked inverse is the input itself, but at the song's edges
+                remainder = own_share(segment, grid) - inverted.sum(0)
+                outputs[residual][:, lo - read:hi - read] += remainder[:, lo - start:hi - start]
+        return [output.T for output in outputs]
 
     def _analyse(self, segment: np.ndarray, sample_rate: int) -> Tuple[np.ndarray, Optional[np.ndarray]]:
         """The log1p magnitudes ``(channels, bins, frames)`` of input samples at the model rate, and their

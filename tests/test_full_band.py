@@ -1,8 +1,9 @@
 """Full-band output: the model's estimates as masks on the input's own STFT, and the band extensions."""
 import numpy as np
+import pytest
 import soundfile
 
-from Models.full_band import TOP_BAND_HZ, InputGrid, masks_on_input_grid, ratio_masks
+from Models.full_band import TOP_BAND_HZ, InputGrid, masks_on_input_grid, mixture_masks, ratio_masks
 from Models.separator import Separator
 from Utils import audio as audio_io
 from Utils.spectral import magnitude, to_model_space
@@ -34,16 +35,15 @@ def test_masks_share_the_estimates_and_extend_above_the_model_band():
 
 
 def test_every_sample_lies_in_two_frames_and_the_inverse_is_exact():
-    from Models.full_band import frames_of, overlap_add, own_share
+    from Models.full_band import own_share, synthesise, windowed_frames
     grid = InputGrid.for_input(RATE, 8192, 512, 256)
     for length in (5 * grid.hop, 5 * grid.hop + 1, 7 * grid.hop - 3):
-        audio = np.random.default_rng(length).standard_normal((length, 2)).astype(np.float32)
+        audio = np.random.default_rng(length).standard_normal((2, length)).astype(np.float32)
         count = grid.frame_count(length)
-        padded = np.pad(audio, [(grid.hop, count * grid.hop - length), (0, 0)])  # frame 0 starts a hop early
-        window = np.hanning(grid.n_fft + 1)[:-1].astype(np.float32)
-        frames = np.fft.irfft(np.fft.rfft(frames_of(padded, grid) * window), grid.n_fft).astype(np.float32)
-        inverse = overlap_add(frames * window, grid)
-        assert np.abs(inverse[:, grid.hop:grid.hop + length].T - audio).max() < 1e-5, length
+        padded = np.pad(audio, [(0, 0), (grid.hop, count * grid.hop - length)])  # frame 0 starts a hop early
+        frames = np.fft.irfft(np.fft.rfft(windowed_frames(padded, grid)), grid.n_fft).astype(np.float32)
+        inverse = synthesise(frames, grid)
+        assert np.abs(inverse[:, grid.hop:grid.hop + length] - audio).max() < 1e-5, length
         assert np.abs(own_share(padded, grid) - inverse).max() < 1e-5, length  # the same, without the FFTs
 
 
@@ -91,3 +91,18 @@ def test_separate_writes_full_band_sources_that_add_up_to_the_input(trained_run,
         for source, audio in outputs[band].items():
             assert level_at(audio, 10000) < 1e-3 * tone, (band, source)
     assert level_at(outputs["average"]["accompaniment"], 3300) > 0  # in-band content is kept either way
+
+
+def test_mixture_masks_leave_the_rest_to_the_last_source_and_still_add_up(trained_run, tmp_path):
+    estimates = np.array([[[0.5, 3.0, 1.0]], [[0.25, 0.0, 0.0]]], np.float32)  # (sources, bins, frames)
+    masks = mixture_masks(estimates, np.array([[1.0, 2.0, 0.0]], np.float32))
+    assert np.allclose(masks, [[[0.5, 1.0, 0.0]], [[0.25, 0.0, 0.0]]])  # at most 1; 0 where the mixture is silent
+    _, folder, _ = trained_run
+    mixture = write_mixture(tmp_path)
+    separator = Separator.from_checkpoint(str(folder / "best_separator.keras"), mask_rule="mixture", chunk_seconds=2.0)
+    sources = separator.separate(mixture, RATE)
+    assert np.abs(sources["vocals"] + sources["accompaniment"] - mixture).max() < 1e-4
+    ratio = Separator.from_checkpoint(str(folder / "best_separator.keras"), chunk_seconds=2.0).separate(mixture, RATE)
+    assert np.abs(ratio["vocals"] - sources["vocals"]).max() > 1e-3  # a different rule, a different output
+    with pytest.raises(ValueError, match="mask_rule='sum'"):
+        Separator.from_checkpoint(str(folder / "best_separator.keras"), mask_rule="sum")
