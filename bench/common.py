@@ -110,9 +110,12 @@ def project_script(workdir: str, arguments: List[str]) -> str:
 
 def demo_workdir(workdir: str) -> str:
     """``workdir`` made a place where ``cfg.demo`` runs find the demo corpus (``data/demo``); returns it."""
-    os.makedirs(os.path.join(workdir, "data"), exist_ok=True)
-    if not os.path.islink(os.path.join(workdir, "data", "demo")):
-        os.symlink(demo_corpus(), os.path.join(workdir, "data", "demo"))
+    link = os.path.join(workdir, "data", "demo")
+    os.makedirs(os.path.dirname(link), exist_ok=True)
+    if os.path.islink(link) and not os.path.isdir(link):  # left by a checkout that is gone
+        os.remove(link)
+    if not os.path.islink(link):
+        os.symlink(demo_corpus(), link)
     return workdir
 
 
