@@ -30,6 +30,7 @@ import numpy as np
 from tqdm import tqdm
 
 from Input import chorales, fluidsynth
+from Input.errors import DatasetError
 from Utils import audio as audio_io
 from Utils.files import write_json_atomically
 
@@ -146,7 +147,11 @@ def build(out: str, seed: int = 2018, min_duration: float = 20.0, max_duration: 
 
     Raises:
         fluidsynth.MissingToolError: fluidsynth or a soundfont is missing (the message names the package).
+        DatasetError: ``out`` is a link to a folder that is gone.
     """
+    if os.path.islink(out) and not os.path.isdir(out):
+        raise DatasetError(f"{out} is a link to {os.readlink(out)}, which is not a folder: remove the link (the demo "
+                           f"corpus is then rendered there) or point it at a rendered corpus")
     fluidsynth.find_fluidsynth()
     soundfont = fluidsynth.find_soundfont()
     key = corpus_key(seed, min_duration, max_duration, soundfont)

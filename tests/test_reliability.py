@@ -116,6 +116,15 @@ def test_missing_dataset_folder_stops_at_start_with_one_line(workdir):
     assert "error: CCMixter folder /no/such does not exist" in result.stderr
 
 
+def test_a_demo_corpus_link_to_a_folder_that_is_gone_is_one_line(tmp_path):
+    os.makedirs(tmp_path / "data")
+    os.symlink(tmp_path / "gone", tmp_path / "data" / "demo")  # a checkout's data/demo pointing at a removed copy
+    result = run_script(["Training.py", "with", "cfg.semi_sup", "cfg.demo", "progress=False"], cwd=tmp_path, timeout=120)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert f"data/demo is a link to {tmp_path / 'gone'}, which is not a folder: remove the link" in result.stderr
+    assert not (tmp_path / "gone").exists()
+
+
 def test_replay_copies_a_run_folder_into_mongodb(workdir):
     result = run_script(["Training.py", "with", "cfg.sup", "cfg.demo", *TINY, "cfg.epoch_it=2", "cfg.max_epochs=1",
                          "evaluate=False"], cwd=workdir)
