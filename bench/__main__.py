@@ -1,15 +1,18 @@
 """Runs every benchmark (``make bench``); each prints its table and writes bench/results/<name>.{md,csv}.
 
-    python -m bench            # all, the quality comparison in full (about 42 minutes on 2 cores: 35 + 7)
-    python -m bench --quick    # all, the quality comparison in its quick mode (about 24 minutes: 17
-                               # measured before precision_quality, which took 7 more)
+    python -m bench            # all; semi_vs_sup's 20 training runs take about 90 minutes of it on 2 cores
+    python -m bench --quick    # all, semi_vs_sup in its quick mode (about 10 minutes)
+
+The quality benchmarks of one model (precision_quality, band_extension, full_band_masks) share
+``make demo``'s model, trained once (about 10 minutes) and kept in data/bench/band_extension.
 """
 import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from bench import eval_speed, input_speed, precision_quality, semi_vs_sup, separate_speed, train_speed  # noqa: E402
+from bench import (band_extension, eval_speed, full_band_masks, input_speed, precision_quality,  # noqa: E402
+                   semi_vs_sup, separate_speed, train_speed)
 
 if __name__ == "__main__":
     quick = "--quick" in sys.argv[1:]
@@ -19,3 +22,5 @@ if __name__ == "__main__":
     eval_speed.main([])
     semi_vs_sup.main(["--quick"] if quick else [])
     precision_quality.main([])
+    band_extension.main([])
+    full_band_masks.main([])
