@@ -116,7 +116,12 @@ def export_litert(weights, settings: Dict, path: str, output_frames: Optional[in
         output_frames: output frames per window (default: ``settings["inference_frames"]``).
         precision: ``"float32"``, or ``"int8"`` (the converter's dynamic-range quantisation).
         batch: windows per call.
+
+    Raises:
+        ValueError: the weights are not all finite (a diverged run; the converter would crash on them).
     """
+    if not all(np.isfinite(value).all() for value in weights.get_weights()):
+        raise ValueError(f"{path}: not exported, as the separator's weights are not all finite (a diverged run)")
     import tensorflow as tf
 
     from Models.build import build_separator
@@ -135,11 +140,16 @@ def export_litert(weights, settings: Dict, path: str, output_frames: Optional[in
 
 def export_for_litert(checkpoint: str) -> List[str]:
     """Writes a saved separator's LiteRT exports beside it, one per precision LiteRT offers, at its inference
-    width (what Separate.py runs by default, also where TensorFlow is not installed); returns their paths."""
+    width (what Separate.py runs by default, also where TensorFlow is not installed); returns their paths,
+    none (with a warning) where the weights are not finite."""
     from Models.build import load_separator_weights
     settings, weights = load_separator_settings(checkpoint), load_separator_weights(checkpoint)
-    return [export_litert(weights, settings, litert_file(checkpoint, settings["inference_frames"], precision),
-                          precision=precision) for precision in ENGINE_PRECISIONS["litert"]]
+    try:
+        return [export_litert(weights, settings, litert_file(checkpoint, settings["inference_frames"], precision),
+                              precision=precision) for precision in ENGINE_PRECISIONS["litert"]]
+    except ValueError as error:
+        log.warning("%s", error)
+        return []
 
 
 def litert_model(checkpoint: str, settings: Dict, output_frames: int, precision: str = "float32") -> str:

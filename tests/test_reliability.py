@@ -78,6 +78,8 @@ def test_a_learning_rate_that_kills_the_heads_is_a_warning_after_the_first_epoch
     assert result.returncode == 0, result.stderr[-2000:]
     assert "warning: the separator's accompaniment, vocals estimates are all zero on the validation songs: a dead " \
            "output head, which L_s cannot revive; lower cfg.separator_lr" in result.stderr
+    # Its weights went to NaN: no LiteRT export (the converter would crash the run on them), one warning.
+    assert "not exported, as the separator's weights are not all finite (a diverged run)" in result.stderr
 
 
 def test_broken_files_are_skipped_and_counted_and_secrets_stay_out(workdir):
