@@ -184,8 +184,9 @@ def evaluate_best(cfg, partitions, best_path: str, folder: str, progress: bool, 
 
 @ex.main
 def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
+    from Utils.native_logs import load_tensorflow
+    tf = load_tensorflow()  # first: its start-up lines are filtered
     import keras
-    import tensorflow as tf
 
     from Models.build import build_training_model, save_separator
     from Models.engines import export_for_litert

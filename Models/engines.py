@@ -22,6 +22,7 @@ from Models.geometry import Geometry
 from Models.saved_separator import geometry_for, litert_file, load_separator_settings, separator_files
 from Utils.files import write_atomically
 from Utils.hardware import PRECISION_CHOICES, PRECISIONS, QUANTISED, auto_precision
+from Utils.native_logs import filtered_native_logs, load_tensorflow
 
 ENGINES = ("litert", "tensorflow")  # what Separator, Separate.py --engine and Evaluate.py take
 DEFAULT_ENGINE = "litert"
@@ -58,8 +59,9 @@ class LiteRTEngine:
     def __init__(self, path: str, geometry: Geometry, precision: str = "float32", threads: Optional[int] = None):
         from ai_edge_litert.interpreter import Interpreter
         try:
-            interpreter = Interpreter(model_path=path, num_threads=threads or os.cpu_count() or 1)
-            self._run = interpreter.get_signature_runner()
+            with filtered_native_logs():  # its note on the XNNPACK delegate
+                interpreter = Interpreter(model_path=path, num_threads=threads or os.cpu_count() or 1)
+                self._run = interpreter.get_signature_runner()
         except (ValueError, RuntimeError) as error:
             raise ValueError(f"{path}: not a LiteRT separator ({error}); delete it and it is exported again") from None
         (name, details), = self._run.get_input_details().items()
@@ -90,8 +92,7 @@ class TensorFlowEngine:
     batch = None  # any number of windows per call
 
     def __init__(self, weights, settings: Dict, output_frames: int, precision: str = "float32"):
-        import tensorflow as tf
-
+        tf = load_tensorflow()
         from Models.build import build_separator
         self.precision = auto_precision("tensorflow") if precision == "auto" else precision
         self.network, self.geometry = build_separator(settings, output_frames, PRECISIONS[self.precision])
@@ -122,13 +123,12 @@ def export_litert(weights, settings: Dict, path: str, output_frames: Optional[in
     """
     if not all(np.isfinite(value).all() for value in weights.get_weights()):
         raise ValueError(f"{path}: not exported, as the separator's weights are not all finite (a diverged run)")
-    import tensorflow as tf
-
+    tf = load_tensorflow()
     from Models.build import build_separator
     network, geometry = build_separator(settings, output_frames or settings["inference_frames"], "float32")
     network.set_weights(weights.get_weights())
     spec = tf.TensorSpec([batch, *geometry.input_shape, 1], tf.float32, name="mixture")
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, filtered_native_logs():  # the converter's warnings
         network.export(folder, format="tf_saved_model", verbose=False, input_signature=[spec])
         converter = tf.lite.TFLiteConverter.from_saved_model(folder)
         if precision == QUANTISED:
@@ -166,7 +166,7 @@ def litert_model(checkpoint: str, settings: Dict, output_frames: int, precision:
         return path  # (a separation-only install may hold the export and the JSON without the .keras)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up lines are not the user's business
     try:
-        import tensorflow  # noqa: F401
+        load_tensorflow()
     except ImportError:
         state = "is older than" if os.path.isfile(path) else "is not beside"
         raise ImportError(f"{path} {state} {keras_path}, and exporting it needs TensorFlow: run Separate.py once "

@@ -37,6 +37,6 @@ def auto_precision(engine: str = "tensorflow", flags: Optional[List[str]] = None
     if engine == "litert":
         return QUANTISED if any(flag in flags for flag in NATIVE_INT8_DOT_FLAGS) else "float32"
     if gpus is None:
-        import tensorflow as tf
-        gpus = len(tf.config.list_physical_devices("GPU"))
+        from Utils.native_logs import load_tensorflow
+        gpus = len(load_tensorflow().config.list_physical_devices("GPU"))
     return "bfloat16" if not gpus and any(flag in flags for flag in NATIVE_BFLOAT16_FLAGS) else "float32"

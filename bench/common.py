@@ -9,7 +9,7 @@ import time
 from typing import Callable, Dict, List, Sequence
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RESULTS = os.path.join(ROOT, "bench", "results")
+RESULTS = os.environ.get("BENCH_RESULTS", os.path.join(ROOT, "bench", "results"))  # elsewhere: runs compared by a bench
 
 
 def machine() -> Dict[str, str]:
