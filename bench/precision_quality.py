@@ -7,13 +7,13 @@ Separate.py's ``--precision auto`` takes bfloat16 on TensorFlow on CPUs that com
 ``--precision int8`` runs LiteRT's dynamic-range kernels; this is the check of what each costs in
 separation quality (Evaluate.py with each ``engine`` and ``precision``), against TensorFlow in float32.
 """
-import argparse
 import json
 import os
 
 import numpy as np
 
-from bench.common import ROOT, demo_workdir, project_script, report, trained_demo_run
+from bench.common import ROOT, project_script, report
+from bench.demo_choice import demo_model
 
 NETWORKS = (("tensorflow", "float32"), ("tensorflow", "bfloat16"), ("litert", "float32"), ("litert", "int8"))
 REFERENCE = NETWORKS[0]
@@ -30,14 +30,8 @@ def evaluate(workdir: str, run: str, engine: str, precision: str) -> dict:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--run", help="a training run on the demo corpus (default: the demo's model, trained once "
-                                      "as bench.band_extension does)")
-    parser.add_argument("--workdir", default=os.path.join(ROOT, "data", "bench", "band_extension"))
-    args = parser.parse_args(argv)
-    demo_workdir(args.workdir)
-    run = os.path.abspath(args.run) if args.run else trained_demo_run(args.workdir)
-    scores = {network: evaluate(args.workdir, run, *network) for network in NETWORKS}
+    workdir, run, model = demo_model(__doc__.split("\n\n")[0], argv)
+    scores = {network: evaluate(workdir, run, *network) for network in NETWORKS}
     tracks = sorted(scores[REFERENCE])
     rows = []
     for source in SOURCES:
@@ -51,10 +45,10 @@ def main(argv=None):
                         + [float(max(d, key=abs)) for d in differences])
     report("precision_quality", f"Test-set quality of one model on each engine and precision ({len(tracks)} demo songs)",
            ["engine and precision", "source", "SDR median", "SIR median", "SAR median"], rows,
-           "python -m bench.precision_quality" + (f" --run {args.run}" if args.run else ""),
+           "python -m bench.precision_quality",
            "Median over the test songs of each song's median over 1 s windows (museval v4), from Evaluate.py "
            "with each engine and precision on the same run, full band (the default band extension)"
-           + ("." if args.run else " (`make demo`'s model, seed 1, trained once and kept by bench.band_extension)."))
+           f", {model}.")
 
 
 if __name__ == "__main__":

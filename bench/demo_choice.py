@@ -1,0 +1,86 @@
+"""A separation setting chosen on the demo's validation songs: SDR per domain and source for each choice.
+
+Shared by the benchmarks that compare settings of one trained model (bench.band_extension,
+bench.full_band_masks): each gives a way to score a partition with a choice; this tabulates the
+validation and test songs, picks the best choice by the mean validation SDR, and writes
+``bench/results/<name>.{md,csv}``.
+"""
+import csv
+import os
+from typing import Callable, Dict, List, Sequence, Tuple
+
+import numpy as np
+
+from bench.common import RESULTS, ROOT, demo_workdir, machine, trained_demo_run, write_markdown
+
+SOURCES = ("vocals", "accompaniment")
+DOMAINS = {"musdb": "studio", "ccmixter": "stage"}
+PARTITIONS = ("valid", "test")
+
+
+def compare_choices(choices: Sequence[str], scores_of: Callable[[str, str], List[Dict]]) -> Tuple[List, List, Dict]:
+    """Rows ``[partition, domain, source, choice, songs, SDR median, SDR mean]``, per-song rows, and the mean
+    validation SDR of each choice, from ``scores_of(partition, choice)`` (the ``scores.json`` track rows)."""
+    rows, per_track = [], []
+    for partition in PARTITIONS:
+        for choice in choices:
+            tracks = scores_of(partition, choice)
+            for domain in DOMAINS:
+                for source in SOURCES:
+                    sdr = [t["methods"]["separator"][source]["SDR"] for t in tracks if t["dataset"] == domain]
+                    sdr = np.array([np.nan if v is None else v for v in sdr], float)
+                    rows.append([partition, DOMAINS[domain], source, choice, len(sdr), float(np.nanmedian(sdr)),
+                                 float(np.nanmean(sdr))])
+            per_track += [[partition, choice, t["dataset"], t["track"], s, t["methods"]["separator"][s]["SDR"]]
+                          for t in tracks for s in SOURCES]
+            print(f"{partition} {choice}: done", flush=True)
+    valid_means = {c: float(np.mean([r[6] for r in rows if r[0] == "valid" and r[3] == c])) for c in choices}
+    return rows, per_track, valid_means
+
+
+def write_choice_results(name: str, title: str, column: str, rows: List, per_track: List, valid_means: Dict,
+                         default: Tuple[str, str], model: str) -> str:
+    """Writes the tables of :func:`compare_choices` as ``bench/results/<name>.{md,csv}``.
+
+    Args:
+        name: the benchmark's name (``python -m bench.<name>``).
+        title: the markdown's title.
+        column: what a choice is (a column's name).
+        default: the default's name in the code and its value.
+        model: which model was scored, and how (a sentence's start).
+    """
+    with open(os.path.join(RESULTS, f"{name}.csv"), "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["partition", column.replace(" ", "_"), "dataset", "track", "source", "SDR"])
+        writer.writerows(per_track)
+    columns = ["partition", "domain", "source", column, "songs", "SDR median", "SDR mean"]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row) + " |" for row in rows]
+    best = max(valid_means, key=valid_means.get)
+    text = "\n".join([
+        f"# {title}", "", f"Reproduce: `python -m bench.{name}`", "",
+        "Machine: " + ", ".join(f"{k} {v}" for k, v in machine().items()), "",
+        f"{model}, scored with museval v4 at the songs' own rate and channels (SDR in dB; each song's median over "
+        "1 s windows, then the median and mean over songs). Validation: 3 studio and 4 stage songs; test: the "
+        "same numbers of other songs.", "", *lines, "",
+        "Mean validation SDR over domains and sources: " + ", ".join(f"{c} {v:.2f}" for c, v in valid_means.items())
+        + f". Best on the validation songs: **{best}**; the default (`{default[0]}`) is {default[1]}.", "",
+        f"Per-song scores: `{name}.csv`.", ""])
+    return write_markdown(name, text)
+
+
+def demo_model(description: str, argv=None) -> Tuple[str, str, str]:
+    """The command line of a benchmark that scores one model: ``(workdir, run folder, which model it is)``.
+
+    ``--run`` names a run trained on the demo corpus; by default it is ``make demo``'s model, trained once
+    and kept in ``--workdir`` (data/bench/band_extension), which all these benchmarks share."""
+    import argparse
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--run", help="a run trained on the demo corpus (cfg.demo); default: make demo's model, "
+                                      "trained once and kept")
+    parser.add_argument("--workdir", default=os.path.join(ROOT, "data", "bench", "band_extension"))
+    args = parser.parse_args(argv)
+    demo_workdir(args.workdir)
+    if args.run:
+        return args.workdir, os.path.abspath(args.run), f"the run {args.run}"
+    return args.workdir, trained_demo_run(args.workdir), "`make demo`'s model (seed 1, trained once and kept)"
