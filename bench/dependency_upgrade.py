@@ -11,7 +11,6 @@ import argparse
 import csv
 import os
 import subprocess
-import tempfile
 from typing import Dict, List
 
 import numpy as np
@@ -33,7 +32,8 @@ def run_benches(python: str, folder: str) -> Dict[tuple, float]:
         subprocess.run([python, "-m", f"bench.{name}", *arguments], cwd=ROOT, check=True, capture_output=True,
                        env=dict(os.environ, BENCH_RESULTS=folder, TF_CPP_MIN_LOG_LEVEL="2"))
         with open(os.path.join(folder, f"{name}.csv")) as handle:
-            for row in csv.DictReader(handle):
+            lines = [line for line in handle if not line.startswith(('"#', "#"))]  # the machine's line first
+            for row in csv.DictReader(lines):
                 for column in columns:
                     if row.get(column) not in (None, "", "-"):
                         values[(name, " / ".join(row[k] for k in keys), column)] = float(row[column].replace(",", ""))
@@ -52,15 +52,15 @@ def main(argv=None):
     parser.add_argument("--before", required=True, help="the Python of the environment before the upgrade")
     parser.add_argument("--after", required=True, help="the Python of the environment after it")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--workdir", default=os.path.join(ROOT, "data", "bench", "dependency_upgrade"))
     args = parser.parse_args(argv)
     runs: Dict[str, List[Dict[tuple, float]]] = {"before": [], "after": []}
-    with tempfile.TemporaryDirectory() as folder:
-        for round_index in range(args.rounds):
-            for label in runs:
-                results = os.path.join(folder, f"{label}{round_index}")
-                os.makedirs(results)
-                runs[label].append(run_benches(getattr(args, label), results))
-                print(f"round {round_index + 1}: {label} done", flush=True)
+    for round_index in range(args.rounds):
+        for label in runs:
+            results = os.path.join(args.workdir, f"{label}{round_index}")  # each run's own tables, kept
+            os.makedirs(results, exist_ok=True)
+            runs[label].append(run_benches(getattr(args, label), results))
+            print(f"round {round_index + 1}: {label} done", flush=True)
     keys = [key for key in runs["before"][0] if all(key in run for label in runs for run in runs[label])]
     rows = []
     for bench, row, column in keys:
