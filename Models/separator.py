@@ -30,7 +30,7 @@ from Models.full_band import (BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION, DEFAULT_M
 from Models.saved_separator import load_separator_settings
 from Utils import audio as audio_io
 from Utils.files import output_folder, safe_name
-from Utils.spectral_numpy import from_model_space, istft, stft, to_model_space
+from Utils.spectral import from_model_space, istft_numpy, stft_numpy, to_model_space
 
 CHUNK_SECONDS = 60.0  # audio per chunk by default (Separate.py --chunk-seconds says the same)
 BATCH_FRAMES = 2048  # output frames per network call by default (64 s at 8192 Hz / hop 256): bounds memory
@@ -357,7 +357,7 @@ class Separator:
         phase as unit complex numbers (the mixture's phase, given to every source's estimate; zero where
         the mixture is exactly zero, so that digital silence stays silent)."""
         rate, n_fft, hop = self.settings["sample_rate"], self.settings["n_fft"], self.settings["hop"]
-        spectrum = stft(audio_io.resample(segment, sample_rate, rate).T, n_fft, hop)  # all channels at once
+        spectrum = stft_numpy(audio_io.resample(segment, sample_rate, rate).T, n_fft, hop)  # all channels at once
         magnitude = np.abs(spectrum)
         if self.band_extension != "none":
             return to_model_space(magnitude), None  # full band takes the phase of the input's own STFT
@@ -369,7 +369,7 @@ class Separator:
         the mixture's phase, for ``length`` input samples (the resampler may give one sample more or less)."""
         rate, n_fft, hop = self.settings["sample_rate"], self.settings["n_fft"], self.settings["hop"]
         magnitudes = from_model_space(np.stack([estimates[source] for source in self.sources]))
-        waveforms = istft(magnitudes * phasor, n_fft, hop, audio_io.resampled_length(length, sample_rate, rate))
+        waveforms = istft_numpy(magnitudes * phasor, n_fft, hop, audio_io.resampled_length(length, sample_rate, rate))
         # Interleaved (samples, channels) before resampling, where it is 5 times shorter: soxr then returns the
         # layout of the output files, and adding chunks into them is a plain copy, not a transposing one.
         return audio_io.resample_all(list(np.swapaxes(waveforms, 1, 2)), rate, sample_rate)

@@ -83,9 +83,9 @@ def in_process_rows(model: str, song: str, seconds: float, repeats: int) -> List
     """Rows of the library's real-time factor: separate_to_file end to end, and the network alone."""
     from Models.separator import CHUNK_SECONDS, Separator
     from Utils import audio as audio_io
-    from Utils.spectral_numpy import stft, to_model_space
+    from Utils.spectral import stft_numpy, to_model_space
     mono = audio_io.load(song, 8192, mono=True)[:, 0]
-    spectrum = to_model_space(np.abs(stft(np.stack([mono, mono]), 512, 256)))  # two channels
+    spectrum = to_model_space(np.abs(stft_numpy(np.stack([mono, mono]), 512, 256)))  # two channels
     networks = [("litert", "float32", 256), ("litert", "int8", 256), ("tensorflow", "float32", 256),
                 ("tensorflow", "bfloat16", 256), ("tensorflow", "float32", 1024)]
     cases = {}

@@ -1,6 +1,7 @@
 """The STFT used everywhere agrees with librosa's, and inverts."""
 import librosa
 import numpy as np
+import tensorflow as tf
 
 from Utils.spectral import from_model_space, istft, magnitude, stft, to_model_space
 
@@ -22,7 +23,9 @@ def test_istft_inverts_stft():
 
 def test_log1p_normalisation_inverts():
     values = np.array([0.0, 0.5, 3.0, 100.0], np.float32)
-    assert np.allclose(from_model_space(to_model_space(values)).numpy(), values, rtol=1e-5)
+    assert np.allclose(from_model_space(to_model_space(values)), values, rtol=1e-5)  # numpy in, numpy out
+    tensor = from_model_space(to_model_space(tf.constant(values)))  # a tensor in, a tensor out (the training graph)
+    assert isinstance(tensor, tf.Tensor) and np.allclose(tensor.numpy(), values, rtol=1e-5)
 
 
 def test_istft_matches_librosa_on_a_modified_spectrogram():
