@@ -2,9 +2,9 @@
 
 An engine is the network at one inference width as a function of numpy arrays: ``(windows, input bins,
 input frames, 1)`` float32 log1p mixture windows in, ``{source: (windows, output bins, output frames)}``
-log1p estimates out. The LiteRT engine runs ``<checkpoint stem>.<frames>frames.tflite``: Training.py
-writes it beside ``best_separator.keras``, and :func:`open_engine` exports one on first use for older
-checkpoints (that needs TensorFlow once; separating with it afterwards does not).
+log1p estimates out. The LiteRT engine runs ``<checkpoint stem>.<frames>frames.<precision>.tflite``:
+Training.py writes one per precision beside ``best_separator.keras``, and :func:`open_engine` exports one
+on first use for older checkpoints (that needs TensorFlow once; separating with it afterwards does not).
 
 Precision (:data:`ENGINE_PRECISIONS`): LiteRT runs float32, or int8 (weights stored in int8, activations
 quantised per call: XNNPACK's dynamic-range kernels); it has no bfloat16 arithmetic on x86 CPUs. TensorFlow
