@@ -25,6 +25,8 @@ from typing import Tuple
 
 import numpy as np
 
+from Utils.spectral import hann_window
+
 BAND_EXTENSIONS = ("average", "zeros", "none")  # what Separator, Separate.py and cfg.band_extension take
 DEFAULT_BAND_EXTENSION = "average"  # chosen on the demo's validation songs (bench/results/band_extension.md)
 TOP_BAND_HZ = 1000.0  # the model's top band whose mean mask the 'average' extension carries upwards
@@ -73,8 +75,8 @@ class InputGrid:
         return np.arange(first, stop) * (self.hop * self.model_rate / (self.sample_rate * self.model_hop))
 
     def window(self) -> np.ndarray:
-        """The periodic Hann window of the input's STFT (as ``tf.signal.hann_window``)."""
-        return np.hanning(self.n_fft + 1)[:-1].astype(np.float32)
+        """The periodic Hann window of the input's STFT, the one :mod:`Utils.spectral` uses."""
+        return hann_window(self.n_fft)
 
     def model_bin_positions(self) -> np.ndarray:
         """Fractional model bins at the frequencies of the input's bins."""
