@@ -105,37 +105,43 @@ class TensorFlowEngine:
         return {source: value.numpy()[..., 0] for source, value in self._predict(windows).items()}
 
 
-def export_litert(weights, settings: Dict, path: str, output_frames: Optional[int] = None,
-                  precision: str = "float32", batch: int = LITERT_BATCH) -> str:
-    """Writes the separator as a LiteRT model (``batch`` windows of ``output_frames`` output frames per
-    call) to ``path`` atomically, through a TensorFlow SavedModel; returns ``path``.
+def export_litert(weights, settings: Dict, paths: Dict[str, str], output_frames: Optional[int] = None,
+                  batch: int = LITERT_BATCH) -> List[str]:
+    """Writes the separator as LiteRT models (``batch`` windows of ``output_frames`` output frames per call),
+    one per precision, each atomically; one TensorFlow SavedModel serves every conversion.
 
     Args:
         weights: a separator network of any output width.
         settings: the hyperparameters saved beside it.
-        path: the ``.tflite`` file to write.
+        paths: ``{precision: .tflite file}``, precisions ``"float32"`` or ``"int8"`` (the converter's
+            dynamic-range quantisation).
         output_frames: output frames per window (default: ``settings["inference_frames"]``).
-        precision: ``"float32"``, or ``"int8"`` (the converter's dynamic-range quantisation).
         batch: windows per call.
+
+    Returns:
+        the files written.
 
     Raises:
         ValueError: the weights are not all finite (a diverged run; the converter would crash on them).
     """
-    if not all(np.isfinite(value).all() for value in weights.get_weights()):
-        raise ValueError(f"{path}: not exported, as the separator's weights are not all finite (a diverged run)")
+    values = weights.get_weights()
+    if not all(np.isfinite(value).all() for value in values):
+        raise ValueError(f"{', '.join(paths.values())}: not exported, as the separator's weights are not all "
+                         f"finite (a diverged run)")
     tf = load_tensorflow()
     from Models.build import build_separator
     network, geometry = build_separator(settings, output_frames or settings["inference_frames"], "float32")
-    network.set_weights(weights.get_weights())
+    network.set_weights(values)
     spec = tf.TensorSpec([batch, *geometry.input_shape, 1], tf.float32, name="mixture")
     with tempfile.TemporaryDirectory() as folder, filtered_native_logs():  # the converter's warnings
         network.export(folder, format="tf_saved_model", verbose=False, input_signature=[spec])
-        converter = tf.lite.TFLiteConverter.from_saved_model(folder)
-        if precision == QUANTISED:
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]  # without a dataset: dynamic range
-        content = converter.convert()
-    write_atomically(path, lambda handle: handle.write(content))
-    return path
+        for precision, path in paths.items():
+            converter = tf.lite.TFLiteConverter.from_saved_model(folder)
+            if precision == QUANTISED:
+                converter.optimizations = [tf.lite.Optimize.DEFAULT]  # without a dataset: dynamic range
+            content = converter.convert()
+            write_atomically(path, lambda handle: handle.write(content))
+    return list(paths.values())
 
 
 def export_for_litert(checkpoint: str) -> List[str]:
@@ -144,9 +150,10 @@ def export_for_litert(checkpoint: str) -> List[str]:
     none (with a warning) where the weights are not finite."""
     from Models.build import load_separator_weights
     settings, weights = load_separator_settings(checkpoint), load_separator_weights(checkpoint)
+    paths = {precision: litert_file(checkpoint, settings["inference_frames"], precision)
+             for precision in ENGINE_PRECISIONS["litert"]}
     try:
-        return [export_litert(weights, settings, litert_file(checkpoint, settings["inference_frames"], precision),
-                              precision=precision) for precision in ENGINE_PRECISIONS["litert"]]
+        return export_litert(weights, settings, paths)
     except ValueError as error:
         log.warning("%s", error)
         return []
@@ -175,12 +182,12 @@ def litert_model(checkpoint: str, settings: Dict, output_frames: int, precision:
     weights = load_separator_weights(checkpoint)
     log.info("exporting %s for LiteRT (once)", keras_path)
     try:
-        return export_litert(weights, settings, path, output_frames, precision)
+        return export_litert(weights, settings, {precision: path}, output_frames)[0]
     except OSError:
         handle, temporary = tempfile.mkstemp(suffix=".tflite")
         os.close(handle)
         log.warning("%s cannot be written; using a temporary export", path)
-        return export_litert(weights, settings, temporary, output_frames, precision)
+        return export_litert(weights, settings, {precision: temporary}, output_frames)[0]
 
 
 def open_engine(checkpoint: str, settings: Dict, engine: str = DEFAULT_ENGINE, precision: str = "auto",
