@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from Models.engines import ENGINE_PRECISIONS, ENGINES
+from Models.engines import ENGINE_PRECISIONS
 from Models.saved_separator import litert_file, load_separator_settings
 from Models.separator import Separator
 from Utils import audio as audio_io
@@ -140,14 +140,3 @@ def test_the_separation_only_install_separates_without_tensorflow(trained_run, d
     assert "exporting it needs TensorFlow" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not os.path.exists(tmp_path / "nothing")
 
-
-def test_a_checkpoint_saved_before_the_tensorflow_upgrade_separates_as_it_did(tmp_path):
-    # tests/data/tf216_separator.* was saved by TensorFlow 2.16.2 and Keras 3.15.1, with the estimates it gave then.
-    for name in ("tf216_separator.keras", "tf216_separator.json"):
-        shutil.copy(os.path.join(ROOT, "tests", "data", name), tmp_path)
-    then = np.load(os.path.join(ROOT, "tests", "data", "tf216_separator_estimates.npz"))
-    for engine in ENGINES:
-        separator = Separator.from_checkpoint(str(tmp_path / "tf216_separator.keras"), engine=engine, precision="float32")
-        now = separator.separate_magnitude(then["spectrum"])
-        for source in ("accompaniment", "vocals"):
-            assert np.abs(now[source] - then[source]).max() < 1e-4, (engine, source)
