@@ -4,8 +4,10 @@
     python Training.py with cfg.sup                   # the supervised baseline
     python Training.py with cfg.semi_sup cfg.demo cfg.batch_size=16
 
-Defaults are the authors' (f90/AdversarialAudioSeparation) unless a comment says otherwise.
-Named configs only override what differs from the base.
+Defaults are the authors' (f90/AdversarialAudioSeparation: Training.py, Test.py, Input/) unless a
+comment says otherwise; every known difference is marked "authors:". Named configs only override
+what differs from the base; ``cfg.paper`` is the paper's experiment as published (datasets, partition,
+evaluation).
 """
 import sys
 
@@ -24,25 +26,30 @@ def base():
     # ---- Sources: one U-Net head and one critic each. K > 2 works (see cfg.musdb_4stems).
     sources = ["accompaniment", "vocals"]        # authors' order: accompaniment, voice
 
-    # ---- Data. Multitrack datasets by name: type is 'musdb' or 'ccmixter'; root None = not used.
+    # ---- Data. Multitrack datasets by name: type is musdb, dsd100, ccmixter, medleydb or ikala (Input/datasets/);
+    # root None = not used.
     datasets = {
         "musdb": {"type": "musdb", "root": "data/musdb18", "is_wav": False},  # MUSDB18 (.stem.mp4); HQ: is_wav=True
         "ccmixter": {"type": "ccmixter", "root": "data/ccmixter", "unpaired": True},
+        "dsd100": {"type": "dsd100", "root": None},       # the paper's datasets (cfg.paper)
+        "medleydb": {"type": "medleydb", "root": None},
+        "ikala": {"type": "ikala", "root": None},
     }
     supervised_dataset = "musdb"   # its train split is train_sup; its test split halves into valid and test (paper: DSD100)
     # Every other multitrack dataset is cut in thirds: unpaired training, validation, test (paper, Sec. 3.1);
     # "unpaired": False leaves that first third unused (bench.semi_vs_sup_control: no stage unpaired audio).
     # Extra unpaired collections: [stream, folder or .txt/.csv list] pairs; stream is 'mixture' or a source.
     unpaired_collections = []
+    partition_order = "shuffled"   # songs shuffled by partition_seed before the cuts; authors: 'file' (cfg.paper)
     partition_seed = 1             # shuffles songs before cutting datasets into parts
     train_sup_songs = 0            # 0: every paired training song; N: only N of them (scarce-label experiments)
     index_cache = True             # cache per-file duration/rate/channels as JSON beside the data
     resampled_cache = None         # a folder: training reads each role once resampled there (mono, sample_rate)
 
     # ---- Audio and spectrogram (authors' code)
-    sample_rate = 8192             # expected_sr
+    sample_rate = 8192             # expected_sr; resampled by soxr (authors: librosa's resampy)
     mono = True                    # mono_downmix
-    n_fft = 512                    # num_fft
+    n_fft = 512                    # num_fft; the STFT pads the edges with zeros (authors: librosa, by reflection)
     hop = 256                      # num_hop
 
     # ---- Separator and critics, looked up by name (Models/__init__.py)
@@ -57,14 +64,14 @@ def base():
     # ---- Optimisation (paper Sec. 3.2 and authors' code)
     semi_supervised = True
     batch_size = 64
-    separator_lr = 5e-5            # init_sup_sep_lr / init_unsup_sep_lr (Adam)
+    separator_lr = 5e-5            # init_sup_sep_lr / init_unsup_sep_lr (Adam; its epsilon is Keras' 1e-7, authors: 1e-8)
     critic_lr = 5e-5               # init_disc_lr (Adam)
-    alpha = 0.001                  # weight of the adversarial loss L_u (paper; the code's default was 0.01)
-    beta = 0.001                   # weight of the additive loss L_add (paper; the code's default was 0.01)
+    alpha = 0.001                  # weight of the adversarial loss L_u (paper Sec. 3.2; authors: 0.01 in both
+    beta = 0.001                   # Training.py versions read, 4262985 and 031ddfb) / weight of the additive loss L_add
     gp_lambda = 10.0               # lam: WGAN-GP weight
     one_sided_penalty = True       # authors: max(||g|| - 1, 0)^2; False: (||g|| - 1)^2
     n_critic = 5                   # num_disc: critic updates per separator update
-    epoch_it = 1000                # separator steps per epoch (paper)
+    epoch_it = 1000                # separator steps per epoch (paper; authors: 50 and 500 in the versions read)
     patience = 1                   # authors stop at the first epoch whose validation loss is worse
     max_epochs = 0                 # 0: until early stopping
     checkpoint_every = 100         # separator steps between resumable checkpoints (and at every epoch end)
@@ -74,7 +81,7 @@ def base():
     min_replacement_rate = 8       # excerpts replaced per batch, on average at least
     excerpt_duration = 10.0        # seconds per cached excerpt, without context
     amplify_range = [0.2, 1.2]     # random gain of unpaired excerpts
-    sample_by_duration = True      # draw files in proportion to their length (False: uniformly)
+    sample_by_duration = True      # draw files in proportion to their length (authors: uniformly, False)
     read_workers = 4               # parallel excerpt readers per stream (authors: num_workers)
     validation_batches = 0         # 0: whole validation partition
 
@@ -82,7 +89,8 @@ def base():
     inference_frames = 256         # output frames per separator window (longer recomputes less context)
     band_extension = DEFAULT_BAND_EXTENSION  # 'average': full-band masks on the input's STFT; 'zeros'; 'none':
     #                                  the paper's band-limited estimates, resampled (Models/full_band.py)
-    eval_protocol = "sisec"        # 'sisec': museval BSS Eval v4; 'paper': also mir_eval v3 at 8 kHz mono
+    eval_protocol = "sisec"        # 'sisec': museval BSS Eval v4 at the songs' rate; 'paper': the authors' Test.py,
+    #                                mir_eval v3 on whole songs, mono at sample_rate (Utils/evaluation.py)
     eval_workers = 2               # processes evaluating tracks in parallel
 
     # ---- Logging and devices
@@ -149,6 +157,27 @@ def demo():
     read_workers = 2
     image_every = 50
     eval_workers = 2
+
+
+@cfg.named_config
+def paper():
+    # The paper's experiment as published (Sec. 3.1), with the authors' partition: DSD100's Dev songs are the
+    # paired training set, its Test songs in file order are halved into validation and test; MedleyDB, CCMixter
+    # and iKala, in file order, are each cut in thirds (unpaired training, validation, test). Set each root:
+    #   python Training.py with cfg.semi_sup cfg.paper cfg.datasets.dsd100.root=/data/DSD100 ...
+    datasets = {
+        "musdb": {"type": "musdb", "root": None},
+        "dsd100": {"type": "dsd100", "root": "data/DSD100"},
+        "medleydb": {"type": "medleydb", "root": "data/MedleyDB"},
+        "ccmixter": {"type": "ccmixter", "root": "data/ccmixter"},
+        "ikala": {"type": "ikala", "root": "data/iKala"},
+    }
+    supervised_dataset = "dsd100"
+    unpaired_collections = []
+    partition_order = "file"
+    sample_by_duration = False     # authors: files drawn uniformly
+    resampled_cache = "data/paper_8k"  # ours: each role resampled once (about 1.2 GB per 10 hours)
+    eval_protocol = "paper"
 
 
 @cfg.named_config

@@ -13,6 +13,9 @@ audio of another ("stage") that a second test set is drawn from too (Input/chora
 - ``mixtures/``, ``solo_vocals/``, ``solo_accompaniment/`` and ``solo_{drums,bass,other}/`` (the
   stems of the solo accompaniment songs): unpaired collections of other stage songs, in wav, flac
   and mp3, at 44.1 and 22.05 kHz, mono and stereo;
+- ``dsd100/``, ``medleydb/`` and ``ikala/``: the paper's datasets' layouts, a few songs each
+  (Input/paper_layouts.py), rendered after the rest from chorales no other song uses, with their own
+  ``paper_manifest.json`` (so that adding them left the songs above as they were);
 - ``manifest.json``: each song's chorale, family, licence notes and rendering parameters.
 """
 import argparse
@@ -31,6 +34,7 @@ from tqdm import tqdm
 
 from Input import chorales, fluidsynth
 from Input.errors import DatasetError
+from Input.paper_layouts import PAPER_COLLECTIONS, write_paper_layout
 from Utils import audio as audio_io
 from Utils.files import write_json_atomically
 
@@ -45,26 +49,32 @@ SOLO_STEM_COLLECTIONS = {"solo_drums": "drums", "solo_bass": "bass", "solo_other
 UNPAIRED_FORMATS = ((".wav", 44100, 2), (".flac", 22050, 1), (".mp3", 44100, 2))
 
 
-def corpus_key(seed: int, min_duration: float, max_duration: float, soundfont: str) -> str:
+PAPER_MANIFEST = "paper_manifest.json"
+PAPER_DURATIONS = (8.0, 10.0)  # seconds: the paper layouts' songs are shorter (they are read, not studied)
+
+
+def corpus_key(seed: int, min_duration: float, max_duration: float, soundfont: str, collections=COLLECTIONS) -> str:
     """Identifies one rendering; a folder whose manifest has this key is up to date."""
     families = {name: dataclasses.asdict(family) for name, family in chorales.FAMILIES.items()}
     text = json.dumps([CORPUS_VERSION, seed, min_duration, max_duration, os.path.basename(soundfont),
-                       COLLECTIONS, UNPAIRED_FORMATS, SOLO_STEM_COLLECTIONS, families])
+                       collections, UNPAIRED_FORMATS, SOLO_STEM_COLLECTIONS, families])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def plan(seed: int, min_duration: float, max_duration: float) -> List[dict]:
-    """One entry per song: its collection, name, duration, and the chorales it may use (disjoint)."""
-    ids = chorales.chorale_ids()
+def plan(seed: int, min_duration: float, max_duration: float, collections=COLLECTIONS, first_index: int = 0,
+         excluded=()) -> List[dict]:
+    """One entry per song: its collection, place in it, name, duration, and the chorales it may use (disjoint
+    between songs, and none of ``excluded``); songs are numbered from ``first_index``."""
+    ids = [corpus_id for corpus_id in chorales.chorale_ids() if corpus_id not in set(excluded)]
     order = np.random.default_rng(seed).permutation(len(ids))
-    total = sum(count for _, count, _ in COLLECTIONS)
-    songs, index = [], 0
-    for collection, count, family in COLLECTIONS:
-        for _ in range(count):
+    total = sum(count for _, count, _ in collections)
+    songs, index = [], first_index
+    for collection, count, family in collections:
+        for place in range(count):
             rng = np.random.default_rng([seed, index])
-            songs.append({"index": index, "collection": collection, "family": family,
+            songs.append({"index": index, "collection": collection, "place": place, "family": family,
                           "duration": round(float(rng.uniform(min_duration, max_duration)), 2),
-                          "candidates": [ids[i] for i in order[index::total]], "seed": [seed, index]})
+                          "candidates": [ids[i] for i in order[index - first_index::total]], "seed": [seed, index]})
             index += 1
     return songs
 
@@ -111,7 +121,9 @@ def write_collection(song: dict, name: str, stems: Dict[str, np.ndarray], out: s
     stems = {stem: audio.astype(np.int32) for stem, audio in stems.items()}
     accompaniment = stems["drums"] + stems["bass"] + stems["other"]
     mixture = accompaniment + stems["vocals"]
-    if collection.startswith("musdb/"):
+    if collection.split("/")[0] in ("dsd100", "medleydb", "ikala"):
+        files = write_paper_layout(collection, song["place"], name, stems, out)
+    elif collection.startswith("musdb/"):
         files = {role: (f"{collection}/{name}/{role}.wav", audio)
                  for role, audio in [("mixture", mixture), *stems.items()]}
     elif collection == "ccmixter":
@@ -132,6 +144,8 @@ def write_collection(song: dict, name: str, stems: Dict[str, np.ndarray], out: s
             files[folder] = (f"{folder}/{name}{extension}", audio_io.resample(content, SAMPLE_RATE, rate))
     for relative, audio in files.values():
         path = os.path.join(out, relative)
+        if audio is None:  # written already (MedleyDB's metadata)
+            continue
         if audio.dtype == np.int32:  # paired stems and their sums: integers, written exactly
             audio_io.save(path, np.clip(audio, -32768, 32767).astype(np.int16), SAMPLE_RATE)
         elif path.endswith(".wav"):  # resampled or downmixed floats, written as 16-bit PCM like the rest
@@ -143,7 +157,8 @@ def write_collection(song: dict, name: str, stems: Dict[str, np.ndarray], out: s
 
 def build(out: str, seed: int = 2018, min_duration: float = 20.0, max_duration: float = 24.0,
           workers: Optional[int] = None, progress: bool = True) -> dict:
-    """Renders the demo corpus into ``out`` unless it is already there; returns the manifest.
+    """Renders the demo corpus into ``out`` unless it is already there, then the paper layouts; returns the
+    main manifest (the paper layouts' is ``paper_manifest.json``).
 
     Raises:
         fluidsynth.MissingToolError: fluidsynth or a soundfont is missing (the message names the package).
@@ -155,7 +170,21 @@ def build(out: str, seed: int = 2018, min_duration: float = 20.0, max_duration: 
     fluidsynth.find_fluidsynth()
     soundfont = fluidsynth.find_soundfont()
     key = corpus_key(seed, min_duration, max_duration, soundfont)
-    manifest_path = os.path.join(out, "manifest.json")
+    manifest = render_manifest(out, "manifest.json", key, lambda: plan(seed, min_duration, max_duration),
+                               seed, soundfont, workers, progress, "rendering demo corpus")
+    used = [song["corpus_id"] for song in manifest["songs"]]
+    paper_key = corpus_key(seed, *PAPER_DURATIONS, soundfont, [key, PAPER_COLLECTIONS])
+    render_manifest(out, PAPER_MANIFEST, paper_key,
+                    lambda: plan(seed, *PAPER_DURATIONS, PAPER_COLLECTIONS, len(manifest["songs"]), used),
+                    seed, soundfont, workers, progress, "rendering paper layouts")
+    return manifest
+
+
+def render_manifest(out: str, name: str, key: str, planned, seed: int, soundfont: str, workers: Optional[int],
+                    progress: bool, description: str) -> dict:
+    """Renders the songs ``planned()`` gives into ``out`` and writes their manifest ``name``, unless a manifest
+    with ``key`` lists files that are all there (an older rendering's files are removed first)."""
+    manifest_path = os.path.join(out, name)
     if os.path.isfile(manifest_path):
         with open(manifest_path) as handle:
             manifest = json.load(handle)
@@ -164,13 +193,13 @@ def build(out: str, seed: int = 2018, min_duration: float = 20.0, max_duration: 
             return manifest
         remove_rendering(out, manifest)
     os.makedirs(out, exist_ok=True)
-    songs = plan(seed, min_duration, max_duration)
+    songs = planned()
     workers = workers or min(len(songs), os.cpu_count() or 1)
     entries = []
     context = multiprocessing.get_context("spawn")
     with context.Pool(workers) as pool:
         jobs = pool.imap(_render_job, [(song, out, soundfont) for song in songs])
-        for entry in tqdm(jobs, total=len(songs), desc="rendering demo corpus", unit="song", disable=not progress):
+        for entry in tqdm(jobs, total=len(songs), desc=description, unit="song", disable=not progress):
             entries.append(entry)
     manifest = {"key": key, "version": CORPUS_VERSION, "seed": seed, "sample_rate": SAMPLE_RATE,
                 "soundfont": os.path.basename(soundfont), "songs": entries,
@@ -212,7 +241,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     except fluidsynth.MissingToolError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"demo corpus: {len(manifest['songs'])} songs in {args.out}")
+    print(f"demo corpus: {len(manifest['songs'])} songs in {args.out}, and "
+          f"{sum(count for _, count, _ in PAPER_COLLECTIONS)} in the paper's layouts (dsd100, medleydb, ikala)")
     return 0
 
 

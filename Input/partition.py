@@ -5,6 +5,9 @@
 - every other multitrack dataset is cut in thirds: unpaired training (its mixtures and each of its
   sources as separate, unpaired lists), validation and test;
 - unpaired collections (solo vocals, solo accompaniment, mixtures) add to ``train_unsup``.
+
+Songs are cut in file order (the authors' partition, ``cfg.partition_order=file``) or after a
+shuffle by the seed (``shuffled``, the default).
 """
 import dataclasses
 import logging
@@ -12,7 +15,7 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-from Input.datasets import DatasetError, read_ccmixter, read_collection, read_musdb
+from Input.datasets import SPLIT_TYPES, DatasetError, read_collection, read_dataset
 from Input.track import Track
 
 log = logging.getLogger(__name__)
@@ -43,17 +46,9 @@ class Partitions:
         return "\n".join(lines)
 
 
-def read_multitrack(name: str, spec: dict, sources: Sequence[str], subset: str, index_cache: bool,
-                    skipped: List[str]) -> List[Track]:
-    """Tracks of one configured multitrack dataset (``subset`` is used by MUSDB only)."""
-    if spec["type"] == "musdb":
-        return read_musdb(spec["root"], sources, spec.get("is_wav", False), subset, name, index_cache, skipped)
-    return read_ccmixter(spec["root"], sources, name, index_cache, skipped)
-
-
 def build_partitions(datasets: Dict[str, dict], supervised_dataset: str, unpaired_collections: Sequence[Sequence[str]],
                      sources: Sequence[str], seed: int = 1, index_cache: bool = True,
-                     train_sup_songs: int = 0) -> Partitions:
+                     train_sup_songs: int = 0, order: str = "shuffled") -> Partitions:
     """Reads the configured datasets and partitions them as the paper did.
 
     Args:
@@ -65,21 +60,23 @@ def build_partitions(datasets: Dict[str, dict], supervised_dataset: str, unpaire
         seed: shuffles songs before cutting datasets into parts.
         index_cache: cache audio headers as JSON beside the data.
         train_sup_songs: keep only this many paired training songs (0: all), chosen by the seed.
+        order: ``"shuffled"`` (by the seed) or ``"file"`` (the authors' partition: songs in file order).
 
     Raises:
         DatasetError: a configured folder is missing or holds no readable audio.
     """
     rng = np.random.default_rng(seed)
+    ordered = (lambda tracks: tracks) if order == "file" else (lambda tracks: _shuffled(tracks, rng))
     skipped: List[str] = []
     spec = datasets[supervised_dataset]
     if spec.get("root") is None:
         raise DatasetError(f"cfg.datasets.{supervised_dataset}.root is not set: the supervised dataset is required")
-    if spec["type"] == "musdb":
-        train_sup = read_multitrack(supervised_dataset, spec, sources, "train", index_cache, skipped)
-        held_out = _shuffled(read_multitrack(supervised_dataset, spec, sources, "test", index_cache, skipped), rng)
+    if spec["type"] in SPLIT_TYPES:
+        train_sup = read_dataset(supervised_dataset, spec, sources, "train", index_cache, skipped)
+        held_out = ordered(read_dataset(supervised_dataset, spec, sources, "test", index_cache, skipped))
         valid, test = held_out[:len(held_out) // 2], held_out[len(held_out) // 2:]
     else:
-        tracks = _shuffled(read_multitrack(supervised_dataset, spec, sources, "train", index_cache, skipped), rng)
+        tracks = ordered(read_dataset(supervised_dataset, spec, sources, "train", index_cache, skipped))
         cut = len(tracks) // 3
         train_sup, valid, test = tracks[2 * cut:], tracks[:cut], tracks[cut:2 * cut]
     if train_sup_songs:
@@ -89,9 +86,9 @@ def build_partitions(datasets: Dict[str, dict], supervised_dataset: str, unpaire
     for name, spec in datasets.items():
         if name == supervised_dataset or spec.get("root") is None:
             continue
-        tracks = _shuffled(read_multitrack(name, spec, sources, "train", index_cache, skipped), rng)
-        if spec["type"] == "musdb":
-            tracks += _shuffled(read_multitrack(name, spec, sources, "test", index_cache, skipped), rng)
+        tracks = ordered(read_dataset(name, spec, sources, "train", index_cache, skipped))
+        if spec["type"] in SPLIT_TYPES:
+            tracks += ordered(read_dataset(name, spec, sources, "test", index_cache, skipped))
         third = len(tracks) // 3
         unpaired, valid_part, test_part = tracks[:third], tracks[third:2 * third], tracks[2 * third:]
         if spec.get("unpaired", True):  # False: the third is left unused (held-out songs stay as they are)
@@ -126,7 +123,7 @@ def partitions_from_config(config: Dict, demo_folder: str = "data/demo") -> Part
         demo_corpus.build(demo_folder)
     partitions = build_partitions(config["datasets"], config["supervised_dataset"], config["unpaired_collections"],
                                   config["sources"], config["partition_seed"], config["index_cache"],
-                                  config["train_sup_songs"])
+                                  config["train_sup_songs"], config["partition_order"])
     if config.get("resampled_cache"):
         from Input.resampled_cache import resample_partitions
         partitions = resample_partitions(partitions, config["resampled_cache"], config["sample_rate"],

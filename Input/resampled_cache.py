@@ -11,22 +11,19 @@ import dataclasses
 import hashlib
 import logging
 import os
-from typing import List, Sequence
+from typing import List
 
 from tqdm import tqdm
 
-from Input.track import Track, read_role
+from Input.track import Track, read_role, role_key
 from Utils import audio as audio_io
-from Utils.files import file_stamp
 
 log = logging.getLogger(__name__)
 
 
-def cache_path(folder: str, references: Sequence[str], sample_rate: int) -> str:
-    """Where the resampled version of a role lives."""
-    key = [f"{os.path.abspath(reference)}:{file_stamp(audio_io.split_reference(reference)[0])}"
-           for reference in references]
-    digest = hashlib.sha1("|".join(key + [str(sample_rate)]).encode()).hexdigest()
+def cache_path(folder: str, track: Track, role: str, sample_rate: int) -> str:
+    """Where the resampled version of a track's role lives."""
+    digest = hashlib.sha1(f"{role_key(track, role)}|{sample_rate}".encode()).hexdigest()
     return os.path.join(folder, digest[:2], f"{digest}.wav")
 
 
@@ -43,8 +40,8 @@ def resample_tracks(tracks: List[Track], folder: str, sample_rate: int, workers:
 
     A track whose files cannot be decoded is left out (with a warning and an entry in ``skipped``).
     """
-    jobs = [(track, role, cache_path(folder, refs, sample_rate), sample_rate)
-            for track in tracks for role, refs in track.roles.items()]
+    jobs = [(track, role, cache_path(folder, track, role, sample_rate), sample_rate)
+            for track in tracks for role in track.roles]
     failed = set()
     with concurrent.futures.ThreadPoolExecutor(max(1, workers)) as pool:
         futures = {pool.submit(_convert, job): job for job in jobs}
@@ -59,7 +56,7 @@ def resample_tracks(tracks: List[Track], folder: str, sample_rate: int, workers:
                 if skipped is not None:
                     skipped.append(str(error))
     return [dataclasses.replace(track, sample_rate=sample_rate, channels=1,
-                                roles={role: [cache_path(folder, refs, sample_rate)] for role, refs in track.roles.items()})
+                                roles={role: [cache_path(folder, track, role, sample_rate)] for role in track.roles})
             for track in tracks if id(track) not in failed]
 
 

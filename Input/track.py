@@ -1,14 +1,16 @@
 """A track: named audio files per role (the mixture and each source), and what their headers say.
 
-A role may be made of several files that are summed (MUSDB's accompaniment = drums + bass + other).
-A file reference is a path, or ``path#N`` for the N-th audio stream of a multi-stream file
-(MUSDB's ``.stem.mp4``).
+A role is a list of parts that are summed (MUSDB's accompaniment = drums + bass + other). A part is
+a file reference -- a path, or ``path#N`` for the N-th audio stream of a multi-stream file (MUSDB's
+``.stem.mp4``) -- or ``{"file": reference, "gain": g, "channel": c}`` for a scaled file and/or one of
+its channels (DSD100's accompaniment = mixture - vocals; iKala's voice = the right channel). A role
+with no parts is silence of the track's length (a MedleyDB song without vocals).
 """
 import dataclasses
 import json
 import logging
 import os
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
 import numpy as np
 
@@ -19,6 +21,37 @@ from Utils.files import file_stamp, write_json_atomically
 log = logging.getLogger(__name__)
 
 
+Part = Union[str, Dict[str, Any]]
+
+
+def part_file(part: Part) -> str:
+    """The file reference of a part."""
+    return part if isinstance(part, str) else part["file"]
+
+
+def first_missing_file(roles: Dict[str, List[Part]]) -> Optional[str]:
+    """The first (sorted) file a track's roles name that does not exist, or ``None``."""
+    missing = sorted({part_file(part) for parts in roles.values() for part in parts
+                      if not os.path.isfile(audio_io.split_reference(part_file(part))[0])})
+    return missing[0] if missing else None
+
+
+def role_key(track: "Track", role: str) -> str:
+    """What a role is made of, as text that changes when it does: each part's file stamp, gain and channel
+    (silence: its length)."""
+    parts = track.roles[role]
+    if not parts:
+        return f"silence:{track.duration:.6f}"
+    keys = []
+    for part in parts:
+        reference = part_file(part)
+        key = f"{os.path.abspath(reference)}:{file_stamp(audio_io.split_reference(reference)[0])}"
+        if not isinstance(part, str):
+            key += f":gain={part.get('gain', 1.0)}:channel={part.get('channel')}"
+        keys.append(key)
+    return "|".join(keys)
+
+
 @dataclasses.dataclass
 class Track:
     """One song (or one recording of a collection).
@@ -26,14 +59,14 @@ class Track:
     Attributes:
         name: unique name within its dataset.
         dataset: name of the dataset it comes from.
-        roles: role ('mixture' or a source name) -> file references summed to make it.
+        roles: role ('mixture' or a source name) -> the parts summed to make it (see the module's docstring).
         duration: seconds (the shortest of its files).
         sample_rate: the mixture's (or only file's) sample rate.
-        channels: the mixture's (or only file's) channel count.
+        channels: the mixture's (or only file's) channel count (1 where its parts take one channel each).
     """
     name: str
     dataset: str
-    roles: Dict[str, List[str]]
+    roles: Dict[str, List[Part]]
     duration: float
     sample_rate: int
     channels: int
@@ -89,33 +122,42 @@ class HeaderIndex:
 LENGTH_TOLERANCE_SECONDS = 1.0
 
 
-def make_track(name: str, dataset: str, roles: Dict[str, List[str]], index: HeaderIndex,
+def make_track(name: str, dataset: str, roles: Dict[str, List[Part]], index: HeaderIndex,
                skipped: Optional[List[str]] = None) -> Optional[Track]:
-    """Reads the headers of a track's files; ``None`` (and a logged, counted skip) if any is unreadable.
+    """Reads the headers of a track's files; ``None`` (and a logged, counted skip) if any is unreadable
+    or lacks a channel a part takes.
 
     Raises:
         DatasetError: its files differ in length by more than ``LENGTH_TOLERANCE_SECONDS`` (the message
             names the shortest and the longest).
     """
     try:
-        infos = {role: [index.info(ref) for ref in refs] for role, refs in roles.items()}
+        infos = {role: [index.info(part_file(part)) for part in parts] for role, parts in roles.items()}
+        for role, parts in roles.items():
+            for part, info in zip(parts, infos[role]):
+                if not isinstance(part, str) and part.get("channel", 0) >= info.channels:
+                    raise audio_io.AudioReadError(f"{info.path}: has {info.channels} channel(s), no channel "
+                                                  f"{part['channel']} (counted from 0) for the {role}")
     except audio_io.AudioReadError as error:
         log.warning("skipping %s/%s: %s", dataset, name, error)
         if skipped is not None:
             skipped.append(str(error))
         return None
-    first = infos.get("mixture", next(iter(infos.values())))[0]
+    main_role = "mixture" if infos.get("mixture") else next(role for role, found in infos.items() if found)
+    first = infos[main_role][0]
+    channels = max(1 if isinstance(part, dict) and "channel" in part else info.channels
+                   for part, info in zip(roles[main_role], infos[main_role]))
     files = sorted((info for role in infos.values() for info in role), key=lambda info: info.duration)
     if files[-1].duration - files[0].duration > LENGTH_TOLERANCE_SECONDS:
         raise DatasetError(f"{dataset}/{name}: {files[0].path} lasts {files[0].duration:.1f} s but {files[-1].path} "
                            f"{files[-1].duration:.1f} s; the files of a song must be as long as each other")
     duration = files[0].duration
-    return Track(name, dataset, roles, duration, first.sample_rate, first.channels)
+    return Track(name, dataset, roles, duration, first.sample_rate, channels)
 
 
 def read_role(track: Track, role: str, sample_rate: Optional[int] = None, mono: bool = True, offset: float = 0.0,
               duration: Optional[float] = None, clip: bool = True) -> np.ndarray:
-    """A role of a track: its files read and summed (MUSDB's accompaniment = drums + bass + other).
+    """A role of a track: its parts read and summed (MUSDB's accompaniment = drums + bass + other).
 
     Args:
         track: the track.
@@ -129,8 +171,12 @@ def read_role(track: Track, role: str, sample_rate: Optional[int] = None, mono: 
     Raises:
         AudioReadError: a file cannot be decoded.
     """
-    parts = [audio_io.load(ref, sample_rate, mono=mono, offset=offset, duration=duration, clip=False)
-             for ref in track.roles[role]]
+    if not track.roles[role]:  # silence of the track's length
+        rate = sample_rate or track.sample_rate
+        seconds = duration if duration is not None else max(track.duration - offset, 0.0)
+        silence = np.zeros((int(round(seconds * rate)), 1 if mono else track.channels), np.float32)
+        return silence[:, 0] if mono else silence
+    parts = [_read_part(part, sample_rate, mono, offset, duration) for part in track.roles[role]]
     length = min(len(p) for p in parts)
     channels = max(p.shape[1] for p in parts)
     total = sum(np.broadcast_to(p[:length], (length, channels)) for p in parts).astype(np.float32)
@@ -139,6 +185,14 @@ def read_role(track: Track, role: str, sample_rate: Optional[int] = None, mono: 
     return total[:, 0] if mono else total
 
 
-def read_reference(track: Track, role: str) -> np.ndarray:
-    """A role as evaluation reads it: at the track's own rate and channels, unclipped, ``(samples, channels)``."""
-    return read_role(track, role, track.sample_rate, mono=False, clip=False)
+def _read_part(part: Part, sample_rate: Optional[int], mono: bool, offset: float,
+               duration: Optional[float]) -> np.ndarray:
+    """One part, ``(samples, channels)``: a file, or one of its channels and/or scaled."""
+    if isinstance(part, str):
+        return audio_io.load(part, sample_rate, mono=mono, offset=offset, duration=duration, clip=False)
+    channel = part.get("channel")
+    audio = audio_io.load(part["file"], sample_rate, mono=mono and channel is None, offset=offset, duration=duration,
+                          clip=False)
+    if channel is not None:
+        audio = audio[:, channel:channel + 1]
+    return audio * np.float32(part.get("gain", 1.0))

@@ -61,5 +61,7 @@ def check_config(config: Dict[str, Any]) -> None:
                           f"a recording is separated on its own); use mono=True")
     if config["distribute"] not in ("none", "mirrored"):
         raise ConfigError(f"cfg.distribute={config['distribute']!r} is unknown: valid are none, mirrored")
+    if config["partition_order"] not in ("shuffled", "file"):
+        raise ConfigError(f"cfg.partition_order={config['partition_order']!r} is unknown: valid are shuffled, file")
     if config["eval_protocol"] not in ("sisec", "paper"):
         raise ConfigError(f"cfg.eval_protocol={config['eval_protocol']!r} is unknown: valid are sisec, paper")

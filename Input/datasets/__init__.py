@@ -1,24 +1,54 @@
 """Dataset readers, one per on-disk layout, each returning :class:`Input.track.Track` lists.
 
 - ``musdb``: MUSDB18 (``.stem.mp4``) and MUSDB18-HQ (wav), through the ``musdb`` package;
+- ``dsd100``: DSD100's ``Mixtures/`` and ``Sources/`` folders, split into Dev and Test;
 - ``ccmixter``: CCMixter's ``<song>/{mix,source-01,source-02}.wav`` folders;
+- ``medleydb``: MedleyDB's ``Audio/<song>/`` folders (stems and metadata);
+- ``ikala``: iKala's ``Wavfile/`` (accompaniment left, voice right);
 - collections: any folder of audio files (recursive), or a ``.txt``/``.csv`` list of paths.
 """
-from typing import Any, Dict
+from typing import Any, Dict, List, Sequence
 
-from Input.datasets import ccmixter, musdb
+from Input.datasets import ccmixter, dsd100, ikala, medleydb, musdb
 from Input.datasets.ccmixter import read_ccmixter
 from Input.datasets.collection import read_collection
+from Input.datasets.dsd100 import read_dsd100
+from Input.datasets.ikala import read_ikala
+from Input.datasets.medleydb import read_medleydb
 from Input.datasets.musdb import read_musdb
 from Input.errors import DatasetError
+from Input.track import Track
 from Utils.config_check import ConfigError
 
-__all__ = ["read_ccmixter", "read_collection", "read_musdb", "DatasetError", "SOURCES_BY_TYPE", "check_datasets"]
+__all__ = ["read_ccmixter", "read_collection", "read_dataset", "read_dsd100", "read_ikala", "read_medleydb",
+           "read_musdb", "DatasetError", "SOURCES_BY_TYPE", "SPLIT_TYPES", "check_datasets"]
 
 # The sources each dataset type provides, as its reader defines them.
 SOURCES_BY_TYPE = {"musdb": (*musdb.STEMS, "accompaniment"),
-                   "ccmixter": tuple(role for role in ccmixter.FILES if role != "mixture")}
+                   "dsd100": (*dsd100.STEMS, "accompaniment"),
+                   "ccmixter": tuple(role for role in ccmixter.FILES if role != "mixture"),
+                   "medleydb": medleydb.SOURCES,
+                   "ikala": ikala.SOURCES}
+# Types that come split into training and test songs (the others are one list, cut by the partition).
+SPLIT_TYPES = {"musdb", "dsd100"}
 DATASET_KEYS = {"type", "root", "is_wav", "unpaired"}
+
+
+def read_dataset(name: str, spec: Dict[str, Any], sources: Sequence[str], subset: str, index_cache: bool,
+                 skipped: List[str]) -> List[Track]:
+    """Tracks of one configured dataset, in file order (``subset``, ``"train"`` or ``"test"``, is used by the
+    :data:`SPLIT_TYPES` only).
+
+    Raises:
+        DatasetError: its folder is missing or holds no readable song (the message names the key to set).
+    """
+    kind, root = spec["type"], spec["root"]
+    if kind == "musdb":
+        return read_musdb(root, sources, spec.get("is_wav", False), subset, name, index_cache, skipped)
+    if kind == "dsd100":
+        return read_dsd100(root, sources, subset, name, index_cache, skipped)
+    reader = {"ccmixter": read_ccmixter, "medleydb": read_medleydb, "ikala": read_ikala}[kind]
+    return reader(root, sources, name, index_cache, skipped)
 
 
 def check_datasets(config: Dict[str, Any]) -> None:
@@ -49,4 +79,3 @@ def check_datasets(config: Dict[str, Any]) -> None:
         if entry[0] not in known:
             raise ConfigError(f"cfg.unpaired_collections stream {entry[0]!r} is unknown: valid streams are mixture, "
                               f"{', '.join(sources)}")
-

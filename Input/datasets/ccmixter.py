@@ -3,7 +3,7 @@ import os
 from typing import List, Optional, Sequence
 
 from Input.errors import DatasetError
-from Input.track import HeaderIndex, Track, make_track
+from Input.track import HeaderIndex, Track, first_missing_file, make_track
 
 FILES = {"mixture": "mix.wav", "accompaniment": "source-01.wav", "vocals": "source-02.wav"}
 
@@ -29,10 +29,10 @@ def read_ccmixter(root: str, sources: Sequence[str], name: str = "ccmixter", ind
         if not os.path.isdir(folder):
             continue
         roles = {role: [os.path.join(folder, FILES[role])] for role in ["mixture", *sources]}
-        missing = [refs[0] for refs in roles.values() if not os.path.isfile(refs[0])]
+        missing = first_missing_file(roles)
         if missing:
             if skipped is not None:
-                skipped.append(f"{missing[0]}: no such file")
+                skipped.append(f"{missing}: no such file")
             continue
         track = make_track(song, name, roles, index, skipped)
         if track is not None:

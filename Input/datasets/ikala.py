@@ -1,0 +1,43 @@
+"""iKala: ``Wavfile/<id>.wav``, stereo, the accompaniment on the left channel and the voice on the right."""
+import os
+from typing import List, Optional, Sequence
+
+from Input.errors import DatasetError
+from Input.track import HeaderIndex, Track, make_track
+
+SOURCES = ("vocals", "accompaniment")
+CHANNELS = {"accompaniment": 0, "vocals": 1}
+
+
+def read_ikala(root: str, sources: Sequence[str], name: str = "ikala", index_cache: bool = True,
+               skipped: Optional[List[str]] = None) -> List[Track]:
+    """Mono tracks with the roles ``mixture`` and ``sources``, in file order; the mixture is the sum of the
+    two channels, as the authors made it.
+
+    Args:
+        root: the folder holding ``Wavfile/``.
+        sources: sources to provide (``vocals``, ``accompaniment``).
+        name: dataset name recorded in the tracks.
+        index_cache: cache header info as JSON in ``root``.
+        skipped: receives a message per unreadable or mono file.
+    """
+    folder = os.path.join(root, "Wavfile")
+    if not os.path.isdir(folder):
+        raise DatasetError(f"iKala folder {folder} does not exist: set cfg.datasets.{name}.root to the folder "
+                           f"holding Wavfile/")
+    index = HeaderIndex(root, index_cache)
+    tracks = []
+    for file in sorted(os.listdir(folder)):
+        path = os.path.join(folder, file)
+        if not file.lower().endswith(".wav") or file.startswith("."):
+            continue
+        roles = {"mixture": [{"file": path, "channel": channel} for channel in sorted(CHANNELS.values())],
+                 **{source: [{"file": path, "channel": CHANNELS[source]}] for source in sources}}
+        track = make_track(os.path.splitext(file)[0], name, roles, index, skipped)
+        if track is not None:
+            tracks.append(track)
+    index.save()
+    if not tracks:
+        raise DatasetError(f"no iKala songs in {folder}: expected stereo <id>.wav files (accompaniment left, voice "
+                           f"right)")
+    return tracks
