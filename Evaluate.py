@@ -1,4 +1,5 @@
-"""Batch evaluation of a trained separator: museval tables per dataset and source (the SiSEC 2018 way).
+"""Batch evaluation of a trained separator: tables per dataset and source, the SiSEC 2018 way (museval,
+the default) or the paper's (``cfg.eval_protocol=paper``: the authors' mir_eval protocol, Utils/evaluation.py).
 
     python Evaluate.py with cfg.semi_sup checkpoint=runs/3/best_separator.keras
     python Evaluate.py with cfg.semi_sup cfg.demo run=runs/3 partition=valid
@@ -52,24 +53,25 @@ def select_tracks(partitions, partition: str):
 def evaluate(cfg, checkpoint, run, partition, progress, engine, precision, _run):
     from Input.datasets import DatasetError
     from Input.partition import partitions_from_config
-    from Input.track import read_reference
+    from Input.track import read_role
     from Models.separator import Separator
-    from Utils.evaluation import evaluate_tracks
+    from Utils.evaluation import band_extension_for, evaluate_tracks
     from Utils.runs import resolve_checkpoint
 
     try:
         path = resolve_checkpoint(checkpoint, run)
         separator = Separator.from_checkpoint(path, engine=engine, precision=precision,
-                                             band_extension=cfg["band_extension"])
+                                             band_extension=band_extension_for(cfg["eval_protocol"],
+                                                                               cfg["band_extension"]))
     except (FileNotFoundError, ValueError, ImportError) as error:
         raise SystemExit(f"error: {error}")
     try:
-        # Songs are scored at their own rate and channels: the training's resampled cache is not read.
+        # Songs are read from their own files: the training's resampled cache is not read.
         tracks = select_tracks(partitions_from_config(dict(cfg, resampled_cache=None)), partition)
     except DatasetError as error:
         raise SystemExit(f"error: {error}")
     print(f"evaluating {path} on {len(tracks)} tracks of {partition}")
-    tables = evaluate_tracks(separator, tracks, read_reference, os.path.join(run_folder(_run), "evaluation"),
+    tables = evaluate_tracks(separator, tracks, read_role, os.path.join(run_folder(_run), "evaluation"),
                              cfg["eval_protocol"], cfg["eval_workers"], progress)
     for file in tables.files:
         _run.add_artifact(file)

@@ -169,11 +169,13 @@ def build_inputs(cfg, partitions, geometry, seed: int):
 
 def evaluate_best(cfg, partitions, best_path: str, folder: str, progress: bool, _run) -> dict:
     """Scores the best model on the test partition (Evaluate.py's code); returns the medians per source."""
-    from Input.track import read_reference
+    from Input.track import read_role
     from Models.separator import Separator
-    from Utils.evaluation import evaluate_tracks
-    tables = evaluate_tracks(Separator.from_checkpoint(best_path, band_extension=cfg["band_extension"]), partitions.test, read_reference,
-                             os.path.join(folder, "evaluation"), cfg["eval_protocol"], cfg["eval_workers"], progress)
+    from Utils.evaluation import band_extension_for, evaluate_tracks
+    separator = Separator.from_checkpoint(best_path,
+                                          band_extension=band_extension_for(cfg["eval_protocol"], cfg["band_extension"]))
+    tables = evaluate_tracks(separator, partitions.test, read_role, os.path.join(folder, "evaluation"),
+                             cfg["eval_protocol"], cfg["eval_workers"], progress)
     for path in tables.files:
         _run.add_artifact(path)
     _run.info["test"] = tables.summary

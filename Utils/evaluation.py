@@ -1,10 +1,13 @@
-"""BSS Eval of a separator over tracks: museval JSON per track, tables per dataset and source.
+"""BSS Eval of a separator over tracks: tables per dataset and source, in one of two protocols.
 
-The SiSEC 2018 convention: BSS Eval v4 (museval) on 1 s windows, estimates at the original rate
-and channel count; a track's score is the median over its windows, a table's the median (and
-mean) over tracks. The mixture used as every source's estimate gives the reference row.
-``protocol="paper"`` adds the authors' numbers: mir_eval's BSS Eval v3 ``bss_eval_sources`` on
-the whole song at the model's rate, mono, with silent references given tiny noise (their Test.py).
+- ``sisec`` (SiSEC 2018): BSS Eval v4 (museval) on 1 s windows, estimates at the original rate and
+  channel count; a track's score is the median over its windows (museval JSON per track).
+- ``paper`` (the authors' Test.py): each song's mono downmix at the model's rate is separated, and
+  mir_eval's BSS Eval v3 ``bss_eval_sources`` scores the whole song, with tiny noise given to silent
+  references.
+
+A table's entries are the median and the mean over tracks. The mixture used as every source's
+estimate gives the reference row.
 """
 import concurrent.futures
 import csv
@@ -13,6 +16,7 @@ import json
 import logging
 import multiprocessing
 import os
+import warnings
 from typing import Any, Callable, Dict, List, Protocol, Sequence
 
 import numpy as np
@@ -48,54 +52,75 @@ def bss_scores(references: np.ndarray, estimates: np.ndarray, rate: int) -> Dict
     return {"SDR": sdr, "ISR": isr, "SIR": sir, "SAR": sar}
 
 
-def paper_scores(references: np.ndarray, estimates: np.ndarray, rate: int, model_rate: int) -> Dict[str, List[float]]:
-    """The authors' protocol: mir_eval BSS Eval v3 over the whole song at the model rate, mono."""
+def paper_scores(references: np.ndarray, estimates: np.ndarray, seed: int = 0) -> Dict[str, np.ndarray]:
+    """The authors' numbers: mir_eval's ``bss_eval_sources`` (BSS Eval v3) over whole signals, no permutation.
+
+    Args:
+        references, estimates: ``(sources, samples)`` mono signals at one rate. A silent reference gets
+            uniform noise of amplitude 1e-10, as in the authors' Test.py; a silent estimate (which
+            mir_eval refuses) is scored, with noise, and its numbers are NaN.
+        seed: the noise's seed.
+
+    Returns:
+        ``{"SDR", "SIR", "SAR"}``: arrays ``(sources,)``.
+    """
     from mir_eval.separation import bss_eval_sources
-    def prepare(signals):
-        mono = signals.mean(axis=2, keepdims=True).transpose(1, 0, 2)[:, :, 0]  # (samples, sources)
-        return audio_io.resample(mono, rate, model_rate).T.astype(np.float64)
-    refs, ests = prepare(references), prepare(estimates)
-    rng = np.random.default_rng(0)
-    for index in range(len(refs)):
-        if not np.any(refs[index]):  # silent reference: tiny noise, as the authors did
-            refs[index] = rng.uniform(-1e-10, 1e-10, refs[index].shape)
-    sdr, sir, sar, _ = bss_eval_sources(refs, ests, compute_permutation=False)
-    return {"SDR": sdr.tolist(), "SIR": sir.tolist(), "SAR": sar.tolist()}
+    rng = np.random.default_rng(seed)
+    refs, ests = np.array(references, np.float64), np.array(estimates, np.float64)
+    silent_estimates = [index for index in range(len(ests)) if not np.any(ests[index])]
+    for signals, silent in ((refs, range(len(refs))), (ests, silent_estimates)):
+        for index in silent:
+            if not np.any(signals[index]):
+                signals[index] = rng.uniform(-1e-10, 1e-10, signals[index].shape)
+    with warnings.catch_warnings():  # mir_eval 0.8 marks BSS Eval v3 deprecated; v3 is what the paper reports
+        warnings.simplefilter("ignore", FutureWarning)
+        sdr, sir, sar, _ = bss_eval_sources(refs, ests, compute_permutation=False)
+    scores = {"SDR": sdr, "SIR": sir, "SAR": sar}
+    for metric in scores.values():
+        metric[silent_estimates] = np.nan
+    return scores
 
 
 def _score_track(job) -> Dict:
-    """Runs in a worker process: museval (and the paper's protocol) for the estimates and for the mixture."""
-    name, dataset, sources, references, estimates, mixture, rate, model_rate, protocol, out_dir = job
-    import museval
+    """Runs in a worker process: the protocol's scores for the estimates and for the mixture."""
+    name, dataset, sources, references, estimates, mixture, rate, protocol, out_dir = job
     result = {"track": name, "dataset": dataset, "sample_rate": rate, "channels": int(mixture.shape[-1]),
-              "methods": {}, "silent": []}
+              "protocol": protocol, "methods": {}, "silent": []}
     for method, estimate in (("separator", estimates), ("mixture", np.stack([mixture] * len(sources)))):
-        silent = [index for index in range(len(sources)) if not np.any(estimate[index])]
-        if silent:  # museval refuses silent estimates: score the others, and give the silent ones NaN
-            estimate = estimate.copy()
-            noise = np.random.default_rng(0).uniform(-1e-10, 1e-10, estimate.shape[1:])
-            for index in silent:
-                estimate[index] = noise
-            result["silent"] += [f"{method}/{sources[index]}" for index in silent]
-        scores = bss_scores(references, estimate, rate)
-        for index in silent:
-            for metric in METRICS:
-                scores[metric][index] = np.nan
-        store = museval.TrackStore(track_name=name, win=1.0, hop=1.0)
-        for index, source in enumerate(sources):
-            store.add_target(source, {m: scores[m][index].tolist() for m in METRICS})
-        folder = os.path.join(out_dir, method, "test", safe_name(dataset))
-        os.makedirs(folder, exist_ok=True)
-        path = os.path.join(folder, safe_name(name) + ".json")
-        with open(path, "w") as handle:
-            handle.write(store.json)
-        entry = {source: {m: _nanmedian(scores[m][index]) for m in METRICS} for index, source in enumerate(sources)}
+        result["silent"] += [f"{method}/{sources[index]}" for index in range(len(sources)) if not np.any(estimate[index])]
         if protocol == "paper":
-            paper = paper_scores(references, estimate, rate, model_rate)
-            for index, source in enumerate(sources):
-                entry[source].update({f"paper_{m}": paper[m][index] for m in paper})
+            scores = paper_scores(references[..., 0], estimate[..., 0])
+            if method == "mixture" and not all(np.any(reference) for reference in references):
+                scores = {m: np.full(len(sources), np.nan) for m in scores}  # the authors left such songs out
+            entry = {source: {m: float(scores[m][index]) for m in scores} for index, source in enumerate(sources)}
+        else:
+            entry = _sisec_entry(name, dataset, sources, references, estimate, rate, os.path.join(out_dir, method))
         result["methods"][method] = entry
     return result
+
+
+def _sisec_entry(name: str, dataset: str, sources: Sequence[str], references: np.ndarray, estimate: np.ndarray,
+                 rate: int, out_dir: str) -> Dict:
+    """museval's medians per source; writes the track's museval JSON under ``out_dir/test/<dataset>/``."""
+    import museval
+    silent = [index for index in range(len(sources)) if not np.any(estimate[index])]
+    if silent:  # museval refuses silent estimates: score the others, and give the silent ones NaN
+        estimate = estimate.copy()
+        noise = np.random.default_rng(0).uniform(-1e-10, 1e-10, estimate.shape[1:])
+        for index in silent:
+            estimate[index] = noise
+    scores = bss_scores(references, estimate, rate)
+    for index in silent:
+        for metric in METRICS:
+            scores[metric][index] = np.nan
+    store = museval.TrackStore(track_name=name, win=1.0, hop=1.0)
+    for index, source in enumerate(sources):
+        store.add_target(source, {m: scores[m][index].tolist() for m in METRICS})
+    folder = os.path.join(out_dir, "test", safe_name(dataset))
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, safe_name(name) + ".json"), "w") as handle:
+        handle.write(store.json)
+    return {source: {m: _nanmedian(scores[m][index]) for m in METRICS} for index, source in enumerate(sources)}
 
 
 def _nanmedian(values: np.ndarray) -> float:
@@ -103,18 +128,23 @@ def _nanmedian(values: np.ndarray) -> float:
     return float(np.median(finite)) if finite.size else float("nan")
 
 
-def evaluate_tracks(separator: SeparatorLike, tracks: Sequence[Any], read: Callable[[Any, str], np.ndarray],
+def evaluate_tracks(separator: SeparatorLike, tracks: Sequence[Any], read: Callable[..., np.ndarray],
                     out_dir: str, protocol: str = "sisec", workers: int = 2, progress: bool = True) -> EvaluationTables:
     """Separates each track and scores it.
 
     Args:
-        separator: the separator (its ``sources``, model ``settings`` and ``separate``).
+        separator: the separator (its ``sources``, model ``settings`` and ``separate``); for ``paper``, one
+            that gives the network's band-limited estimates (``band_extension="none"``, see
+            :func:`band_extension_for`).
         tracks: tracks (``name``, ``dataset``, ``sample_rate``) with a mixture and every source.
-        read: ``read(track, role)`` -> ``(samples, channels)`` at the track's rate, unclipped
-            (``Input.track.read_reference``); raises ``AudioReadError`` for an unreadable track.
-        out_dir: receives ``separator/test/<dataset>/<track>.json`` (museval's layout, readable by
-            ``museval.EvalStore.add_eval_dir``), the same under ``mixture/``, and the tables.
-        protocol: ``"sisec"`` or ``"paper"`` (adds the authors' mir_eval v3 numbers).
+        read: ``read(track, role, sample_rate, mono=..., clip=False)`` -> ``(samples, channels)``, or
+            ``(samples,)`` when mono (``Input.track.read_role``); raises ``AudioReadError`` for an
+            unreadable track. ``sisec`` reads at the track's own rate and channels, ``paper`` the mono
+            downmix at the model's rate.
+        out_dir: receives ``scores.json`` and the tables; with ``sisec`` also
+            ``separator/test/<dataset>/<track>.json`` (museval's layout, readable by
+            ``museval.EvalStore.add_eval_dir``), the same under ``mixture/``.
+        protocol: ``"sisec"`` or ``"paper"``.
         workers: processes scoring tracks in parallel (separation runs in this process).
         progress: show a progress bar.
     """
@@ -125,26 +155,36 @@ def evaluate_tracks(separator: SeparatorLike, tracks: Sequence[Any], read: Calla
     with concurrent.futures.ProcessPoolExecutor(max(1, workers), mp_context=context) as pool:
         futures = []
         for track in tqdm(tracks, desc="separating", unit="track", disable=not progress):
+            rate = model_rate if protocol == "paper" else track.sample_rate
+            load = ((lambda role: read(track, role, rate, mono=True, clip=False)[:, None]) if protocol == "paper"
+                    else (lambda role: read(track, role, rate, mono=False, clip=False)))
             try:
-                mixture = read(track, "mixture")
-                references = np.stack([audio_io.fix_length(read(track, s), len(mixture)) for s in sources])
+                mixture = load("mixture")
+                references = np.stack([audio_io.fix_length(load(s), len(mixture)) for s in sources])
             except audio_io.AudioReadError as error:
                 log.warning("evaluation: skipping %s: %s", track.name, error)
                 skipped.append(str(error))
                 continue
-            estimates = separator.separate(mixture, track.sample_rate)
+            estimates = separator.separate(mixture, rate)
             stacked = np.stack([estimates[s] for s in sources])
             futures.append(pool.submit(_score_track, (track.name, track.dataset, sources, references, stacked, mixture,
-                                                      track.sample_rate, model_rate, protocol, out_dir)))
+                                                      rate, protocol, out_dir)))
         for future in tqdm(concurrent.futures.as_completed(futures), total=len(futures), desc="scoring",
                            unit="track", disable=not progress):
             rows.append(future.result())
     rows.sort(key=lambda row: (row["dataset"], row["track"]))
     for row in rows:
-        if row["silent"]:
+        silent = [entry for entry in row["silent"] if entry.startswith("separator/")]
+        if silent:
             log.warning("evaluation: %s: silent estimate (%s), scored as NaN: a dead output head or a diverged run",
-                        row["track"], ", ".join(row["silent"]))
+                        row["track"], ", ".join(silent))
     return write_tables(rows, sources, out_dir, skipped)
+
+
+def band_extension_for(protocol: str, band_extension: str) -> str:
+    """The separator's band extension a protocol scores: ``paper`` scores the network's own estimates with
+    the mixture's phase (``"none"``), as the authors' Test.py did; ``sisec`` the configured one."""
+    return "none" if protocol == "paper" else band_extension
 
 
 def summarise(rows: List[Dict], sources: Sequence[str]) -> Dict:

@@ -22,7 +22,7 @@ def scores(workdir: str, run: str, partition: str, rule: str) -> List[Dict]:
     """Per-track scores (``scores.json`` rows) of ``run`` on a partition with one mask rule, through the library."""
     from Config import resolve
     from Input.partition import partitions_from_config
-    from Input.track import read_reference
+    from Input.track import read_role
     from Models.separator import Separator
     from Utils.evaluation import evaluate_tracks
     previous = os.getcwd()
@@ -32,7 +32,7 @@ def scores(workdir: str, run: str, partition: str, rule: str) -> List[Dict]:
         separator = Separator.from_checkpoint(os.path.join(run, "best_separator.keras"), precision="float32",
                                               mask_rule=rule)
         out = os.path.join(workdir, "full_band_masks", partition, rule)
-        evaluate_tracks(separator, getattr(partitions, partition), read_reference, out, progress=False)
+        evaluate_tracks(separator, getattr(partitions, partition), read_role, out, progress=False)
     finally:
         os.chdir(previous)
     with open(os.path.join(out, "scores.json")) as handle:
