@@ -95,7 +95,10 @@ def base():
 
     # ---- Logging and devices
     image_every = 200              # steps between spectrogram images in TensorBoard (0: never)
-    distribute = "none"            # 'none', or 'mirrored' (tf.distribute.MirroredStrategy over all GPUs)
+    distribute = "none"            # 'none'; 'mirrored' (MirroredStrategy over this machine's GPUs); 'multi_worker'
+    #                                (MultiWorkerMirroredStrategy: batch_size is split across the workers)
+    cluster = "tf_config"          # with multi_worker: the cluster from TF_CONFIG, or 'slurm' (under srun)
+    cluster_wait = 300             # seconds a multi-worker run waits for all its workers to start
     logical_cpus = 0               # with 'mirrored' and no GPU: split the CPU into this many devices (tests)
     mixed_precision = False        # float16 compute on GPUs
     render_demo_corpus = False     # render the built-in demo corpus into data/demo first

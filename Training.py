@@ -5,18 +5,21 @@
     python Training.py with cfg.semi_sup cfg.demo        # on the built-in demo corpus (make demo)
     python Training.py with cfg.semi_sup resume=runs/3   # continue an interrupted run
     python Training.py with cfg.semi_sup deterministic=True  # the same seed repeats the run exactly
+    TF_CONFIG=... python Training.py with cfg.semi_sup cfg.distribute=multi_worker  # on each worker
 
 Epochs of ``epoch_it`` separator steps, validation loss after each, best model kept, early stopping
 with ``patience``, then the best model is evaluated on the test partition (Evaluate.py's code). The
 weights at the stop are kept too, as ``last_separator.keras`` (for comparisons at a fixed budget).
 Everything lands in the run folder ``runs/<id>/`` (and in MongoDB with ``-m`` or ``MONGO_URL``).
 """
+import hashlib
 import logging
 import math
 import os
 import shutil
 import sys
-from typing import Optional
+import tempfile
+from typing import Callable, Optional
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -24,6 +27,7 @@ from sacred import SETTINGS, Experiment
 from sacred.utils import apply_backspaces_and_linefeeds
 
 from Config import cfg
+from Utils import cluster
 from Utils.observers import attach_observers, run_folder
 from Utils.process import run_and_exit
 from Utils.runs import BEST_MODEL, LAST_MODEL
@@ -43,8 +47,14 @@ def run_options():
 
 
 def distribution_strategy(config):
-    """The default strategy, or MirroredStrategy over the GPUs (or over ``logical_cpus`` CPU devices)."""
+    """The default strategy, MirroredStrategy over the GPUs (or over ``logical_cpus`` CPU devices), or
+    MultiWorkerMirroredStrategy over the workers of ``cfg.cluster``."""
     import tensorflow as tf
+    if config["distribute"] == "multi_worker":
+        try:
+            return cluster.multi_worker_strategy(config["cluster"], config["cluster_wait"])
+        except cluster.ClusterError as error:
+            raise SystemExit(f"error: {error}") from None
     if config["distribute"] != "mirrored":
         return tf.distribute.get_strategy()
     cpus = tf.config.list_physical_devices("CPU")
@@ -77,12 +87,13 @@ def restore(model, resume: str, folder: str, best_path: str) -> dict:
     return counters
 
 
-def optimise(model, cfg, inputs, valid_data, valid_steps: int, counters: dict, callbacks, save_state, log_scalar,
-             best_path: str, progress: bool) -> None:
+def optimise(model, cfg, batches: Callable, valid_data, valid_steps: int, counters: dict, callbacks, save_state,
+             log_scalar, best_path: str, progress: bool) -> None:
     """Epochs of ``epoch_it`` separator steps until early stopping: validates after each, keeps the best model.
 
-    Each epoch reads fresh excerpts: its input is the :func:`Input.streams.segment_plan` from the current
-    step to the epoch's end, cut at every checkpoint (so a resumed run continues the same excerpts).
+    Each epoch reads fresh excerpts: its input is ``batches(plan)`` for the :func:`Input.streams.segment_plan`
+    from the current step to the epoch's end, cut at every checkpoint (so a resumed run continues the same
+    excerpts).
     """
     from Input.streams import segment_plan
     from Models.build import save_separator
@@ -91,7 +102,7 @@ def optimise(model, cfg, inputs, valid_data, valid_steps: int, counters: dict, c
         end = cfg["epoch_it"] * (counters["epoch"] + 1)
         print(f"epoch {counters['epoch'] + 1}: {end - step} separator steps")
         if end > step:  # none left when a run was stopped between its epoch's last step and the validation
-            model.fit(inputs.steps(segment_plan(step, end, cfg["checkpoint_every"])), steps_per_epoch=end - step,
+            model.fit(batches(segment_plan(step, end, cfg["checkpoint_every"])), steps_per_epoch=end - step,
                       epochs=1, verbose=1 if progress else 2, callbacks=callbacks, shuffle=False)
         validation = model.evaluate(valid_data, steps=valid_steps, verbose=0, return_dict=True)
         valid_loss = float(validation["sup_loss"])
@@ -149,13 +160,21 @@ def read_partitions(cfg, _run):
     return partitions
 
 
-def build_inputs(cfg, partitions, geometry, seed: int):
-    """``(training input, cached validation batches, validation steps)``; missing data is one line."""
+def build_inputs(cfg, partitions, geometry, seed: int, worker: int = 0, workers: int = 1):
+    """``(training input, cached validation batches, validation steps)``; missing data is one line.
+
+    With several workers, each reads its share of the batch with its own seed (the chief's is ``seed``)."""
+    import dataclasses
     from Input.streams import StreamSettings, TrainingInput, validation_stream
     settings = StreamSettings.from_config(cfg)
+    if cfg["batch_size"] % workers:
+        raise SystemExit(f"error: cfg.batch_size={cfg['batch_size']} is not divisible by the {workers} workers: "
+                         f"each reads an equal share of the batch")
+    stream_seed = seed if worker == 0 else (seed * 1_000_003 + worker) % 2 ** 31
     try:
-        inputs = TrainingInput(partitions, cfg["sources"], geometry, settings, seed, cfg["semi_supervised"],
-                               cfg["n_critic"])
+        inputs = TrainingInput(partitions, cfg["sources"], geometry,
+                               dataclasses.replace(settings, batch_size=cfg["batch_size"] // workers), stream_seed,
+                               cfg["semi_supervised"], cfg["n_critic"])
     except ValueError as error:
         raise SystemExit(f"error: {error}")
     valid_data = validation_stream(partitions.valid, cfg["sources"], geometry, settings, partitions.skipped).cache()
@@ -184,6 +203,14 @@ def evaluate_best(cfg, partitions, best_path: str, folder: str, progress: bool, 
             for key, entry in tables.summary.items() if key.startswith("separator/all/")}
 
 
+def weights_digest(model) -> str:
+    """A short hash of the separator's weights (equal on every worker of a multi-worker run)."""
+    digest = hashlib.sha1()
+    for variable in model.separator.weights:
+        digest.update(variable.numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
 @ex.main
 def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
     from Utils.native_logs import load_tensorflow
@@ -205,16 +232,26 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
         except RuntimeError:
             raise SystemExit("error: deterministic=True must take effect before TensorFlow starts, and it has "
                              "started already; run Training.py as a command") from None
-    folder = run_folder(_run)
+    logging.getLogger("tensorflow").setLevel(logging.WARNING)  # not a line per all-reduce or exported asset
+    strategy = distribution_strategy(cfg)  # first: a multi-worker strategy must come before other TensorFlow ops
+    multi_worker = cfg["distribute"] == "multi_worker"
+    worker, workers = cluster.worker_index(cfg["cluster"]) if multi_worker else (0, 1)
+    # Only the chief writes the run; another worker's checkpoints and models go to a folder removed at the end.
+    folder = run_folder(_run) if worker == 0 else tempfile.mkdtemp(prefix=f"worker{worker}-")
     state_dir = os.path.join(folder, "checkpoint")
     best_path = os.path.join(folder, BEST_MODEL)
     seed = _run.info["seed"] = resumed_seed(resume, _seed)
-    strategy = distribution_strategy(cfg)
     keras.utils.set_random_seed(seed)
     partitions = read_partitions(cfg, _run)
     with strategy.scope():
         model, geometry = build_training_model(cfg, seed)
-    inputs, valid_data, valid_steps = build_inputs(cfg, partitions, geometry, seed)
+    inputs, valid_data, valid_steps = build_inputs(cfg, partitions, geometry, seed, worker, workers)
+    batches, validation = inputs.steps, valid_data
+    if multi_worker:  # each worker's own excerpts; every worker validates on all the validation songs
+        batches = lambda plan: strategy.distribute_datasets_from_function(lambda context: inputs.steps(plan))
+        validation = strategy.distribute_datasets_from_function(lambda context: valid_data)
+        print(f"worker {worker} of {workers}: {cfg['batch_size'] // workers} examples of each batch of "
+              f"{cfg['batch_size']}" + ("" if worker == 0 else "; the chief (worker 0) writes the run"))
 
     counters = {"epoch": 0, "best_loss": None, "worse_epochs": 0, "history": [], "run_folder": folder}
     if resume:
@@ -225,17 +262,25 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
                                                  "step": int(model.optimizer.iterations.numpy())})
 
     log_scalar = fan_out(_run.log_scalar, scalar_writer(os.path.join(folder, "tensorboard")))
-    callbacks = [MetricsSink(log_scalar, every=10),
-                 GuardAndCheckpoint(save_state, cfg["checkpoint_every"],
+    callbacks = [GuardAndCheckpoint(save_state, cfg["checkpoint_every"],
                                     lambda: (f"The last good checkpoint is {state_dir} (resume={folder})."
-                                             if checkpoint.find_state(state_dir) else "No checkpoint was saved yet.")),
-                 SpectrogramImages(os.path.join(folder, "tensorboard", "images"), next(iter(valid_data)),
-                                   cfg["image_every"])]
-    if cfg["semi_supervised"]:
-        callbacks.append(TermDiagnostics(log_scalar, next(iter(inputs.segment(0))), every=10))
+                                             if checkpoint.find_state(state_dir) else "No checkpoint was saved yet."))]
+    if worker == 0:
+        callbacks += [MetricsSink(log_scalar, every=10),
+                      SpectrogramImages(os.path.join(folder, "tensorboard", "images"), next(iter(valid_data)),
+                                        cfg["image_every"])]
+        if cfg["semi_supervised"]:
+            callbacks.append(TermDiagnostics(log_scalar, next(iter(inputs.segment(0))), every=10))
     try:
-        optimise(model, cfg, inputs, valid_data, valid_steps, counters, callbacks, save_state, log_scalar, best_path,
+        optimise(model, cfg, batches, validation, valid_steps, counters, callbacks, save_state, log_scalar, best_path,
                  progress)
+    except tf.errors.OpError as error:
+        if not (multi_worker and cluster.is_peer_failure(error)):
+            raise
+        where = f"resume={folder}" if worker == 0 else "resume=<the chief's run folder>"
+        raise SystemExit(f"error: {cluster.peer_failure_message(error)}; worker {worker} stops at step "
+                         f"{int(model.optimizer.iterations.numpy())}. Start every worker again with {where} "
+                         f"(the last checkpoint)") from None
     except KeyboardInterrupt:
         save_state()
         print(f"interrupted: state saved in {state_dir}; continue with resume={folder}", file=sys.stderr)
@@ -247,16 +292,21 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
         _run.info["skipped_files"] = list(partitions.skipped) + [m for s in inputs.samplers for m in s.failed]
         _run.info["skipped_count"] = len(_run.info["skipped_files"])
         _run.info["history"] = counters["history"]
+        if worker != 0:
+            shutil.rmtree(folder, ignore_errors=True)
 
+    result = {"best_valid_loss": counters["best_loss"], "epochs": counters["epoch"],
+              "steps": int(model.optimizer.iterations.numpy()), "weights_digest": weights_digest(model)}
+    print(f"separator weights digest {result['weights_digest']} (equal on every worker of a multi-worker run)")
+    if worker != 0:
+        return result
     save_separator(model.separator, cfg, os.path.join(folder, LAST_MODEL))
     for path in (*separator_files(best_path), *export_for_litert(best_path)):
         _run.add_artifact(path, os.path.basename(path))
-    result = {"best_valid_loss": counters["best_loss"], "epochs": counters["epoch"],
-              "steps": int(model.optimizer.iterations.numpy())}
     if evaluate and partitions.test:
         result["test"] = evaluate_best(cfg, partitions, best_path, folder, progress, _run)
     return result
 
 
 if __name__ == "__main__":
-    run_and_exit(lambda: ex.run_commandline(attach_observers(ex, sys.argv)))
+    run_and_exit(lambda: ex.run_commandline(attach_observers(ex, sys.argv, write=cluster.is_chief_command(sys.argv))))

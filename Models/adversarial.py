@@ -176,10 +176,25 @@ class AdversarialSeparation(keras.Model):
         self.trackers["sup_loss"].update_state(supervised_loss(estimates, paired, self.sources))
         for source in self.sources:
             self.estimate_peaks[source].update_state(tf.reduce_max(estimates[source]))
-        return {"sup_loss": self.trackers["sup_loss"].result(),
-                **{f"{source}_estimate_peak": self.estimate_peaks[source].result() for source in self.sources}}
+        return self._for_reduction({"sup_loss": self.trackers["sup_loss"].result(),
+                                    **{f"{source}_estimate_peak": self.estimate_peaks[source].result()
+                                       for source in self.sources}})
 
     def _update_trackers(self, logs: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
         for name, value in logs.items():
             self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return self._for_reduction({name: tracker.result() for name, tracker in self.trackers.items()})
+
+    @staticmethod
+    def _for_reduction(logs: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+        """The step's logs as Keras can average them over workers: with MultiWorkerMirroredStrategy it averages
+        along axis 0 (keras/src/backend/tensorflow/trainer.py, ``reduce_per_replica``), which scalars lack."""
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            return {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras traces a first batch to build the model whenever a strategy is set; its networks are built
+        # already, and under MultiWorkerMirroredStrategy that trace fails (it averages the batch's per-replica
+        # values, keras/src/backend/tensorflow/trainer.py). Nothing is left to build.
+        return None

@@ -39,7 +39,7 @@ def check_config(config: Dict[str, Any]) -> None:
     for key in ("patience", "max_epochs", "validation_batches", "image_every", "logical_cpus",
                 "train_sup_songs"):
         _positive(config, key, allow_zero=True)
-    for key in ("separator_lr", "critic_lr", "excerpt_duration", "min_replacement_rate"):
+    for key in ("separator_lr", "critic_lr", "excerpt_duration", "min_replacement_rate", "cluster_wait"):
         _positive(config, key, kind=float)
     for key in ("alpha", "beta", "gp_lambda"):
         _positive(config, key, kind=float, allow_zero=True)
@@ -59,8 +59,10 @@ def check_config(config: Dict[str, Any]) -> None:
     if config["mono"] is not True:
         raise ConfigError(f"cfg.mono={config['mono']!r} is invalid: the model is single-channel (each channel of "
                           f"a recording is separated on its own); use mono=True")
-    if config["distribute"] not in ("none", "mirrored"):
-        raise ConfigError(f"cfg.distribute={config['distribute']!r} is unknown: valid are none, mirrored")
+    if config["distribute"] not in ("none", "mirrored", "multi_worker"):
+        raise ConfigError(f"cfg.distribute={config['distribute']!r} is unknown: valid are none, mirrored, multi_worker")
+    if config["cluster"] not in ("tf_config", "slurm"):
+        raise ConfigError(f"cfg.cluster={config['cluster']!r} is unknown: valid are tf_config, slurm")
     if config["partition_order"] not in ("shuffled", "file"):
         raise ConfigError(f"cfg.partition_order={config['partition_order']!r} is unknown: valid are shuffled, file")
     if config["eval_protocol"] not in ("sisec", "paper"):

@@ -82,12 +82,15 @@ def make_mongo_observer(url: str, db_name: str, failure_dir: str, client=None):
     return MongoObserver(client=client, db_name=db_name, failure_dir=failure_dir)
 
 
-def attach_observers(experiment, argv: List[str], runs_dir: str = "runs") -> List[str]:
+def attach_observers(experiment, argv: List[str], runs_dir: str = "runs", write: bool = True) -> List[str]:
     """Adds the file observer and, if asked for, a MongoDB observer; returns ``argv`` without ``-m``.
 
     Exits with one line on stderr if MongoDB is asked for, unreachable and no fallback is allowed.
+    With ``write=False`` (a worker that is not the chief) no observer is added.
     """
     argv, flag = split_mongo_flag(argv)
+    if not write:
+        return argv
     experiment.observers.append(FileStorageObserver(runs_dir))
     url, db_name = (mongo_from_flag(flag) if flag else
                     (os.environ.get("MONGO_URL"), os.environ.get("MONGO_DB", DEFAULT_DB)))

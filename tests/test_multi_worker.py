@@ -1,0 +1,98 @@
+"""Training across two worker processes on 127.0.0.1 with MultiWorkerMirroredStrategy (cfg.distribute=multi_worker)."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+from tests.conftest import script_command
+
+TINY = ["cfg.demo", "cfg.distribute=multi_worker", "cfg.epoch_it=4", "cfg.batch_size=4", "cfg.n_critic=1",
+        "cfg.checkpoint_every=2", "cfg.cache_size=4", "cfg.min_replacement_rate=2", "cfg.excerpt_duration=2.0",
+        "cfg.patience=5", "evaluate=False", "progress=False", "seed=7"]
+
+
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for one in sockets:
+        one.bind(("127.0.0.1", 0))
+    ports = [one.getsockname()[1] for one in sockets]
+    for one in sockets:
+        one.close()
+    return ports
+
+
+def start_workers(arguments, cwd, count=2, ports=None):
+    """Starts the workers of one cluster, each with its TF_CONFIG; output goes to worker<i>.log in ``cwd``."""
+    ports = ports or free_ports(count)
+    workers = []
+    for index in range(count):
+        tf_config = {"cluster": {"worker": [f"127.0.0.1:{port}" for port in ports]},
+                     "task": {"type": "worker", "index": index}}
+        command, environment = script_command(["Training.py", "with", *arguments], {"TF_CONFIG": json.dumps(tf_config)})
+        log = open(os.path.join(cwd, f"worker{index}.log"), "w")
+        workers.append((subprocess.Popen(command, cwd=cwd, env=environment, stdout=log, stderr=subprocess.STDOUT), log))
+    return workers
+
+
+def finish(workers, timeout=600):
+    """Waits for every worker; returns ``(return codes, outputs)``."""
+    codes = [process.wait(timeout=timeout) for process, _ in workers]
+    outputs = []
+    for _, log in workers:
+        log.close()
+        outputs.append(open(log.name).read())
+    return codes, outputs
+
+
+def digest(output):
+    return next(line.split()[3] for line in output.splitlines() if line.startswith("separator weights digest"))
+
+
+def test_two_workers_train_as_one_and_resume_together(workdir):
+    codes, outputs = finish(start_workers(["cfg.sup", *TINY, "cfg.max_epochs=1"], workdir))
+    assert codes == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
+    assert digest(outputs[0]) == digest(outputs[1])  # the same weights on both workers
+    assert "worker 1 of 2: 2 examples of each batch of 4; the chief (worker 0) writes the run" in outputs[1]
+    assert sorted(os.listdir(workdir / "runs")) == ["1", "_sources"]  # the chief's run only
+
+    codes, outputs = finish(start_workers(["cfg.sup", *TINY, "cfg.max_epochs=2", "resume=runs/1"], workdir))
+    assert codes == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
+    assert digest(outputs[0]) == digest(outputs[1])
+    result = json.loads((workdir / "runs" / "2" / "run.json").read_text())["result"]
+    assert result["steps"] == 8 and result["epochs"] == 2  # the step count went on from the first run's 4
+    assert sorted(os.listdir(workdir / "runs")) == ["1", "2", "_sources"]
+
+
+def test_two_workers_train_semi_supervised(workdir):
+    codes, outputs = finish(start_workers(["cfg.semi_sup", *TINY, "cfg.max_epochs=1"], workdir))
+    assert codes == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
+    assert digest(outputs[0]) == digest(outputs[1])
+    assert "vocals_critic_loss" in outputs[1] and os.path.isfile(workdir / "runs" / "1" / "best_separator.keras")
+
+
+def test_a_killed_worker_stops_the_other_with_one_line(workdir):
+    workers = start_workers(["cfg.sup", *TINY, "cfg.epoch_it=100000"], workdir)
+    deadline = time.time() + 300
+    while "epoch 1:" not in open(workers[1][1].name).read() and time.time() < deadline:
+        time.sleep(1)
+    time.sleep(8)  # a few steps, and a checkpoint
+    workers[1][0].send_signal(signal.SIGKILL)
+    stopped = time.time()
+    codes, outputs = finish(workers, timeout=120)
+    assert time.time() - stopped < 90
+    assert codes[0] not in (0, None)
+    errors = [line for line in outputs[0].splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "/job:worker/replica:0/task:1 stopped responding" in errors[0], outputs[0][-2000:]
+    assert "resume=runs/1" in errors[0] and "Traceback" not in outputs[0]
+    assert os.path.isfile(workdir / "runs" / "1" / "checkpoint" / "state.json")
+
+
+def test_a_worker_alone_gives_up_after_cluster_wait(workdir):
+    ports = free_ports(2)
+    workers = start_workers(["cfg.sup", *TINY, "cfg.cluster_wait=5"], workdir, count=1, ports=ports)
+    codes, outputs = finish(workers, timeout=120)
+    assert codes[0] != 0
+    assert (f"error: the cluster's workers (127.0.0.1:{ports[0]}, 127.0.0.1:{ports[1]}) had not all started after "
+            f"5 s (cfg.cluster_wait)") in outputs[0]
