@@ -10,7 +10,7 @@ import dataclasses
 import json
 import logging
 import os
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -116,6 +116,25 @@ class HeaderIndex:
             write_json_atomically(self.path, self.entries)
         except OSError:  # a read-only dataset folder: the index is only a speed-up
             pass
+
+
+def make_tracks(songs: Iterable[Tuple[str, Dict[str, List[Part]]]], dataset: str, root: str, index_cache: bool = True,
+                skipped: Optional[List[str]] = None) -> List[Track]:
+    """The tracks of a dataset's ``(name, roles)`` songs, with their headers cached in ``root``; a song whose
+    files are missing or unreadable is left out, with a message in ``skipped``."""
+    index = HeaderIndex(root, index_cache)
+    tracks = []
+    for name, roles in songs:
+        missing = first_missing_file(roles)
+        if missing:
+            if skipped is not None:
+                skipped.append(f"{missing}: no such file")
+            continue
+        track = make_track(name, dataset, roles, index, skipped)
+        if track is not None:
+            tracks.append(track)
+    index.save()
+    return tracks
 
 
 # Files of one track may differ in length by this much (encoders pad); more means they do not belong together.

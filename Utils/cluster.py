@@ -8,6 +8,7 @@ folder that is removed at the end, as in TensorFlow's multi-worker guide.
 import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
 from typing import Iterator, List, Optional, Sequence, Tuple
@@ -116,6 +117,17 @@ def startup_watchdog(seconds: float, message: str) -> Iterator[None]:
     finally:
         watchdog.stdin.close()
         watchdog.wait()
+
+
+def free_ports(count: int) -> List[int]:
+    """Ports free on 127.0.0.1 now, for a cluster of workers on this machine (tests, benchmarks)."""
+    sockets = [socket.socket() for _ in range(count)]
+    for one in sockets:
+        one.bind(("127.0.0.1", 0))
+    ports = [one.getsockname()[1] for one in sockets]
+    for one in sockets:
+        one.close()
+    return ports
 
 
 def is_peer_failure(error: BaseException) -> bool:

@@ -11,27 +11,16 @@ import argparse
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
-from typing import List
 
 import numpy as np
 
 from bench.common import ROOT, report
+from Utils.cluster import free_ports
 
 EPOCH_LINE = re.compile(r"^(\d+)/\1 - \d+s - ([\d.]+)(ms|s)/step", re.MULTILINE)
-
-
-def free_ports(count: int) -> List[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for one in sockets:
-        one.bind(("127.0.0.1", 0))
-    ports = [one.getsockname()[1] for one in sockets]
-    for one in sockets:
-        one.close()
-    return ports
 
 
 def steps_per_second(method: str, workers: int, steps: int) -> float:

@@ -2,25 +2,15 @@
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 
 from tests.conftest import script_command
+from Utils.cluster import free_ports
 
 TINY = ["cfg.demo", "cfg.distribute=multi_worker", "cfg.epoch_it=4", "cfg.batch_size=4", "cfg.n_critic=1",
         "cfg.checkpoint_every=2", "cfg.cache_size=4", "cfg.min_replacement_rate=2", "cfg.excerpt_duration=2.0",
         "cfg.patience=5", "evaluate=False", "progress=False", "seed=7"]
-
-
-def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for one in sockets:
-        one.bind(("127.0.0.1", 0))
-    ports = [one.getsockname()[1] for one in sockets]
-    for one in sockets:
-        one.close()
-    return ports
 
 
 def start_workers(arguments, cwd, count=2, ports=None):

@@ -3,7 +3,7 @@ import os
 from typing import List, Optional, Sequence
 
 from Input.errors import DatasetError
-from Input.track import HeaderIndex, Track, first_missing_file, make_track
+from Input.track import Track, make_tracks
 
 FILES = {"mixture": "mix.wav", "accompaniment": "source-01.wav", "vocals": "source-02.wav"}
 
@@ -22,22 +22,9 @@ def read_ccmixter(root: str, sources: Sequence[str], name: str = "ccmixter", ind
     if not os.path.isdir(root):
         raise DatasetError(f"CCMixter folder {root} does not exist: set cfg.datasets.{name}.root to the folder "
                            f"of song folders (each with mix.wav, source-01.wav, source-02.wav)")
-    index = HeaderIndex(root, index_cache)
-    tracks = []
-    for song in sorted(os.listdir(root)):
-        folder = os.path.join(root, song)
-        if not os.path.isdir(folder):
-            continue
-        roles = {role: [os.path.join(folder, FILES[role])] for role in ["mixture", *sources]}
-        missing = first_missing_file(roles)
-        if missing:
-            if skipped is not None:
-                skipped.append(f"{missing}: no such file")
-            continue
-        track = make_track(song, name, roles, index, skipped)
-        if track is not None:
-            tracks.append(track)
-    index.save()
+    songs = [(song, {role: [os.path.join(root, song, FILES[role])] for role in ["mixture", *sources]})
+             for song in sorted(os.listdir(root)) if os.path.isdir(os.path.join(root, song))]
+    tracks = make_tracks(songs, name, root, index_cache, skipped)
     if not tracks:
         raise DatasetError(f"no CCMixter songs in {root}: expected <song>/mix.wav, source-01.wav, source-02.wav")
     return tracks

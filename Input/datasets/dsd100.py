@@ -3,7 +3,7 @@ import os
 from typing import List, Optional, Sequence
 
 from Input.errors import DatasetError
-from Input.track import HeaderIndex, Track, first_missing_file, make_track
+from Input.track import Track, make_tracks
 
 STEMS = ("bass", "drums", "other", "vocals")
 SPLIT_FOLDERS = {"train": "Dev", "test": "Test"}
@@ -29,8 +29,7 @@ def read_dsd100(root: str, sources: Sequence[str], subset: str = "train", name: 
     if not os.path.isdir(mixtures):
         raise DatasetError(f"DSD100 folder {mixtures} does not exist: set cfg.datasets.{name}.root to the folder "
                            f"holding Mixtures/ and Sources/")
-    index = HeaderIndex(root, index_cache)
-    tracks = []
+    songs = []
     for song in sorted(os.listdir(mixtures)):
         if not os.path.isdir(os.path.join(mixtures, song)):
             continue
@@ -40,15 +39,8 @@ def read_dsd100(root: str, sources: Sequence[str], subset: str = "train", name: 
         for source in sources:
             roles[source] = ([mixture, {"file": vocals, "gain": -1.0}] if source == "accompaniment"
                              else [os.path.join(stems, song, f"{source}.wav")])
-        missing = first_missing_file(roles)
-        if missing:
-            if skipped is not None:
-                skipped.append(f"{missing}: no such file")
-            continue
-        track = make_track(song, name, roles, index, skipped)
-        if track is not None:
-            tracks.append(track)
-    index.save()
+        songs.append((song, roles))
+    tracks = make_tracks(songs, name, root, index_cache, skipped)
     if not tracks:
         raise DatasetError(f"no DSD100 songs in {mixtures}: expected <song>/mixture.wav there and "
                            f"<song>/{{bass,drums,other,vocals}}.wav in {stems}")

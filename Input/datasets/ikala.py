@@ -3,10 +3,16 @@ import os
 from typing import List, Optional, Sequence
 
 from Input.errors import DatasetError
-from Input.track import HeaderIndex, Track, make_track
+from Input.track import Track, make_tracks
 
 SOURCES = ("vocals", "accompaniment")
 CHANNELS = {"accompaniment": 0, "vocals": 1}
+
+
+def song_roles(path: str, sources: Sequence[str]) -> dict:
+    """The roles of one iKala file: each source one channel, the mixture both."""
+    return {"mixture": [{"file": path, "channel": channel} for channel in sorted(CHANNELS.values())],
+            **{source: [{"file": path, "channel": CHANNELS[source]}] for source in sources}}
 
 
 def read_ikala(root: str, sources: Sequence[str], name: str = "ikala", index_cache: bool = True,
@@ -25,18 +31,9 @@ def read_ikala(root: str, sources: Sequence[str], name: str = "ikala", index_cac
     if not os.path.isdir(folder):
         raise DatasetError(f"iKala folder {folder} does not exist: set cfg.datasets.{name}.root to the folder "
                            f"holding Wavfile/")
-    index = HeaderIndex(root, index_cache)
-    tracks = []
-    for file in sorted(os.listdir(folder)):
-        path = os.path.join(folder, file)
-        if not file.lower().endswith(".wav") or file.startswith("."):
-            continue
-        roles = {"mixture": [{"file": path, "channel": channel} for channel in sorted(CHANNELS.values())],
-                 **{source: [{"file": path, "channel": CHANNELS[source]}] for source in sources}}
-        track = make_track(os.path.splitext(file)[0], name, roles, index, skipped)
-        if track is not None:
-            tracks.append(track)
-    index.save()
+    files = [file for file in sorted(os.listdir(folder)) if file.lower().endswith(".wav") and not file.startswith(".")]
+    songs = [(os.path.splitext(file)[0], song_roles(os.path.join(folder, file), sources)) for file in files]
+    tracks = make_tracks(songs, name, root, index_cache, skipped)
     if not tracks:
         raise DatasetError(f"no iKala songs in {folder}: expected stereo <id>.wav files (accompaniment left, voice "
                            f"right)")

@@ -4,7 +4,7 @@ import os
 from typing import List, Optional, Sequence
 
 from Input.errors import DatasetError
-from Input.track import HeaderIndex, Track, first_missing_file, make_track
+from Input.track import Track, make_tracks
 
 SOURCES = ("vocals", "accompaniment")
 # A stem is vocals when its instrument label (MedleyDB's taxonomy) contains one of these words.
@@ -38,40 +38,30 @@ def read_medleydb(root: str, sources: Sequence[str], name: str = "medleydb", ind
     if not os.path.isdir(audio):
         raise DatasetError(f"MedleyDB folder {audio} does not exist: set cfg.datasets.{name}.root to the folder "
                            f"holding Audio/")
-    index = HeaderIndex(root, index_cache)
-    tracks = []
+    songs = []
     for song in sorted(os.listdir(audio)):
         folder = os.path.join(audio, song)
-        metadata_path = os.path.join(folder, f"{song}_METADATA.yaml")
         if not os.path.isdir(folder):
             continue
+        metadata_path = os.path.join(folder, f"{song}_METADATA.yaml")
         try:
             with open(metadata_path) as handle:
                 metadata = yaml.safe_load(handle)
-            stems = metadata["stems"]
             stem_folder = os.path.join(folder, metadata.get("stem_dir") or f"{song}_STEMS")
             labelled = [(os.path.join(stem_folder, entry["filename"]), entry.get("instrument"))
-                        for _, entry in sorted(stems.items())]
+                        for _, entry in sorted(metadata["stems"].items())]
+            if not labelled:
+                raise KeyError("no stems")
         except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as error:
-            problem = "no such file" if isinstance(error, FileNotFoundError) else f"not MedleyDB metadata ({error!r})"
             if skipped is not None:
+                problem = "no such file" if isinstance(error, FileNotFoundError) else f"not MedleyDB metadata ({error!r})"
                 skipped.append(f"{metadata_path}: {problem}")
             continue
         vocals = [path for path, instrument in labelled if is_vocal(instrument)]
         accompaniment = [path for path, instrument in labelled if not is_vocal(instrument)]
         roles = {"mixture": vocals + accompaniment, "vocals": vocals, "accompaniment": accompaniment}
-        roles = {role: parts for role, parts in roles.items() if role == "mixture" or role in sources}
-        problem = f"{metadata_path}: lists no stems" if not labelled else None
-        missing = first_missing_file(roles)
-        problem = problem or (f"{missing}: no such file" if missing else None)
-        if problem:
-            if skipped is not None:
-                skipped.append(problem)
-            continue
-        track = make_track(song, name, roles, index, skipped)
-        if track is not None:
-            tracks.append(track)
-    index.save()
+        songs.append((song, {role: parts for role, parts in roles.items() if role == "mixture" or role in sources}))
+    tracks = make_tracks(songs, name, root, index_cache, skipped)
     if not tracks:
         raise DatasetError(f"no MedleyDB songs in {audio}: expected <song>/<song>_METADATA.yaml and "
                            f"<song>/<song>_STEMS/")
