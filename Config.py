@@ -83,6 +83,8 @@ def base():
     amplify_range = [0.2, 1.2]     # random gain of unpaired excerpts
     sample_by_duration = True      # draw files in proportion to their length (authors: uniformly, False)
     read_workers = 4               # parallel excerpt readers per stream (authors: num_workers)
+    stream_source = "auto"         # ours: 'memory' (spectrograms in RAM, excerpts cut in the tf.data graph),
+    #                                'files' (read per excerpt), 'auto': memory if it takes <= 1/4 of the RAM
     validation_batches = 0         # 0: whole validation partition
 
     # ---- Inference and evaluation
@@ -158,6 +160,7 @@ def demo():
     min_replacement_rate = 2
     excerpt_duration = 4.0
     read_workers = 2
+    stream_source = "files"        # the demo results in the README were measured with file streams
     image_every = 50
     eval_workers = 2
 

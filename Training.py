@@ -160,13 +160,21 @@ def read_partitions(cfg, _run):
     return partitions
 
 
-def build_inputs(cfg, partitions, geometry, seed: int, worker: int = 0, workers: int = 1):
-    """``(training input, cached validation batches, validation steps)``; missing data is one line.
+def build_inputs(cfg, partitions, geometry, seed: int, worker: int = 0, workers: int = 1, progress: bool = True):
+    """``(training input, cached validation batches, validation steps, stream source)``; missing data is one line.
 
     With several workers, each reads its share of the batch with its own seed (the chief's is ``seed``)."""
     import dataclasses
+    from Input.memory_streams import choose_stream_source, memory_bytes
     from Input.streams import StreamSettings, TrainingInput, validation_stream
     settings = StreamSettings.from_config(cfg)
+    streams = [(partitions.train_sup, ["mixture", *cfg["sources"]])]
+    if cfg["semi_supervised"]:
+        streams += [(partitions.train_unsup[role], [role]) for role in ["mixture", *cfg["sources"]]]
+    needed = memory_bytes(streams, geometry, settings)
+    source = choose_stream_source(cfg["stream_source"], needed)
+    print(f"training streams read from {source}" + (f" ({needed / 2 ** 30:.2f} GB of spectrograms)"
+                                                     if source == "memory" else ""))
     if cfg["batch_size"] % workers:
         raise SystemExit(f"error: cfg.batch_size={cfg['batch_size']} is not divisible by the {workers} workers: "
                          f"each reads an equal share of the batch")
@@ -174,7 +182,7 @@ def build_inputs(cfg, partitions, geometry, seed: int, worker: int = 0, workers:
     try:
         inputs = TrainingInput(partitions, cfg["sources"], geometry,
                                dataclasses.replace(settings, batch_size=cfg["batch_size"] // workers), stream_seed,
-                               cfg["semi_supervised"], cfg["n_critic"])
+                               cfg["semi_supervised"], cfg["n_critic"], source == "memory", progress)
     except ValueError as error:
         raise SystemExit(f"error: {error}")
     valid_data = validation_stream(partitions.valid, cfg["sources"], geometry, settings, partitions.skipped).cache()
@@ -183,7 +191,7 @@ def build_inputs(cfg, partitions, geometry, seed: int, worker: int = 0, workers:
     valid_steps = sum(1 for _ in valid_data)  # fills the cache; evaluate() then knows where it ends
     if valid_steps == 0:
         raise SystemExit("error: the validation partition has no readable audio: add validation songs")
-    return inputs, valid_data, valid_steps
+    return inputs, valid_data, valid_steps, source
 
 
 def evaluate_best(cfg, partitions, best_path: str, folder: str, progress: bool, _run) -> dict:
@@ -245,7 +253,8 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
     partitions = read_partitions(cfg, _run)
     with strategy.scope():
         model, geometry = build_training_model(cfg, seed)
-    inputs, valid_data, valid_steps = build_inputs(cfg, partitions, geometry, seed, worker, workers)
+    inputs, valid_data, valid_steps, _run.info["stream_source"] = build_inputs(cfg, partitions, geometry, seed, worker,
+                                                                              workers, progress)
     batches, validation = inputs.steps, valid_data
     if multi_worker:  # each worker's own excerpts; every worker validates on all the validation songs
         batches = lambda plan: strategy.distribute_datasets_from_function(lambda context: inputs.steps(plan))

@@ -153,8 +153,9 @@ def excerpt_crops(sampler: ExcerptSampler, settings: StreamSettings, segment: tf
     return dataset.unbatch()
 
 
-def _shape_for_model(crops: Dict[str, tf.Tensor], geometry: Geometry) -> Dict[str, tf.Tensor]:
-    """Pads frequency to the model's input (mixture) or output (sources) height and adds a channel axis."""
+def shape_for_model(crops: Dict[str, tf.Tensor], geometry: Geometry) -> Dict[str, tf.Tensor]:
+    """Pads frequency (the second axis from the end) to the model's input (mixture) or output (sources) height
+    and adds a channel axis; crops are ``(..., bins, frames)``."""
     out = {}
     for role, spec in crops.items():
         if role == "mixture":
@@ -162,7 +163,7 @@ def _shape_for_model(crops: Dict[str, tf.Tensor], geometry: Geometry) -> Dict[st
         else:
             front = geometry.output_freq_offset
             back = geometry.output_shape[0] - geometry.bins - front
-        out[role] = tf.pad(spec, [[front, back], [0, 0]])[..., None]
+        out[role] = tf.pad(spec, [[0, 0]] * (len(spec.shape) - 2) + [[front, back], [0, 0]])[..., None]
     return out
 
 
@@ -205,7 +206,7 @@ def sampler_stream(sampler: ExcerptSampler, geometry: Geometry, settings: Stream
     # The excerpt cache: crops of about cache_size excerpts, refreshed by ~min_replacement_rate per batch.
     shuffle_seed = tf.random.experimental.stateless_fold_in(tf.constant([sampler.seed, 0], tf.int64), segment)[0]
     dataset = dataset.shuffle(settings.cache_size * settings.crops_per_excerpt, seed=shuffle_seed)
-    dataset = dataset.map(lambda crops_: _shape_for_model(crops_, geometry), num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.map(lambda crops_: shape_for_model(crops_, geometry), num_parallel_calls=tf.data.AUTOTUNE)
     if batch:
         dataset = dataset.batch(settings.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
     return dataset
@@ -235,7 +236,7 @@ def song_tiles(track: Track, sources: Sequence[str], geometry: Geometry, sample_
     for start in geometry.window_starts(frames):
         tile = {"mixture": mixture[:, start:start + geometry.input_shape[1]]}
         tile.update({s: specs[s][:, start:start + out_frames] for s in sources})
-        yield {role: t.numpy() for role, t in _shape_for_model(tile, geometry).items()}
+        yield {role: t.numpy() for role, t in shape_for_model(tile, geometry).items()}
 
 
 def validation_stream(tracks: Sequence[Track], sources: Sequence[str], geometry: Geometry,
@@ -281,13 +282,16 @@ class TrainingInput:
         seed: the run's seed; each stream folds in its own offset, each segment its first step.
         semi_supervised: add the unpaired streams.
         n_critic: critic updates per separator step.
+        in_memory: read excerpts from spectrograms held in memory (Input/memory_streams.py), loaded here,
+            instead of from the files.
+        progress: show progress bars while loading.
 
     Raises:
         ValueError: a stream has no tracks (the message names it and how to give it data).
     """
 
     def __init__(self, partitions, sources: Sequence[str], geometry: Geometry, settings: StreamSettings, seed: int,
-                 semi_supervised: bool, n_critic: int):
+                 semi_supervised: bool, n_critic: int, in_memory: bool = False, progress: bool = True):
         self.geometry, self.settings, self.n_critic = geometry, settings, n_critic
         self.paired = stream_sampler(partitions.train_sup, ["mixture", *sources], geometry, settings, seed, "paired")
         self.unpaired: Dict[str, ExcerptSampler] = {}
@@ -295,18 +299,35 @@ class TrainingInput:
             for offset, role in enumerate(["mixture", *sources], start=1):
                 self.unpaired[role] = stream_sampler(partitions.train_unsup[role], [role], geometry, settings,
                                                      seed + 1000 * offset, f"unpaired {role}", amplify=True)
+        self.banks = {}
+        if in_memory:
+            from Input.memory_streams import load_bank
+            for sampler in self.samplers:
+                bank = load_bank(sampler.tracks, sampler.roles, geometry, settings, sampler.frames,
+                                 sampler.context_samples // settings.hop, sampler.amplify, sampler.name, progress)
+                sampler.failed += bank.skipped
+                self.banks[sampler.name] = bank
 
     @property
     def samplers(self) -> List[ExcerptSampler]:
         return [self.paired, *self.unpaired.values()]
 
+    def stream(self, sampler: ExcerptSampler, key: Union[int, tf.Tensor], batches: int = 1) -> tf.data.Dataset:
+        """One stream's batches in the segment ``key``, from memory or from the files; with ``batches`` > 1,
+        that many at once, stacked."""
+        if sampler.name in self.banks:
+            from Input.memory_streams import memory_stream
+            return memory_stream(self.banks[sampler.name], sampler.crops, sampler.frames, self.settings, sampler.seed,
+                                 key, batches)
+        stream = sampler_stream(sampler, self.geometry, self.settings, key)
+        return stream if batches == 1 else stream.batch(batches, drop_remainder=True)
+
     def segment(self, key: Union[int, tf.Tensor]) -> tf.data.Dataset:
         """The endless batches of the segment ``key``."""
-        paired = sampler_stream(self.paired, self.geometry, self.settings, key)
+        paired = self.stream(self.paired, key)
         if not self.unpaired:
             return paired.map(lambda batch: {"sup": batch})
-        unpaired = {role: sampler_stream(sampler, self.geometry, self.settings, key)
-                    .map(lambda batch, role=role: batch[role]).batch(self.n_critic + 1, drop_remainder=True)
+        unpaired = {role: self.stream(sampler, key, self.n_critic + 1).map(lambda batch, role=role: batch[role])
                     for role, sampler in self.unpaired.items()}
         zipped = tf.data.Dataset.zip((paired, tf.data.Dataset.zip(unpaired)))
         return zipped.map(lambda sup, unsup: {"sup": sup, "unsup": unsup})

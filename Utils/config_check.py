@@ -63,6 +63,8 @@ def check_config(config: Dict[str, Any]) -> None:
         raise ConfigError(f"cfg.distribute={config['distribute']!r} is unknown: valid are none, mirrored, multi_worker")
     if config["cluster"] not in ("tf_config", "slurm"):
         raise ConfigError(f"cfg.cluster={config['cluster']!r} is unknown: valid are tf_config, slurm")
+    if config["stream_source"] not in ("auto", "memory", "files"):
+        raise ConfigError(f"cfg.stream_source={config['stream_source']!r} is unknown: valid are auto, memory, files")
     if config["partition_order"] not in ("shuffled", "file"):
         raise ConfigError(f"cfg.partition_order={config['partition_order']!r} is unknown: valid are shuffled, file")
     if config["eval_protocol"] not in ("sisec", "paper"):

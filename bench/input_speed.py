@@ -1,4 +1,5 @@
-"""Excerpts and examples per second of each training stream, at the paper's and the demo's settings.
+"""Examples per second of the training streams, from the files and from memory, at the paper's and the
+demo's settings: each stream alone, and all of them together as a semi-supervised step consumes them.
 
     python -m bench.input_speed [--batches N]
 """
@@ -8,9 +9,19 @@ import os
 from bench.common import Timer, demo_corpus, report
 
 
+def timed(iterator, count: int):
+    """Seconds of the first element, and of the ``count`` after it."""
+    with Timer() as first:
+        next(iterator)
+    with Timer() as rest:
+        for _ in range(count):
+            next(iterator)
+    return first.seconds, rest.seconds
+
+
 def measure(batches: int):
     from Input.partition import partitions_from_config
-    from Input.streams import StreamSettings, training_stream
+    from Input.streams import StreamSettings, TrainingInput
     from Models.saved_separator import geometry_for
     from bench.configs import config_for
     rows = []
@@ -18,19 +29,19 @@ def measure(batches: int):
         config = config_for(label)
         partitions = partitions_from_config(config)
         geometry, settings = geometry_for(config), StreamSettings.from_config(config)
-        streams = [("paired", partitions.train_sup, ["mixture", *config["sources"]], False)]
-        streams += [(f"unpaired {r}", partitions.train_unsup[r], [r], True) for r in ["mixture", *config["sources"]]]
-        for name, tracks, roles, amplify in streams:
-            data, _ = training_stream(tracks, roles, geometry, settings, 1, name, amplify=amplify)
-            iterator = iter(data)
-            with Timer() as fill:
-                next(iterator)
-            with Timer() as timer:
-                for _ in range(batches):
-                    next(iterator)
-            examples = batches * settings.batch_size / timer.seconds
-            rows.append([label, name, settings.batch_size, round(fill.seconds, 2), examples,
-                         examples / settings.crops_per_excerpt])
+        step_examples = settings.batch_size * (1 + (config["n_critic"] + 1) * (1 + len(config["sources"])))
+        for source in ("files", "memory"):
+            with Timer() as load:
+                inputs = TrainingInput(partitions, config["sources"], geometry, settings, 1, True, config["n_critic"],
+                                       in_memory=source == "memory", progress=False)
+            for sampler in inputs.samplers:
+                first, seconds = timed(iter(inputs.stream(sampler, 0)), batches)
+                examples = batches * settings.batch_size / seconds
+                rows.append([label, source, sampler.name, settings.batch_size, round(first, 2), examples, "-"])
+            steps = max(2, batches // 4)
+            first, seconds = timed(iter(inputs.segment(0)), steps)
+            rows.append([label, source, "all", settings.batch_size, round(first + load.seconds, 2),
+                         steps * step_examples / seconds, round(steps / seconds, 2)])
     return rows
 
 
@@ -41,10 +52,12 @@ def main(argv=None):
     demo_corpus()
     rows = measure(args.batches)
     report("input_speed", "Input pipeline throughput (demo corpus)",
-           ["config", "stream", "batch", "first batch s", "examples/s", "excerpts/s"], rows,
+           ["config", "source", "stream", "batch", "first batch s", "examples/s", "steps/s fed"], rows,
            f"python -m bench.input_speed --batches {args.batches}",
-           "A semi-supervised step consumes batch x (1 paired + (n_critic + 1) x (1 + K) unpaired) examples; "
-           "compare with bench/results/train_speed.md.")
+           "A semi-supervised step consumes batch x (1 paired + (n_critic + 1) x (1 + K) unpaired) examples: "
+           "1,216 at the paper's settings, 56 at the demo's. 'all' is every stream together, as the trainer "
+           "reads them (its first batch includes loading the songs into memory); 'steps/s fed' is how many "
+           "semi-supervised steps per second they can feed. Compare with bench/results/train_speed.md.")
 
 
 if __name__ == "__main__":

@@ -134,6 +134,8 @@ def test_paper_run_prints_the_authors_partition(paper_run):
     assert rows["train_unsup/vocals"][-3:] == ["ccmixter,", "ikala,", "medleydb"]
     info = json.loads((folder / "info.json").read_text())
     assert {row["partition"]: row["songs"] for row in info["partitions"]}["train_unsup/mixture"] == 6
+    # cfg.stream_source=auto: the demo's copies fit in memory many times over, so the streams read from there
+    assert "training streams read from memory" in result.stdout and info["stream_source"] == "memory"
 
 
 def test_paper_protocol_scores_the_mono_8k_estimates_with_mir_eval(paper_run, demo_root):

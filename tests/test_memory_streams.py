@@ -1,0 +1,94 @@
+"""Training streams read from memory (cfg.stream_source=memory): crops are windows of the songs' own
+spectrograms, unpaired ones carry one gain, segments repeat exactly and differ from each other."""
+import numpy as np
+
+from Input.memory_streams import choose_stream_source, memory_bytes
+from Input.streams import StreamSettings, TrainingInput
+from Input.track import read_role
+from Models.geometry import unet_geometry
+from Utils.spectral import stft_numpy
+from tests.conftest import SOURCES, demo_partitions
+
+DEMO = unet_geometry(4, (256, 16), 512)
+SETTINGS = StreamSettings(batch_size=8, excerpt_duration=4.0, cache_size=16, min_replacement_rate=2, read_workers=2)
+
+
+def song_spectrograms(tracks, role, context):
+    """Each song's |STFT| at the model rate, with the context's zero frames on both sides (as the bank pads)."""
+    return [np.pad(np.abs(stft_numpy(read_role(t, role, 8192), 512, 256)), [(0, 0), (context, context + 200)])
+            for t in tracks]
+
+
+def locate(crop, spectrograms, tolerance):
+    """``(song, first frame)`` where ``crop`` (bins, frames) is a window of a song's spectrogram, else None."""
+    for song, spectrogram in enumerate(spectrograms):
+        frames = crop.shape[1]
+        close = np.flatnonzero(np.abs(spectrogram - crop[:, :1]).max(axis=0) < tolerance)
+        for first in close[close + frames <= spectrogram.shape[1]]:
+            if np.abs(spectrogram[:, first:first + frames] - crop).max() < tolerance:
+                return song, int(first)
+    return None
+
+
+def bins_of(batch, geometry, role):
+    """The examples without the model's frequency padding: ``(batch, bins, frames)``."""
+    front = geometry.input_freq_padding[0] if role == "mixture" else geometry.output_freq_offset
+    return batch[..., 0][:, front:front + geometry.bins]
+
+
+def test_paired_crops_are_aligned_windows_of_the_songs(demo_root):
+    partitions = demo_partitions(demo_root)
+    inputs = TrainingInput(partitions, SOURCES, DEMO, SETTINGS, seed=3, semi_supervised=False, n_critic=1,
+                           in_memory=True, progress=False)
+    batch = next(iter(inputs.segment(0)))["sup"]
+    assert batch["mixture"].shape == (8, *DEMO.input_shape, 1) and batch["vocals"].shape == (8, *DEMO.output_shape, 1)
+    context = DEMO.context_frames
+    vocals = song_spectrograms(partitions.train_sup, "vocals", context)
+    mixtures = song_spectrograms(partitions.train_sup, "mixture", context)
+    for example in range(8):
+        crop = np.expm1(bins_of(batch["vocals"].numpy(), DEMO, "vocals")[example])
+        found = locate(crop, vocals, 1e-3)
+        assert found is not None, example
+        song, first = found
+        mixture = np.expm1(bins_of(batch["mixture"].numpy(), DEMO, "mixture")[example])
+        assert np.abs(mixture - mixtures[song][:, first - context:first - context + mixture.shape[1]]).max() < 1e-3
+
+
+def normalised(spectrogram):
+    """Each frame divided by its norm: a gain on the whole crop leaves it as it is."""
+    return spectrogram / np.linalg.norm(spectrogram, axis=0, keepdims=True).clip(1e-6)
+
+
+def test_unpaired_crops_carry_one_gain_each_and_segments_repeat(demo_root):
+    partitions = demo_partitions(demo_root)
+    inputs = TrainingInput(partitions, SOURCES, DEMO, SETTINGS, seed=3, semi_supervised=True, n_critic=1,
+                           in_memory=True, progress=False)
+    first, again = next(iter(inputs.segment(0))), next(iter(inputs.segment(0)))
+    later = next(iter(inputs.segment(250)))
+    assert first["unsup"]["vocals"].shape == (2, 8, *DEMO.output_shape, 1)
+    assert all(np.array_equal(first["unsup"][role], again["unsup"][role]) for role in ["mixture", *SOURCES])
+    assert not np.array_equal(first["unsup"]["vocals"], later["unsup"]["vocals"])
+    vocals = song_spectrograms(partitions.train_unsup["vocals"], "vocals", 0)
+    gains = []
+    for crop in np.expm1(bins_of(first["unsup"]["vocals"].numpy()[0], DEMO, "vocals")):
+        if np.linalg.norm(crop) < 1e-3:
+            continue  # a silent stretch: no gain to see
+        found = locate(normalised(crop), [normalised(s) for s in vocals], 1e-3)
+        assert found is not None
+        song, start = found
+        window = vocals[song][:, start:start + crop.shape[1]]
+        gain = np.linalg.norm(crop) / np.linalg.norm(window)
+        assert np.abs(crop - gain * window).max() < 1e-3 * max(1.0, crop.max())
+        gains.append(gain)
+    assert len(gains) >= 4 and all(0.2 <= g <= 1.2 for g in gains) and np.ptp(gains) > 0.01
+
+
+def test_auto_holds_in_memory_what_fits_in_a_quarter_of_the_ram(demo_root):
+    partitions = demo_partitions(demo_root)
+    inputs = TrainingInput(partitions, SOURCES, DEMO, SETTINGS, seed=3, semi_supervised=False, n_critic=1,
+                           in_memory=True, progress=False)
+    held = sum(rows.numpy().nbytes for bank in inputs.banks.values() for rows in bank.rows.values())
+    needed = memory_bytes([(partitions.train_sup, ["mixture", *SOURCES])], DEMO, SETTINGS)
+    assert 0.9 < needed / 2 / held < 1.1  # the estimate is the bank (with its padding), twice while loading
+    assert choose_stream_source("auto", needed) == "memory"
+    assert choose_stream_source("auto", 10 ** 15) == "files" and choose_stream_source("files", 1) == "files"
