@@ -85,6 +85,8 @@ def base():
     read_workers = 4               # parallel excerpt readers per stream (authors: num_workers)
     stream_source = "auto"         # ours: 'memory' (spectrograms in RAM, excerpts cut in the tf.data graph),
     #                                'files' (read per excerpt), 'auto': memory if it takes <= 1/4 of the RAM
+    data_service = None            # 'grpc://host:port': a tf.data service dispatcher whose workers run the
+    #                                streams (memory streams only: file streams call Python per excerpt)
     validation_batches = 0         # 0: whole validation partition
 
     # ---- Inference and evaluation

@@ -172,7 +172,7 @@ def build_inputs(cfg, partitions, geometry, seed: int, worker: int = 0, workers:
     if cfg["semi_supervised"]:
         streams += [(partitions.train_unsup[role], [role]) for role in ["mixture", *cfg["sources"]]]
     needed = memory_bytes(streams, geometry, settings)
-    source = choose_stream_source(cfg["stream_source"], needed)
+    source = "memory" if cfg["data_service"] else choose_stream_source(cfg["stream_source"], needed)
     print(f"training streams read from {source}" + (f" ({needed / 2 ** 30:.2f} GB of spectrograms)"
                                                      if source == "memory" else ""))
     if cfg["batch_size"] % workers:
@@ -209,6 +209,22 @@ def evaluate_best(cfg, partitions, best_path: str, folder: str, progress: bool, 
     print(tables.text)
     return {key: {m: entry[f"{m}_median"] for m in ("SDR", "SIR", "SAR")}
             for key, entry in tables.summary.items() if key.startswith("separator/all/")}
+
+
+def served_batches(inputs, address: str) -> Callable:
+    """``plan -> dataset`` whose batches the tf.data service at ``address`` computes (its workers run the
+    streams' graph); a dispatcher that does not answer is one line."""
+    import socket
+    import tensorflow as tf
+    host, port = address[len("grpc://"):].rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"error: cfg.data_service={address}: no dispatcher answers ({error}); start one "
+                         f"(README: Input streams) or leave cfg.data_service unset") from None
+    print(f"training batches from the tf.data service at {address}")
+    return lambda plan: inputs.steps(plan).apply(
+        tf.data.experimental.service.distribute(processing_mode="parallel_epochs", service=address))
 
 
 def weights_digest(model) -> str:
@@ -256,8 +272,12 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
     inputs, valid_data, valid_steps, _run.info["stream_source"] = build_inputs(cfg, partitions, geometry, seed, worker,
                                                                               workers, progress)
     batches, validation = inputs.steps, valid_data
+    if cfg["data_service"]:
+        batches = served_batches(inputs, cfg["data_service"])
+        _run.info["data_service"] = cfg["data_service"]
     if multi_worker:  # each worker's own excerpts; every worker validates on all the validation songs
-        batches = lambda plan: strategy.distribute_datasets_from_function(lambda context: inputs.steps(plan))
+        read = batches
+        batches = lambda plan: strategy.distribute_datasets_from_function(lambda context: read(plan))
         validation = strategy.distribute_datasets_from_function(lambda context: valid_data)
         print(f"worker {worker} of {workers}: {cfg['batch_size'] // workers} examples of each batch of "
               f"{cfg['batch_size']}" + ("" if worker == 0 else "; the chief (worker 0) writes the run"))

@@ -65,6 +65,13 @@ def check_config(config: Dict[str, Any]) -> None:
         raise ConfigError(f"cfg.cluster={config['cluster']!r} is unknown: valid are tf_config, slurm")
     if config["stream_source"] not in ("auto", "memory", "files"):
         raise ConfigError(f"cfg.stream_source={config['stream_source']!r} is unknown: valid are auto, memory, files")
+    service = config["data_service"]
+    if service is not None and not (isinstance(service, str) and service.startswith("grpc://") and ":" in service[7:]):
+        raise ConfigError(f"cfg.data_service={service!r} is invalid: must be None or a dispatcher's address "
+                          f"(e.g. data_service='grpc://localhost:5000')")
+    if service is not None and config["stream_source"] == "files":
+        raise ConfigError("cfg.stream_source='files' cannot feed cfg.data_service: tf.data service workers run "
+                          "TensorFlow ops only, and file streams call Python per excerpt; valid are auto, memory")
     if config["partition_order"] not in ("shuffled", "file"):
         raise ConfigError(f"cfg.partition_order={config['partition_order']!r} is unknown: valid are shuffled, file")
     if config["eval_protocol"] not in ("sisec", "paper"):

@@ -28,6 +28,8 @@ def test_print_config_shows_the_papers_values(tmp_path, named, expected):
     ("cfg.datasets.musdb.type=slakh", "cfg.datasets.musdb.type"),
     ("cfg.supervised_dataset=slakh", "cfg.supervised_dataset"),
     ("cfg.partition_order=random", "cfg.partition_order"),
+    ("cfg.data_service=localhost:5000", "cfg.data_service"),
+    ("cfg.stream_source=disk", "cfg.stream_source"),
     ("cfg.min_replacement_rate=128", "cfg.min_replacement_rate"),
     ("cfg.critic=resnet", "cfg.critic"),
     ("cfg.datasets.ccmixter.unpaired=1", "cfg.datasets.ccmixter.unpaired"),

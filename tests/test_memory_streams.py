@@ -7,7 +7,7 @@ from Input.streams import StreamSettings, TrainingInput
 from Input.track import read_role
 from Models.geometry import unet_geometry
 from Utils.spectral import stft_numpy
-from tests.conftest import SOURCES, demo_partitions
+from tests.conftest import SOURCES, demo_partitions, run_script, start_script
 
 DEMO = unet_geometry(4, (256, 16), 512)
 SETTINGS = StreamSettings(batch_size=8, excerpt_duration=4.0, cache_size=16, min_replacement_rate=2, read_workers=2)
@@ -92,3 +92,34 @@ def test_auto_holds_in_memory_what_fits_in_a_quarter_of_the_ram(demo_root):
     assert 0.9 < needed / 2 / held < 1.1  # the estimate is the bank (with its padding), twice while loading
     assert choose_stream_source("auto", needed) == "memory"
     assert choose_stream_source("auto", 10 ** 15) == "files" and choose_stream_source("files", 1) == "files"
+
+
+def test_training_reads_its_batches_from_a_tf_data_service(workdir):
+    """A dispatcher and a worker on 127.0.0.1 (the project's command), then a few supervised demo steps fed
+    by them: the same weights as the same run fed locally, since the service computes the same batches."""
+    dispatcher = start_script(["-m", "Input.data_service", "dispatcher"], cwd=workdir)
+    try:
+        address = dispatcher.stdout.readline().split()[-1]
+        assert address.startswith("grpc://127.0.0.1:") or address.startswith("grpc://localhost:"), address
+        worker = start_script(["-m", "Input.data_service", "worker", "--dispatcher", address[len("grpc://"):]],
+                              cwd=workdir)
+        try:
+            assert "worker serving" in worker.stdout.readline()
+            tiny = ["cfg.sup", "cfg.demo", "cfg.stream_source=memory", "cfg.epoch_it=4", "cfg.max_epochs=1",
+                    "cfg.batch_size=4", "cfg.cache_size=4", "cfg.min_replacement_rate=2", "evaluate=False",
+                    "progress=False", "seed=5"]
+            served = run_script(["Training.py", "with", *tiny, f"cfg.data_service={address}"], cwd=workdir)
+            assert served.returncode == 0, served.stderr[-3000:]
+            assert f"training batches from the tf.data service at {address}" in served.stdout
+            local = run_script(["Training.py", "with", *tiny], cwd=workdir)
+            digests = [next(line for line in r.stdout.splitlines() if line.startswith("separator weights digest"))
+                       for r in (served, local)]
+            assert digests[0] == digests[1]
+        finally:
+            worker.kill()
+    finally:
+        dispatcher.kill()
+    gone = run_script(["Training.py", "with", "cfg.sup", "cfg.demo", "cfg.stream_source=memory",
+                       "cfg.data_service=grpc://127.0.0.1:9"], cwd=workdir, timeout=300)
+    assert gone.returncode != 0 and "Traceback" not in gone.stderr
+    assert "error: cfg.data_service=grpc://127.0.0.1:9: no dispatcher answers" in gone.stderr

@@ -1,0 +1,43 @@
+"""A tf.data service for the training streams (``cfg.data_service``): a dispatcher, and workers that compute
+the batches on other cores or machines.
+
+    python -m Input.data_service dispatcher --port 5000
+    python -m Input.data_service worker --dispatcher localhost:5000   # on each machine lending cores
+    python Training.py with cfg.semi_sup cfg.data_service=grpc://localhost:5000
+
+The trainer sends the streams' graph (with the songs' spectrograms, ``cfg.stream_source=memory``) to the
+workers through the dispatcher; the workers need no data of their own. Each runs until stopped (Ctrl-C).
+"""
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("role", choices=["dispatcher", "worker"])
+    parser.add_argument("--port", type=int, default=0, help="port to serve on (0: any free port, printed)")
+    parser.add_argument("--dispatcher", help="worker: the dispatcher's host:port")
+    args = parser.parse_args(argv)
+    if args.role == "worker" and not args.dispatcher:
+        parser.error("a worker needs --dispatcher host:port")
+    from Utils.native_logs import load_tensorflow
+    service = load_tensorflow().data.experimental.service
+    if args.role == "dispatcher":
+        server = service.DispatchServer(service.DispatcherConfig(port=args.port))
+        print(f"dispatcher at {server.target}", flush=True)
+    else:
+        server = service.WorkerServer(service.WorkerConfig(dispatcher_address=args.dispatcher, port=args.port))
+        print(f"worker serving the dispatcher at {args.dispatcher}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
