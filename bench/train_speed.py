@@ -28,14 +28,18 @@ def step_flops(model, config) -> float:
 def measure(label: str, semi: bool, steps: int):
     import tensorflow as tf
 
+    from Input.memory_streams import stream_source_for
     from Input.partition import partitions_from_config
     from Input.streams import StreamSettings, TrainingInput
     from Models.build import build_training_model
     from bench.configs import config_for
     config = config_for(label, semi_supervised=semi)
     model, geometry = build_training_model(config)
-    data = TrainingInput(partitions_from_config(config), config["sources"], geometry,
-                         StreamSettings.from_config(config), 1, semi, config["n_critic"]).segment(0)
+    partitions, settings = partitions_from_config(config), StreamSettings.from_config(config)
+    source, _ = stream_source_for(partitions, config["sources"], semi, geometry, settings, config["stream_source"])
+    data = TrainingInput(partitions, config["sources"], geometry, settings, 1, semi, config["n_critic"],
+                         in_memory=source == "memory", progress=False).segment(0)
+    config = dict(config, stream_source=source)
     first = next(iter(data))
     synthetic = tf.data.Dataset.from_tensors(first).repeat()
     model.fit(synthetic, steps_per_epoch=1, epochs=1, verbose=0)  # trace and build once
@@ -76,9 +80,9 @@ def main(argv=None):
             steps = max(2, args.steps // (4 if label == "paper" else 1))
             config, model, step, real_step, waiting = measure(label, semi, steps)
             gflops = step_flops(model, config) / step / 1e9
-            rows.append([label, "semi_sup" if semi else "sup", config["batch_size"], steps, 1 / step,
-                         config["batch_size"] / step, 1 / real_step, f"{100 * waiting:.1f}%", gflops])
-    report("train_speed", "Training throughput", ["config", "method", "batch", "steps", "steps/s (compute)",
+            rows.append([label, "semi_sup" if semi else "sup", config["stream_source"], config["batch_size"], steps,
+                         1 / step, config["batch_size"] / step, 1 / real_step, f"{100 * waiting:.1f}%", gflops])
+    report("train_speed", "Training throughput", ["config", "method", "streams", "batch", "steps", "steps/s (compute)",
            "examples/s", "steps/s (with input)", "waiting for input", "achieved GFLOP/s"], rows,
            f"python -m bench.train_speed --steps {args.steps} --configs {args.configs}",
            "Peak in the same run: " + ", ".join(f"{k}: {v:.1f} GFLOP/s" for k, v in peaks.items()) +
