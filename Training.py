@@ -165,14 +165,11 @@ def build_inputs(cfg, partitions, geometry, seed: int, worker: int = 0, workers:
 
     With several workers, each reads its share of the batch with its own seed (the chief's is ``seed``)."""
     import dataclasses
-    from Input.memory_streams import choose_stream_source, memory_bytes
+    from Input.memory_streams import stream_source_for
     from Input.streams import StreamSettings, TrainingInput, validation_stream
     settings = StreamSettings.from_config(cfg)
-    streams = [(partitions.train_sup, ["mixture", *cfg["sources"]])]
-    if cfg["semi_supervised"]:
-        streams += [(partitions.train_unsup[role], [role]) for role in ["mixture", *cfg["sources"]]]
-    needed = memory_bytes(streams, geometry, settings)
-    source = "memory" if cfg["data_service"] else choose_stream_source(cfg["stream_source"], needed)
+    source, needed = stream_source_for(partitions, cfg["sources"], cfg["semi_supervised"], geometry, settings,
+                                       "memory" if cfg["data_service"] else cfg["stream_source"])
     print(f"training streams read from {source}" + (f" ({needed / 2 ** 30:.2f} GB of spectrograms)"
                                                      if source == "memory" else ""))
     if cfg["batch_size"] % workers:
@@ -221,7 +218,7 @@ def served_batches(inputs, address: str) -> Callable:
         socket.create_connection((host, int(port)), timeout=5).close()
     except (OSError, ValueError) as error:
         raise SystemExit(f"error: cfg.data_service={address}: no dispatcher answers ({error}); start one "
-                         f"(README: Input streams) or leave cfg.data_service unset") from None
+                         f"(README: Training on your own data) or leave cfg.data_service unset") from None
     print(f"training batches from the tf.data service at {address}")
     return lambda plan: inputs.steps(plan).apply(
         tf.data.experimental.service.distribute(processing_mode="parallel_epochs", service=address))

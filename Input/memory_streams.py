@@ -80,6 +80,17 @@ def choose_stream_source(choice: str, needed: int) -> str:
     return "memory" if needed <= MEMORY_SHARE * ram else "files"
 
 
+def stream_source_for(partitions, sources: Sequence[str], semi_supervised: bool, geometry: Geometry,
+                      settings: StreamSettings, choice: str) -> Tuple[str, int]:
+    """``(source, bytes)``: where a run's training streams read from for ``cfg.stream_source=choice`` and the
+    bytes their banks would take."""
+    streams = [(partitions.train_sup, ["mixture", *sources])]
+    if semi_supervised:
+        streams += [(partitions.train_unsup[role], [role]) for role in ["mixture", *sources]]
+    needed = memory_bytes(streams, geometry, settings)
+    return choose_stream_source(choice, needed), needed
+
+
 def load_bank(tracks: Sequence[Track], roles: Sequence[str], geometry: Geometry, settings: StreamSettings,
               excerpt_frames: int, context_frames: int, amplify: bool, name: str, progress: bool = True) -> SpectrogramBank:
     """Reads and transforms a stream's songs once (at the model's rate, mono).
