@@ -184,6 +184,7 @@ def paper():
     unpaired_collections = []
     partition_order = "file"
     sample_by_duration = False     # authors: files drawn uniformly
+    stream_source = "auto"         # memory where it fits: the file streams cannot feed a GPU at these settings
     resampled_cache = "data/paper_8k"  # ours: each role resampled once (about 1.2 GB per 10 hours)
     eval_protocol = "paper"
 

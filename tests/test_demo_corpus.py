@@ -8,6 +8,7 @@ import librosa
 import musdb
 import numpy as np
 import soundfile
+import soxr
 
 from tests.conftest import ROOT, write_tone
 
@@ -32,9 +33,10 @@ def test_vocals_have_the_scores_pitch(demo_root):
     database = musdb.DB(root=os.path.join(demo_root, "musdb"), is_wav=True, subsets=["train"])
     track = database.tracks[0]
     entry = next(song for song in manifest(demo_root)["songs"] if song["name"] == track.name)
-    vocals = track.sources["vocals"].audio.mean(axis=1)[: 44100 * 8]
-    f0, _, _ = librosa.pyin(vocals, fmin=80, fmax=1000, sr=44100, frame_length=4096, hop_length=512)
-    times = librosa.times_like(f0, sr=44100, hop_length=512)
+    # At a quarter of the rate (pitch is unchanged, the windows last as long): pyin runs about 4x faster.
+    vocals = soxr.resample(track.sources["vocals"].audio.mean(axis=1)[: 44100 * 8], 44100, 11025)
+    f0, _, _ = librosa.pyin(vocals, fmin=80, fmax=1000, sr=11025, frame_length=1024, hop_length=128)
+    times = librosa.times_like(f0, sr=11025, hop_length=128)
     checked = 0
     for start, end, pitch in entry["melody_first_notes"][:6]:
         middle = (times > start + 0.3 * (end - start)) & (times < end - 0.2 * (end - start))

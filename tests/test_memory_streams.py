@@ -1,5 +1,7 @@
 """Training streams read from memory (cfg.stream_source=memory): crops are windows of the songs' own
 spectrograms, unpaired ones carry one gain, segments repeat exactly and differ from each other."""
+import os
+
 import numpy as np
 
 from Input.memory_streams import choose_stream_source, memory_bytes
@@ -108,12 +110,15 @@ def test_training_reads_its_batches_from_a_tf_data_service(workdir):
             tiny = ["cfg.sup", "cfg.demo", "cfg.stream_source=memory", "cfg.epoch_it=4", "cfg.max_epochs=1",
                     "cfg.batch_size=4", "cfg.cache_size=4", "cfg.min_replacement_rate=2", "evaluate=False",
                     "progress=False", "seed=5"]
-            served = run_script(["Training.py", "with", *tiny, f"cfg.data_service={address}"], cwd=workdir)
-            assert served.returncode == 0, served.stderr[-3000:]
-            assert f"training batches from the tf.data service at {address}" in served.stdout
-            local = run_script(["Training.py", "with", *tiny], cwd=workdir)
-            digests = [next(line for line in r.stdout.splitlines() if line.startswith("separator weights digest"))
-                       for r in (served, local)]
+            (workdir / "local").mkdir()
+            os.symlink(workdir / "data", workdir / "local" / "data")
+            runs = [start_script(["Training.py", "with", *tiny, f"cfg.data_service={address}"], cwd=workdir),
+                    start_script(["Training.py", "with", *tiny], cwd=workdir / "local")]  # side by side
+            (served, served_errors), (local, _) = [run.communicate(timeout=600) for run in runs]
+            assert runs[0].returncode == 0 and runs[1].returncode == 0, served_errors[-3000:]
+            assert f"training batches from the tf.data service at {address}" in served
+            digests = [next(line for line in out.splitlines() if line.startswith("separator weights digest"))
+                       for out in (served, local)]
             assert digests[0] == digests[1]
         finally:
             worker.kill()

@@ -40,13 +40,24 @@ def digest(output):
     return next(line.split()[3] for line in output.splitlines() if line.startswith("separator weights digest"))
 
 
-def test_two_workers_train_as_one_and_resume_together(workdir):
-    codes, outputs = finish(start_workers(["cfg.sup", *TINY, "cfg.max_epochs=1"], workdir))
-    assert codes == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
-    assert digest(outputs[0]) == digest(outputs[1])  # the same weights on both workers
-    assert "worker 1 of 2: 2 examples of each batch of 4; the chief (worker 0) writes the run" in outputs[1]
-    assert sorted(os.listdir(workdir / "runs")) == ["1", "_sources"]  # the chief's run only
+def test_two_workers_train_as_one_and_resume_together(tmp_path, demo_root):
+    # Two clusters side by side: supervised in one folder, semi-supervised in another.
+    folders = {}
+    for method in ("sup", "semi_sup"):
+        folders[method] = tmp_path / method
+        os.makedirs(folders[method] / "data")
+        os.symlink(demo_root, folders[method] / "data" / "demo")
+    clusters = {method: start_workers([f"cfg.{method}", *TINY, "cfg.max_epochs=1"], folder)
+                for method, folder in folders.items()}
+    for method, workers in clusters.items():
+        codes, outputs = finish(workers)
+        assert codes == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
+        assert digest(outputs[0]) == digest(outputs[1])  # the same weights on both workers
+        assert "worker 1 of 2: 2 examples of each batch of 4; the chief (worker 0) writes the run" in outputs[1]
+        assert sorted(os.listdir(folders[method] / "runs")) == ["1", "_sources"]  # the chief's run only
+        assert ("vocals_critic_loss" in outputs[1]) == (method == "semi_sup")
 
+    workdir = folders["sup"]
     codes, outputs = finish(start_workers(["cfg.sup", *TINY, "cfg.max_epochs=2", "resume=runs/1"], workdir))
     assert codes == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
     assert digest(outputs[0]) == digest(outputs[1])
@@ -55,19 +66,12 @@ def test_two_workers_train_as_one_and_resume_together(workdir):
     assert sorted(os.listdir(workdir / "runs")) == ["1", "2", "_sources"]
 
 
-def test_two_workers_train_semi_supervised(workdir):
-    codes, outputs = finish(start_workers(["cfg.semi_sup", *TINY, "cfg.max_epochs=1"], workdir))
-    assert codes == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
-    assert digest(outputs[0]) == digest(outputs[1])
-    assert "vocals_critic_loss" in outputs[1] and os.path.isfile(workdir / "runs" / "1" / "best_separator.keras")
-
-
 def test_a_killed_worker_stops_the_other_with_one_line(workdir):
     workers = start_workers(["cfg.sup", *TINY, "cfg.epoch_it=100000"], workdir)
     deadline = time.time() + 300
     while "epoch 1:" not in open(workers[1][1].name).read() and time.time() < deadline:
         time.sleep(1)
-    time.sleep(8)  # a few steps, and a checkpoint
+    time.sleep(4)  # a few steps, and a checkpoint (every 2 steps)
     workers[1][0].send_signal(signal.SIGKILL)
     stopped = time.time()
     codes, outputs = finish(workers, timeout=120)

@@ -125,15 +125,20 @@ def test_an_interrupted_and_resumed_run_ends_with_the_uninterrupted_weights(work
     seed, which the checkpoint's must override). The resumed run must continue the seed, the excerpt streams
     and the penalty's random points exactly."""
     common = ["cfg.semi_sup", "cfg.demo", *TINY, "evaluate=False", "deterministic=True"]
-    straight = run_script(["Training.py", "with", *common, "cfg.max_epochs=3"], cwd=workdir)
-    assert straight.returncode == 0, straight.stderr[-3000:]
-    first = run_script(["Training.py", "with", *common, "cfg.max_epochs=2"], cwd=workdir)
-    assert first.returncode == 0, first.stderr[-3000:]
+    straight_dir = workdir / "straight"  # its own folder, so that the two first runs can go side by side
+    os.makedirs(straight_dir)
+    os.symlink(workdir / "data", straight_dir / "data")
+    runs = [start_script(["Training.py", "with", *common, "cfg.max_epochs=3"], cwd=straight_dir),
+            start_script(["Training.py", "with", *common, "cfg.max_epochs=2"], cwd=workdir)]
+    for run in runs:
+        _, errors = run.communicate(timeout=900)
+        assert run.returncode == 0, errors[-3000:]
     resumed = run_script(["Training.py", "with", *common, "cfg.max_epochs=3", "seed=9",
-                          f"resume={workdir / 'runs' / '2'}"], cwd=workdir)
+                          f"resume={workdir / 'runs' / '1'}"], cwd=workdir)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "at epoch 2, step 12" in resumed.stdout
-    states = [np.load(workdir / "runs" / run / "checkpoint" / "state.npz", allow_pickle=False) for run in ("1", "3")]
+    states = [np.load(folder / "runs" / run / "checkpoint" / "state.npz", allow_pickle=False)
+              for folder, run in ((straight_dir, "1"), (workdir, "2"))]
     keys = [k for k in states[0].files if not k.startswith("optimizer")]
     assert len(keys) > 20 and keys == [k for k in states[1].files if not k.startswith("optimizer")]
     assert all(np.array_equal(states[0][k], states[1][k]) for k in keys)
