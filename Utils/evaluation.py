@@ -68,10 +68,11 @@ def paper_scores(references: np.ndarray, estimates: np.ndarray, seed: int = 0) -
     rng = np.random.default_rng(seed)
     refs, ests = np.array(references, np.float64), np.array(estimates, np.float64)
     silent_estimates = [index for index in range(len(ests)) if not np.any(ests[index])]
-    for signals, silent in ((refs, range(len(refs))), (ests, silent_estimates)):
-        for index in silent:
-            if not np.any(signals[index]):
-                signals[index] = rng.uniform(-1e-10, 1e-10, signals[index].shape)
+    for index in range(len(refs)):
+        if not np.any(refs[index]):
+            refs[index] = rng.uniform(-1e-10, 1e-10, refs[index].shape)
+    for index in silent_estimates:
+        ests[index] = rng.uniform(-1e-10, 1e-10, ests[index].shape)
     with warnings.catch_warnings():  # mir_eval 0.8 marks BSS Eval v3 deprecated; v3 is what the paper reports
         warnings.simplefilter("ignore", FutureWarning)
         sdr, sir, sar, _ = bss_eval_sources(refs, ests, compute_permutation=False)
