@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from Input.streams import StreamSettings
+from Input.streams import StreamSettings, frequency_padding
 from Input.track import Track, read_role
 from Models.geometry import Geometry
 from Utils import audio as audio_io
@@ -136,9 +136,8 @@ def load_bank(tracks: Sequence[Track], roles: Sequence[str], geometry: Geometry,
     rows = {}
     for index, role in enumerate(roles):
         magnitudes = np.concatenate([part[index] for part in parts], axis=-1)
-        heights = (geometry.input_freq_padding if role == "mixture" else
-                   (geometry.output_freq_offset, geometry.output_shape[0] - geometry.bins - geometry.output_freq_offset))
-        rows[role] = tf.constant(np.pad(magnitudes if amplify else np.log1p(magnitudes), [heights, (0, 0)]).T)
+        padding = frequency_padding(role, geometry)
+        rows[role] = tf.constant(np.pad(magnitudes if amplify else np.log1p(magnitudes), [padding, (0, 0)]).T)
     return SpectrogramBank(rows, amplify, first_starts, lengths - excerpt_frames + 1, weights, skipped)
 
 

@@ -153,18 +153,18 @@ def excerpt_crops(sampler: ExcerptSampler, settings: StreamSettings, segment: tf
     return dataset.unbatch()
 
 
-def shape_for_model(crops: Dict[str, tf.Tensor], geometry: Geometry) -> Dict[str, tf.Tensor]:
-    """Pads frequency (the second axis from the end) to the model's input (mixture) or output (sources) height
-    and adds a channel axis; crops are ``(..., bins, frames)``."""
-    out = {}
-    for role, spec in crops.items():
-        if role == "mixture":
-            front, back = geometry.input_freq_padding
-        else:
-            front = geometry.output_freq_offset
-            back = geometry.output_shape[0] - geometry.bins - front
-        out[role] = tf.pad(spec, [[0, 0]] * (len(spec.shape) - 2) + [[front, back], [0, 0]])[..., None]
-    return out
+def frequency_padding(role: str, geometry: Geometry) -> Tuple[int, int]:
+    """Bins of zeros before and after a role's spectrogram to reach the model's height: the input's for the
+    mixture, the output's for a source."""
+    if role == "mixture":
+        return geometry.input_freq_padding
+    front = geometry.output_freq_offset
+    return front, geometry.output_shape[0] - geometry.bins - front
+
+
+def _shape_for_model(crops: Dict[str, tf.Tensor], geometry: Geometry) -> Dict[str, tf.Tensor]:
+    """Pads frequency to the model's input (mixture) or output (sources) height and adds a channel axis."""
+    return {role: tf.pad(spec, [frequency_padding(role, geometry), [0, 0]])[..., None] for role, spec in crops.items()}
 
 
 def stream_sampler(tracks: Sequence[Track], roles: Sequence[str], geometry: Geometry, settings: StreamSettings,
@@ -206,7 +206,7 @@ def sampler_stream(sampler: ExcerptSampler, geometry: Geometry, settings: Stream
     # The excerpt cache: crops of about cache_size excerpts, refreshed by ~min_replacement_rate per batch.
     shuffle_seed = tf.random.experimental.stateless_fold_in(tf.constant([sampler.seed, 0], tf.int64), segment)[0]
     dataset = dataset.shuffle(settings.cache_size * settings.crops_per_excerpt, seed=shuffle_seed)
-    dataset = dataset.map(lambda crops_: shape_for_model(crops_, geometry), num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.map(lambda crops_: _shape_for_model(crops_, geometry), num_parallel_calls=tf.data.AUTOTUNE)
     if batch:
         dataset = dataset.batch(settings.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
     return dataset
@@ -236,7 +236,7 @@ def song_tiles(track: Track, sources: Sequence[str], geometry: Geometry, sample_
     for start in geometry.window_starts(frames):
         tile = {"mixture": mixture[:, start:start + geometry.input_shape[1]]}
         tile.update({s: specs[s][:, start:start + out_frames] for s in sources})
-        yield {role: t.numpy() for role, t in shape_for_model(tile, geometry).items()}
+        yield {role: t.numpy() for role, t in _shape_for_model(tile, geometry).items()}
 
 
 def validation_stream(tracks: Sequence[Track], sources: Sequence[str], geometry: Geometry,
