@@ -88,6 +88,8 @@ def base():
     data_service = None            # 'grpc://host:port': a tf.data service dispatcher whose workers run the
     #                                streams (memory streams only: file streams call Python per excerpt)
     validation_batches = 0         # 0: whole validation partition
+    valid_by_dataset = False       # ours: also each dataset's validation loss per epoch, and the best model by it
+    #                                (best_separator.<dataset>.keras): selection without target-domain songs
 
     # ---- Inference and evaluation
     inference_frames = 256         # output frames per separator window (longer recomputes less context)

@@ -30,7 +30,7 @@ from Config import cfg
 from Utils import cluster
 from Utils.observers import attach_observers, run_folder
 from Utils.process import run_and_exit
-from Utils.runs import BEST_MODEL, LAST_MODEL
+from Utils.runs import BEST_MODEL, LAST_MODEL, best_model_for
 
 SETTINGS.CAPTURE_MODE = "sys"  # fd capture waits on the evaluation's worker processes at exit
 ex = Experiment("adversarial_separation", ingredients=[cfg])
@@ -80,20 +80,24 @@ def restore(model, resume: str, folder: str, best_path: str) -> dict:
     print(f"resumed from {found} at epoch {counters['epoch']}, step {int(model.optimizer.iterations.numpy())}")
     previous = counters.get("best_path")
     if previous and os.path.isfile(previous) and os.path.abspath(previous) != os.path.abspath(best_path):
-        # The best model so far moves into this run's folder; the old run's folder is left as it was.
-        for source, target in zip(separator_files(previous), separator_files(best_path)):
-            shutil.copyfile(source, target)
+        # The best models so far move into this run's folder; the old run's folder is left as it was.
+        names = [(previous, best_path)] + [
+            (os.path.join(os.path.dirname(previous), best_model_for(d)), os.path.join(folder, best_model_for(d)))
+            for d in counters.get("best_by_dataset", {})]
+        for old_model, new_model in names:
+            for source, target in zip(separator_files(old_model), separator_files(new_model)):
+                shutil.copyfile(source, target)
     counters["run_folder"] = folder
     return counters
 
 
 def optimise(model, cfg, batches: Callable, valid_data, valid_steps: int, counters: dict, callbacks, save_state,
-             log_scalar, best_path: str, progress: bool) -> None:
+             log_scalar, best_path: str, progress: bool, valid_by_dataset: Optional[dict] = None) -> None:
     """Epochs of ``epoch_it`` separator steps until early stopping: validates after each, keeps the best model.
 
     Each epoch reads fresh excerpts: its input is ``batches(plan)`` for the :func:`Input.streams.segment_plan`
     from the current step to the epoch's end, cut at every checkpoint (so a resumed run continues the same
-    excerpts).
+    excerpts). ``valid_by_dataset`` (``{dataset: (batches, steps)}``) adds each dataset's loss and best model.
     """
     from Input.streams import segment_plan
     from Models.build import save_separator
@@ -121,6 +125,8 @@ def optimise(model, cfg, batches: Callable, valid_data, valid_steps: int, counte
         counters["epoch"] += 1
         counters["history"].append({"epoch": counters["epoch"], "step": step, "valid_loss": valid_loss,
                                     "dead_heads": dead})
+        if valid_by_dataset:
+            keep_best_by_dataset(model, cfg, valid_by_dataset, counters, os.path.dirname(best_path), log_scalar, step)
         if counters["best_loss"] is None or valid_loss < counters["best_loss"]:
             print(f"validation loss improved to {valid_loss:.6f}; saving {best_path}")
             counters.update(best_loss=valid_loss, worse_epochs=0, best_step=step)
@@ -132,6 +138,22 @@ def optimise(model, cfg, batches: Callable, valid_data, valid_steps: int, counte
         if counters["worse_epochs"] >= max(cfg["patience"], 1):
             print("early stopping")
             break
+
+
+def keep_best_by_dataset(model, cfg, valid_by_dataset: dict, counters: dict, folder: str, log_scalar,
+                         step: int) -> None:
+    """Each dataset's validation loss into the epoch's history, and its best model so far into
+    ``best_separator.<dataset>.keras`` (cfg.valid_by_dataset)."""
+    from Models.build import save_separator
+    losses = {name: float(model.evaluate(data, steps=steps, verbose=0, return_dict=True)["sup_loss"])
+              for name, (data, steps) in valid_by_dataset.items()}
+    counters["history"][-1]["valid_loss_by_dataset"] = losses
+    best = counters.setdefault("best_by_dataset", {})
+    for name, loss in losses.items():
+        log_scalar(f"valid.{name}.sup_loss", loss, step)
+        if name not in best or loss < best[name]["loss"]:
+            best[name] = {"loss": loss, "epoch": counters["epoch"]}
+            save_separator(model.separator, cfg, os.path.join(folder, best_model_for(name)))
 
 
 def resumed_seed(resume: Optional[str], seed: int) -> int:
@@ -156,6 +178,7 @@ def read_partitions(cfg, _run):
         raise SystemExit(f"error: {error}")
     print(partitions.table())
     _run.info["partitions"] = partitions.summary()
+    _run.info["paired_songs"] = [track.name for track in partitions.train_sup]
     _run.info["skipped_files"] = list(partitions.skipped)
     return partitions
 
@@ -189,6 +212,22 @@ def build_inputs(cfg, partitions, geometry, seed: int, worker: int = 0, workers:
     if valid_steps == 0:
         raise SystemExit("error: the validation partition has no readable audio: add validation songs")
     return inputs, valid_data, valid_steps, source
+
+
+def validation_by_dataset(cfg, partitions, geometry) -> dict:
+    """``{dataset: (cached validation batches, steps)}`` for cfg.valid_by_dataset, else ``{}``."""
+    from Input.streams import StreamSettings, validation_stream
+    if not cfg["valid_by_dataset"]:
+        return {}
+    if cfg["distribute"] == "multi_worker":
+        raise SystemExit("error: cfg.valid_by_dataset=True works on one worker: leave it False with multi_worker")
+    settings = StreamSettings.from_config(cfg)
+    sets = {}
+    for name in sorted({track.dataset for track in partitions.valid}):
+        data = validation_stream([t for t in partitions.valid if t.dataset == name], cfg["sources"], geometry,
+                                 settings).cache()
+        sets[name] = (data, sum(1 for _ in data))
+    return sets
 
 
 def evaluate_best(cfg, partitions, best_path: str, folder: str, progress: bool, _run) -> dict:
@@ -299,7 +338,7 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
             callbacks.append(TermDiagnostics(log_scalar, next(iter(inputs.segment(0))), every=10))
     try:
         optimise(model, cfg, batches, validation, valid_steps, counters, callbacks, save_state, log_scalar, best_path,
-                 progress)
+                 progress, validation_by_dataset(cfg, partitions, geometry))
     except tf.errors.OpError as error:
         if not (multi_worker and cluster.is_peer_failure(error)):
             raise

@@ -38,10 +38,13 @@ from Input.paper_layouts import PAPER_COLLECTIONS, write_paper_layout
 from Utils import audio as audio_io
 from Utils.files import write_json_atomically
 
-CORPUS_VERSION = 3  # 2: unpaired wav files were silent in version 1; 3: two families, solo stems
+# 2: unpaired wav files were silent in version 1; 3: two families, solo stems; 4: held-out sets of 12 test and
+# 12 validation songs per family, so that an interval over songs can hold (bench/results/semi_vs_sup.md)
+CORPUS_VERSION = 4
 SAMPLE_RATE = 44100
-# (collection, number of songs, family): 58 songs; 8 paired, 44 unpaired recordings of the other family.
-COLLECTIONS = (("musdb/train", 8, "studio"), ("musdb/test", 6, "studio"), ("ccmixter", 12, "stage"),
+# (collection, number of songs, family): 96 songs. musdb/test halves into 12 validation and 12 test songs,
+# ccmixter's thirds into 12 unpaired, 12 validation and 12 test songs (Input/partition.py).
+COLLECTIONS = (("musdb/train", 8, "studio"), ("musdb/test", 24, "studio"), ("ccmixter", 36, "stage"),
                ("mixtures", 12, "stage"), ("solo_vocals", 10, "stage"), ("solo_accompaniment", 10, "stage"))
 # Solo collections of single stems, written from the solo accompaniment songs (4-source training).
 SOLO_STEM_COLLECTIONS = {"solo_drums": "drums", "solo_bass": "bass", "solo_other": "other"}

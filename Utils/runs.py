@@ -6,6 +6,11 @@ from typing import Dict, List, Optional, Union
 
 BEST_MODEL = "best_separator.keras"   # the epoch with the best validation loss
 LAST_MODEL = "last_separator.keras"   # the weights when training stopped (fixed-budget comparisons)
+
+
+def best_model_for(dataset: str) -> str:
+    """The file of the epoch with the best validation loss on ``dataset``'s songs alone (cfg.valid_by_dataset)."""
+    return f"best_separator.{dataset}.keras"
 # Sacred beats every 10 s while a run lives; a RUNNING run silent for this long was killed (kill -9, power).
 DEAD_AFTER_SECONDS = 120
 

@@ -1,205 +1,240 @@
-"""Do unpaired data help? cfg.sup vs cfg.semi_sup on the demo corpus, by paired songs and seeds.
+"""Do unpaired data help? cfg.sup against cfg.semi_sup on the demo corpus, under three selection rules.
 
-    python -m bench.semi_vs_sup              # 2 and 8 paired songs x 5 seeds x {sup, semi_sup}
-    python -m bench.semi_vs_sup --quick      # 2 paired songs x 2 seeds, fewer steps (about 10 minutes)
-    python -m bench.semi_vs_sup --analyse    # the tables and plot again from the finished runs
+    python -m bench.semi_vs_sup              # 8 seeds x {sup, semi_sup}, 2 paired songs (resumes stored runs)
+    python -m bench.semi_vs_sup --quick      # 2 seeds, 300 steps: checks the pipeline (about 15 minutes)
+    python -m bench.semi_vs_sup --analyse    # the tables and plot again from the stored runs only
 
-Each pair of runs shares the seed, so the separator starts from the same weights and reads the same
-paired excerpts; both take the same number of separator steps and keep their best epoch by the
-validation loss. The demo corpus poses the paper's problem (Input/demo_corpus.py): paired songs
-of one family of timbres, unpaired audio of another. Test songs are scored per domain: "studio"
-(the paired songs' family, MUSDB layout) and "stage" (the unpaired data's family, CCMixter layout),
-with the band-limited output (``cfg.band_extension=none``) the committed runs were scored with.
+The protocol, fixed before any of its runs was looked at:
 
-Finished runs are kept in ``data/bench/semi_vs_sup/`` (one JSON of per-track scores each), so an
-interrupted benchmark continues where it stopped. Writes ``bench/results/semi_vs_sup{,_quick}.md``,
-``.csv`` (per-track scores), and ``.png``.
+- **Seeds are replicates of the whole experiment.** A seed sets the weights, the excerpts *and* the
+  partition (``cfg.partition_seed`` follows it): each seed draws its own 2 paired songs, its own 12
+  validation and 12 test songs per domain, and its own third of the stage songs as unpaired audio.
+  Both methods of a seed share all of it.
+- **Equal budgets.** Every run takes 1000 separator steps (4 epochs of 250, no early stop).
+- **Three selection rules, from the same runs**: ``best`` the epoch with the best loss on all
+  validation songs (the paper's rule); ``last`` the weights at step 1000 (equal budget);
+  ``paired_best`` the best epoch on the studio (paired-domain) validation songs only, what a user
+  without target-domain multitracks can do (``cfg.valid_by_dataset``).
+- **Primary interval: Student's t over seeds** of each seed's mean difference semi - sup over its
+  test songs (95%, seeds - 1 degrees of freedom). Because each seed redraws the paired and the
+  held-out songs, the seeds are independent replicates and this interval covers new songs as well
+  as new training noise. Secondary: a crossed random-effects model (statsmodels' MixedLM, seeds
+  and songs as variance components), its Wald interval on the t distribution with
+  min(seeds, songs) - 1 degrees of freedom (statsmodels has no Satterthwaite; this is the
+  conservative end). Only what clears 0 under the primary interval is called a gain.
+
+Test songs are scored per domain: "studio" (the paired songs' family, MUSDB layout) and "stage" (the
+unpaired data's family, CCMixter layout), band-limited (``cfg.band_extension=none``), BSS Eval v4.
+Runs are trained with memory streams (``cfg.stream_source=memory``).
+
+Each finished run is one JSON of per-song scores under ``bench/results/semi_vs_sup_runs/`` (committed,
+so that a fresh clone rebuilds the tables, and an interrupted benchmark continues where it stopped;
+``--store`` elsewhere trains them anew). Writes ``bench/results/semi_vs_sup{,_quick}.{md,csv,png}``.
 """
 import argparse
 import concurrent.futures
 import csv
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from bench.common import RESULTS, ROOT, demo_corpus, machine, write_markdown
-from Utils.runs import LAST_MODEL
+from bench.common import RESULTS, ROOT, demo_workdir, machine, project_script, write_markdown
+from Utils.runs import LAST_MODEL, best_model_for
 
+PROTOCOL = 2  # 1: corpus 3, fixed partition, best epoch only (bench/results/history_semi_vs_sup_corpus3.md)
 DOMAINS = {"musdb": "studio (paired family)", "ccmixter": "stage (unpaired family)"}
+PAIRED_DOMAIN = "musdb"
 SOURCES = ("vocals", "accompaniment")
 METHODS = ("sup", "semi_sup")
-FULL = {"paired": (2, 8), "seeds": (1, 2, 3, 4, 5), "epoch_it": 250, "epochs": 4}
-QUICK = {"paired": (2,), "seeds": (1, 2), "epoch_it": 150, "epochs": 2}
+RULES = {"best": "best epoch, all validation songs (paper)", "last": "last step (equal budget)",
+         "paired_best": "best epoch, studio validation songs only"}
+FULL = {"paired": 2, "seeds": tuple(range(1, 9)), "epoch_it": 250, "epochs": 4}
+QUICK = {"paired": 2, "seeds": (1, 2), "epoch_it": 150, "epochs": 2}
+STORE = os.path.join(RESULTS, "semi_vs_sup_runs")
 
 
-def train(workdir: str, method: str, paired: int, seed: int, epoch_it: int, epochs: int,
-          updates: Sequence[str] = (), evaluate_last: bool = False) -> Dict:
-    """Trains and evaluates one run with Training.py on the demo corpus; returns its per-track scores.
-
-    Args:
-        updates: further ``cfg.key=value`` settings.
-        evaluate_last: also score the weights at the last step (``last_tracks``) with Evaluate.py.
-    """
-    os.makedirs(os.path.join(workdir, "data"), exist_ok=True)
-    link = os.path.join(workdir, "data", "demo")
-    if not os.path.islink(link):
-        os.symlink(demo_corpus(), link)
-    command = [sys.executable, os.path.join(ROOT, "Training.py"), "with", f"cfg.{method}", "cfg.demo",
-               f"cfg.train_sup_songs={paired}", f"cfg.epoch_it={epoch_it}", f"cfg.max_epochs={epochs}",
-               "cfg.patience=100", "cfg.band_extension=none", *updates, f"seed={seed}", "progress=False"]
-    folder = _run_command(workdir, command)
-    with open(os.path.join(folder, "evaluation", "scores.json")) as handle:
-        tracks = json.load(handle)["tracks"]
-    with open(os.path.join(folder, "info.json")) as handle:
-        history = json.load(handle)["history"]
-    outcome = {"method": method, "paired": paired, "seed": seed, "tracks": tracks, "history": history}
-    if evaluate_last:
-        last = _run_command(workdir, [sys.executable, os.path.join(ROOT, "Evaluate.py"), "with", f"cfg.{method}",
-                                      "cfg.demo", "cfg.band_extension=none", *updates,
-                                      f"checkpoint={os.path.join(folder, LAST_MODEL)}",
-                                      "progress=False"])
-        with open(os.path.join(last, "evaluation", "scores.json")) as handle:
-            outcome["last_tracks"] = json.load(handle)["tracks"]
-    return outcome
+def settings(method: str, plan: Dict, seed: int) -> List[str]:
+    """The run's config updates: the same for both methods but ``method``."""
+    return [f"cfg.{method}", "cfg.demo", f"cfg.train_sup_songs={plan['paired']}", f"cfg.partition_seed={seed}",
+            "cfg.band_extension=none", "cfg.stream_source=memory"]
 
 
-def _run_command(workdir: str, command: List[str]) -> str:
-    """Runs Training.py or Evaluate.py in ``workdir``; returns the run folder it made."""
-    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True,
-                            env=dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2"))
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
-    runs = sorted(int(n) for n in os.listdir(os.path.join(workdir, "runs")) if n.isdigit())
-    return os.path.join(workdir, "runs", str(runs[-1]))
+def train(workdir: str, method: str, plan: Dict, seed: int) -> Dict:
+    """Trains one run (Training.py) and scores it under each rule (Evaluate.py); returns its outcome."""
+    demo_workdir(workdir)
+    common = settings(method, plan, seed)
+    folder = project_script(workdir, [os.path.join(ROOT, "Training.py"), "with", *common, f"cfg.epoch_it={plan['epoch_it']}",
+                                   f"cfg.max_epochs={plan['epochs']}", "cfg.patience=100",
+                                   "cfg.valid_by_dataset=True", f"seed={seed}", "progress=False"])
+    info = read_json(folder, "info.json")
+    history = info["history"]
+    epochs = {"best": min(history, key=lambda h: h["valid_loss"])["epoch"], "last": history[-1]["epoch"],
+              "paired_best": min(history, key=lambda h: h["valid_loss_by_dataset"][PAIRED_DOMAIN])["epoch"]}
+    tracks = {"best": read_json(folder, "evaluation", "scores.json")["tracks"]}
+    models = {"last": LAST_MODEL, "paired_best": best_model_for(PAIRED_DOMAIN)}
+    for rule in ("last", "paired_best"):
+        same = next((r for r in tracks if epochs[r] == epochs[rule]), None)
+        if same is not None:  # the same weights: scored once
+            tracks[rule] = tracks[same]
+            continue
+        scored = project_script(workdir, [os.path.join(ROOT, "Evaluate.py"), "with", *common,
+                                       f"checkpoint={os.path.join(folder, models[rule])}", "progress=False"])
+        tracks[rule] = read_json(scored, "evaluation", "scores.json")["tracks"]
+    return {"protocol": PROTOCOL, "method": method, "paired": plan["paired"], "seed": seed, "epochs": epochs,
+            "paired_songs": info["paired_songs"], "stream_source": info.get("stream_source"),
+            "history": history, "scores": {rule: trimmed(rows) for rule, rows in tracks.items()}}
 
 
-def run_path(store: str, plan: Dict, method: str, paired: int, seed: int) -> str:
-    """Where one finished run's scores are kept."""
-    return os.path.join(store, f"{method}_paired{paired}_seed{seed}_steps{plan['epoch_it'] * plan['epochs']}.json")
+def trimmed(rows: List[Dict]) -> List[Dict]:
+    """Per song: its dataset, name, and the separator's SDR/SIR/SAR per source (what the tables use)."""
+    return [{"dataset": r["dataset"], "track": r["track"],
+             "separator": {s: {m: r["methods"]["separator"][s][m] for m in ("SDR", "SIR", "SAR")} for s in SOURCES}}
+            for r in rows]
+
+
+def read_json(*parts: str) -> Dict:
+    with open(os.path.join(*parts)) as handle:
+        return json.load(handle)
+
+
+def run_path(store: str, plan: Dict, method: str, seed: int) -> str:
+    """Where one finished run's outcome is kept."""
+    steps = plan["epoch_it"] * plan["epochs"]
+    return os.path.join(store, f"p{PROTOCOL}_{method}_paired{plan['paired']}_seed{seed}_steps{steps}.json")
 
 
 def finished_runs(plan: Dict, store: str) -> List[Dict]:
-    """The plan's runs found in ``store``, keeping only seeds that both methods finished."""
+    """The plan's runs in ``store``, for the seeds that both methods finished."""
     outcomes = []
-    for paired in plan["paired"]:
-        for seed in plan["seeds"]:
-            paths = [run_path(store, plan, method, paired, seed) for method in METHODS]
-            if all(os.path.isfile(path) for path in paths):
-                for path in paths:
-                    with open(path) as handle:
-                        outcomes.append(json.load(handle))
+    for seed in plan["seeds"]:
+        paths = [run_path(store, plan, method, seed) for method in METHODS]
+        if all(os.path.isfile(path) for path in paths):
+            outcomes += [read_json(path) for path in paths]
     return outcomes
 
 
-def run_all(plan: Dict, store: str, jobs: int) -> List[Dict]:
-    """Every run of the plan, each trained once: finished runs are read back from ``store``."""
-    wanted = {run_path(store, plan, m, p, s): (lambda workdir, key=(m, p, s): train(workdir, *key, plan["epoch_it"],
-                                                                                  plan["epochs"]))
-              for p in plan["paired"] for s in plan["seeds"] for m in METHODS}
-    train_missing(wanted, jobs)
-    return finished_runs(plan, store)
+def train_missing(plan: Dict, store: str, jobs: int) -> None:
+    """Trains each run of the plan whose file is missing, ``jobs`` at a time, seed by seed."""
+    wanted = [(method, seed) for seed in plan["seeds"] for method in METHODS]
+    missing = [key for key in wanted if not os.path.isfile(run_path(store, plan, *key))]
+    print(f"{len(wanted) - len(missing)} of {len(wanted)} runs already done; training {len(missing)}", flush=True)
 
-
-def train_missing(runs: Dict[str, Callable[[str], Dict]], jobs: int) -> None:
-    """Trains each run whose file is missing, ``jobs`` at a time: file -> function(workdir) -> outcome."""
-    missing = [path for path in runs if not os.path.isfile(path)]
-    print(f"{len(runs) - len(missing)} of {len(runs)} runs already done; training {len(missing)}", flush=True)
-
-    def one(path):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+    def one(key: Tuple[str, int]) -> None:
+        path = run_path(store, plan, *key)
+        os.makedirs(store, exist_ok=True)
+        started = time.perf_counter()
         with tempfile.TemporaryDirectory() as workdir:
-            started = time.perf_counter()
-            outcome = runs[path](workdir)
-        outcome["minutes"] = (time.perf_counter() - started) / 60
+            outcome = train(workdir, key[0], plan, key[1])
+        outcome["minutes"] = round((time.perf_counter() - started) / 60, 2)
         with open(path + ".tmp", "w") as handle:
-            json.dump(outcome, handle)
+            json.dump(outcome, handle, indent=0)
         os.replace(path + ".tmp", path)
         print(f"done: {os.path.basename(path)} in {outcome['minutes']:.1f} min", flush=True)
 
     with concurrent.futures.ThreadPoolExecutor(max(1, jobs)) as pool:
-        for future in [pool.submit(one, path) for path in missing]:
+        for future in [pool.submit(one, key) for key in missing]:
             future.result()
 
 
-def score_grid(outcomes: List[Dict], method: str, paired: int, domain: str, source: str,
-               metric: str = "SDR", scores: str = "tracks") -> Tuple[np.ndarray, List[str]]:
-    """``(seeds, tracks)`` per-track medians of one method, and the track names (sorted); ``scores`` is
-    ``"tracks"`` (the kept epoch's) or ``"last_tracks"`` (the last step's, where a run has them)."""
-    chosen = sorted((o for o in outcomes if o["method"] == method and o["paired"] == paired), key=lambda o: o["seed"])
-    names = sorted({t["track"] for o in chosen for t in o[scores] if t["dataset"] == domain})
-    grid = np.full((len(chosen), len(names)), np.nan)
-    for row, outcome in enumerate(chosen):
-        for track in outcome[scores]:
-            if track["dataset"] == domain:
-                value = track["methods"]["separator"][source][metric]
-                grid[row, names.index(track["track"])] = np.nan if value is None else value
-    return grid, names
+def differences(outcomes: List[Dict], rule: str, domain: str, source: str) -> List[Tuple[int, str, float]]:
+    """``(seed, song, semi - sup SDR)`` for every test song of ``domain`` that both runs of a seed scored."""
+    by_run = {(o["method"], o["seed"]): {t["track"]: t["separator"][source]["SDR"] for t in o["scores"][rule]
+                                         if t["dataset"] == domain} for o in outcomes}
+    rows = []
+    for seed in sorted({o["seed"] for o in outcomes}):
+        semi, sup = by_run[("semi_sup", seed)], by_run[("sup", seed)]
+        rows += [(seed, song, semi[song] - sup[song]) for song in sorted(semi)
+                 if song in sup and semi[song] is not None and sup[song] is not None
+                 and np.isfinite(semi[song]) and np.isfinite(sup[song])]
+    return rows
 
 
-def bootstrap_interval(grid: np.ndarray, resamples: int = 10000, seed: int = 0) -> Tuple[float, float, float]:
-    """Mean of a ``(seeds, tracks)`` grid and its 95% bootstrap interval, resampling seeds and tracks
-    (both with replacement, crossed): the interval covers both the training noise and the choice of songs."""
-    rng = np.random.default_rng(seed)
-    rows = rng.integers(0, grid.shape[0], (resamples, grid.shape[0]))
-    columns = rng.integers(0, grid.shape[1], (resamples, grid.shape[1]))
-    means = np.array([np.nanmean(grid[r][:, c]) for r, c in zip(rows, columns)])
-    low, high = np.nanpercentile(means, [2.5, 97.5])
-    return float(np.nanmean(grid)), float(low), float(high)
+def t_interval(rows: List[Tuple[int, str, float]]) -> Tuple[float, float, float, int]:
+    """Mean of the seeds' mean differences with its 95% Student-t interval; and the seeds won."""
+    from scipy import stats
+    per_seed = np.array([np.mean([d for s, _, d in rows if s == seed]) for seed in sorted({r[0] for r in rows})])
+    mean = float(per_seed.mean())
+    if len(per_seed) < 2:
+        return mean, float("nan"), float("nan"), int((per_seed > 0).sum())
+    half = float(stats.t.ppf(0.975, len(per_seed) - 1) * per_seed.std(ddof=1) / np.sqrt(len(per_seed)))
+    return mean, mean - half, mean + half, int((per_seed > 0).sum())
 
 
-def analyse(outcomes: List[Dict], plan: Dict) -> Tuple[List[List], List[List]]:
-    """Rows of mean SDR/SIR/SAR per method, and rows of the paired difference semi - sup with intervals."""
-    means, differences = [], []
-    for domain in DOMAINS:
-        for paired in sorted({o["paired"] for o in outcomes}):
+def crossed_interval(rows: List[Tuple[int, str, float]]) -> Tuple[float, float]:
+    """95% interval of the mean difference with seeds and songs as crossed random effects (REML); NaN where
+    the model cannot be fitted."""
+    import warnings
+    import pandas as pd
+    import statsmodels.formula.api as smf
+    from scipy import stats
+    frame = pd.DataFrame(rows, columns=["seed", "song", "d"])
+    frame["all"] = 1
+    if frame["seed"].nunique() < 2:
+        return float("nan"), float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fit = smf.mixedlm("d ~ 1", frame, groups="all", re_formula="0",
+                              vc_formula={"seed": "0 + C(seed)", "song": "0 + C(song)"}).fit(reml=True)
+        except (ValueError, np.linalg.LinAlgError):
+            return float("nan"), float("nan")
+    freedom = min(frame["seed"].nunique(), frame["song"].nunique()) - 1
+    half = float(stats.t.ppf(0.975, freedom) * fit.bse["Intercept"])
+    return float(fit.fe_params["Intercept"]) - half, float(fit.fe_params["Intercept"]) + half
+
+
+def analyse(outcomes: List[Dict]) -> Tuple[List[List], List[List]]:
+    """Rows of the difference semi - sup per rule, domain and source with both intervals; rows of mean scores."""
+    contrasts, means = [], []
+    for rule in RULES:
+        for domain in DOMAINS:
             for source in SOURCES:
+                rows = differences(outcomes, rule, domain, source)
+                if not rows:
+                    continue
+                mean, low, high, won = t_interval(rows)
+                crossed = crossed_interval(rows)
+                songs = {s: len([r for r in rows if r[0] == s]) for s in {r[0] for r in rows}}
+                contrasts.append([rule, domain, source, len(songs), f"{min(songs.values())}-{max(songs.values())}",
+                                  len({r[1] for r in rows}), mean, low, high, *crossed, f"{won} of {len(songs)}"])
                 for method in METHODS:
-                    cells = []
-                    for metric in ("SDR", "SIR", "SAR"):
-                        grid, names = score_grid(outcomes, method, paired, domain, source, metric)
-                        cells.append(float(np.nanmean(grid)))
-                    sdr = bootstrap_interval(score_grid(outcomes, method, paired, domain, source)[0])
-                    means.append([domain, paired, source, method, len(names), *cells, sdr[1], sdr[2]])
-                delta = (score_grid(outcomes, "semi_sup", paired, domain, source)[0]
-                         - score_grid(outcomes, "sup", paired, domain, source)[0])
-                mean, low, high = bootstrap_interval(delta)
-                wins = int(np.sum(np.nanmean(delta, axis=1) > 0))
-                differences.append([domain, paired, source, mean, low, high, f"{wins} of {delta.shape[0]}"])
-    return means, differences
+                    chosen = [o for o in outcomes if o["method"] == method]
+                    values = {m: [t["separator"][source][m] for o in chosen for t in o["scores"][rule]
+                                  if t["dataset"] == domain and t["separator"][source][m] is not None]
+                              for m in ("SDR", "SIR", "SAR")}
+                    means.append([rule, domain, source, method, *(float(np.nanmean(values[m])) for m in values)])
+    return contrasts, means
 
 
-def plot(means: List[List], plan: Dict, path: str) -> None:
-    """SDR against paired songs, per domain and source, both methods with their 95% intervals."""
+def holds(row: List) -> bool:
+    """A gain or a loss under the primary interval: the t interval over seeds excludes 0."""
+    return np.isfinite(row[7]) and (row[7] > 0 or row[8] < 0)
+
+
+def plot(contrasts: List[List], path: str) -> None:
+    """A forest plot: semi - sup per rule, domain and source, with the primary and the crossed interval."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    figure, axes = plt.subplots(len(DOMAINS), len(SOURCES), figsize=(9, 6.5), sharex=True, squeeze=False)
-    for row, domain in enumerate(DOMAINS):
-        for column, source in enumerate(SOURCES):
-            axis = axes[row][column]
-            for offset, method in zip((-0.08, 0.08), METHODS):
-                picked = [m for m in means if m[0] == domain and m[2] == source and m[3] == method]
-                x = np.array([m[1] for m in picked], float) * (1 + offset)
-                y = np.array([m[5] for m in picked])
-                error = np.array([[m[5] - m[8] for m in picked], [m[9] - m[5] for m in picked]])
-                axis.errorbar(x, y, yerr=error, marker="o", capsize=4, label=method)
-            axis.set_xscale("log", base=2)
-            axis.set_xticks(list(plan["paired"]), [str(p) for p in plan["paired"]])
-            axis.set_title(f"{source}, {DOMAINS[domain]}", fontsize=10)
-            axis.grid(alpha=0.3)
-            if column == 0:
-                axis.set_ylabel("SDR (dB), mean over seeds and songs")
-            if row == len(DOMAINS) - 1:
-                axis.set_xlabel("paired training songs")
-    axes[0][0].legend()
-    figure.suptitle(f"Supervised vs semi-supervised on the demo corpus ({len(plan['seeds'])} seeds, "
-                    f"{plan['epoch_it'] * plan['epochs']} steps, 95% bootstrap intervals)", fontsize=10)
+    figure, axes = plt.subplots(1, len(DOMAINS), figsize=(10, 4.2), sharex=True, squeeze=False)
+    for axis, domain in zip(axes[0], DOMAINS):
+        picked = [c for c in contrasts if c[1] == domain]
+        for y, row in enumerate(picked):
+            axis.plot([row[9], row[10]], [y - 0.15] * 2, color="0.6", linewidth=3,
+                      label="crossed random effects" if y == 0 else None)
+            axis.errorbar(row[6], y + 0.15, xerr=[[row[6] - row[7]], [row[8] - row[6]]], fmt="o", capsize=4,
+                          color="C0" if holds(row) else "C7", label="t over seeds (primary)" if y == 0 else None)
+        axis.axvline(0, color="k", linewidth=0.8)
+        axis.set_yticks(range(len(picked)), [f"{r[2]}, {r[0]}" for r in picked], fontsize=8)
+        axis.set_title(DOMAINS[domain], fontsize=10)
+        axis.set_xlabel("SDR semi_sup - sup (dB)")
+        axis.grid(alpha=0.3, axis="x")
+    axes[0][0].legend(fontsize=8, loc="lower right")
+    figure.suptitle("Semi-supervised minus supervised on the demo corpus: mean and 95% intervals", fontsize=10)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -211,64 +246,76 @@ def table(columns: Sequence[str], rows: List[List]) -> str:
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in cells])
 
 
-def write_results(outcomes: List[Dict], plan: Dict, name: str, command: str) -> str:
-    means, differences = analyse(outcomes, plan)
-    os.makedirs(RESULTS, exist_ok=True)
-    plot(means, plan, os.path.join(RESULTS, f"{name}.png"))
-    with open(os.path.join(RESULTS, f"{name}.csv"), "w", newline="") as handle:
+def write_csv(outcomes: List[Dict], path: str) -> None:
+    with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["method", "paired", "seed", "dataset", "track", "source", "SDR", "SIR", "SAR"])
+        writer.writerow(["method", "seed", "rule", "epoch", "dataset", "track", "source", "SDR", "SIR", "SAR"])
         for o in outcomes:
-            for t in o["tracks"]:
-                for source in SOURCES:
-                    s = t["methods"]["separator"][source]
-                    writer.writerow([o["method"], o["paired"], o["seed"], t["dataset"], t["track"], source,
-                                     s["SDR"], s["SIR"], s["SAR"]])
-    minutes = {m: np.mean([o["minutes"] for o in outcomes if o["method"] == m and "minutes" in o] or [0])
-               for m in METHODS}
-    best_epochs = {(m, p): [min(o["history"], key=lambda h: h["valid_loss"])["epoch"]
-                            for o in outcomes if o["method"] == m and o["paired"] == p]
-                   for m in METHODS for p in sorted({o["paired"] for o in outcomes})}
-    info = machine()
+            for rule, rows in o["scores"].items():
+                for t in rows:
+                    for source in SOURCES:
+                        s = t["separator"][source]
+                        writer.writerow([o["method"], o["seed"], rule, o["epochs"][rule], t["dataset"], t["track"],
+                                         source, s["SDR"], s["SIR"], s["SAR"]])
+
+
+def write_results(outcomes: List[Dict], plan: Dict, name: str, command: str) -> str:
+    contrasts, means = analyse(outcomes)
+    os.makedirs(RESULTS, exist_ok=True)
+    if contrasts:
+        plot(contrasts, os.path.join(RESULTS, f"{name}.png"))
+    write_csv(outcomes, os.path.join(RESULTS, f"{name}.csv"))
+    seeds = sorted({o["seed"] for o in outcomes})
+    minutes = {m: np.mean([o["minutes"] for o in outcomes if o["method"] == m] or [float("nan")]) for m in METHODS}
+    kept = "; ".join(f"{m} {rule}: {[o['epochs'][rule] for o in outcomes if o['method'] == m]}"
+                     for m in METHODS for rule in ("best", "paired_best"))
+    paired = "; ".join(f"seed {o['seed']}: {', '.join(o['paired_songs'])}" for o in outcomes if o["method"] == "sup")
+    shown = [[RULES[r[0]], DOMAINS[r[1]], *r[2:6], ("**%.2f**" % r[6]) if holds(r) else r[6], *r[7:]]
+             for r in contrasts]
     text = "\n".join([
-        f"# Supervised vs semi-supervised on the demo corpus", "",
-        f"Reproduce: `{command}`", "",
-        "Machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), "",
-        f"{len(outcomes)} of {2 * len(plan['paired']) * len(plan['seeds'])} planned runs "
-        f"(seeds finished by both methods: " + "; ".join(
-            f"{p} paired songs: {sorted({o['seed'] for o in outcomes if o['paired'] == p})}"
-            for p in sorted({o["paired"] for o in outcomes})) + "). "
-        f"Paired songs {list(plan['paired'])}, seeds {list(plan['seeds'])}, "
-        f"{plan['epoch_it'] * plan['epochs']} separator steps per run ({plan['epochs']} epochs, best epoch by "
-        f"validation loss). A run took {minutes['sup']:.1f} (sup) and {minutes['semi_sup']:.1f} (semi_sup) "
-        f"minutes on average, evaluation included. The epoch each run kept (best validation loss), by "
-        f"method and paired songs: " + "; ".join(f"{m} {p}: {e}" for (m, p), e in best_epochs.items()) + ".", "",
-        "## Paired difference semi_sup - sup (SDR, dB)", "",
-        "Mean over seeds and test songs of the per-song difference (each song's median over 1 s windows, "
-        "museval v4); 95% bootstrap interval resampling seeds and songs; 'seeds won': seeds whose mean "
-        "difference is above 0.", "",
-        table(["test domain", "paired songs", "source", "semi - sup", "95% low", "95% high", "seeds won"],
-              [[DOMAINS[row[0]], *row[1:]] for row in differences]), "",
+        "# Supervised against semi-supervised on the demo corpus", "",
+        f"Reproduce: `{command}` (reads the stored runs in `bench/results/semi_vs_sup_runs/`; "
+        "`--store <empty folder>` trains them all again).", "",
+        "Machine: " + ", ".join(f"{k} {v}" for k, v in machine().items()), "",
+        f"**{len(outcomes)} of {2 * len(plan['seeds'])} planned runs** (seeds {seeds} finished by both methods). "
+        f"Protocol {PROTOCOL} (the benchmark's docstring, fixed before its first run): {plan['paired']} paired "
+        f"songs drawn anew by each seed, 12 validation and 12 test songs per domain drawn anew by each seed, "
+        f"{plan['epoch_it'] * plan['epochs']} separator steps per run for both methods, memory streams. "
+        f"A run took {minutes['sup']:.1f} (sup) and {minutes['semi_sup']:.1f} (semi_sup) minutes on average, "
+        f"its evaluations included, two runs at a time on 2 cores.", "",
+        "The story of this benchmark, the earlier corpus and what holds: "
+        "[semi_vs_sup_findings.md](semi_vs_sup_findings.md).", "",
+        "## Difference semi_sup - sup (SDR, dB)", "",
+        "Per seed, the mean over its test songs of the per-song difference (each song's median SDR over 1 s "
+        "windows, BSS Eval v4); then the mean over seeds. **Primary interval**: 95% Student t over the seeds' "
+        "means. Secondary: 95% crossed random-effects interval (seeds and songs). Bold: the primary interval "
+        "excludes 0.", "",
+        table(["selection rule", "test domain", "source", "seeds", "songs per seed", "distinct songs",
+               "semi - sup", "t 95% low", "t 95% high", "crossed low", "crossed high", "seeds won"], shown), "",
+        f"![semi - sup with both intervals]({name}.png)", "",
         "## Mean scores", "",
-        table(["test domain", "paired songs", "source", "method", "songs", "SDR", "SIR", "SAR",
-               "SDR 95% low", "SDR 95% high"], [[DOMAINS[row[0]], *row[1:]] for row in means]), "",
-        f"![SDR against paired songs]({name}.png)", "",
-        f"Per-song scores of every run: `{name}.csv`.", ""])
+        table(["selection rule", "test domain", "source", "method", "SDR", "SIR", "SAR"],
+              [[RULES[r[0]], DOMAINS[r[1]], *r[2:]] for r in means]), "",
+        "## What each run kept", "",
+        f"Epoch kept (of {plan['epochs']}) per seed: {kept}.", "",
+        f"Paired songs per seed: {paired}.", "",
+        f"Per-song scores of every run and rule: `{name}.csv`.", ""])
     return write_markdown(name, text)
 
 
-def main(argv=None):
+def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="2 paired songs, 2 seeds, 300 steps")
-    parser.add_argument("--analyse", action="store_true", help="only the tables and plot, from finished runs")
+    parser.add_argument("--quick", action="store_true", help="2 seeds, 300 steps: a check of the pipeline")
+    parser.add_argument("--analyse", action="store_true", help="only the tables and plot, from the stored runs")
     parser.add_argument("--jobs", type=int, default=2, help="runs trained at once (default 2)")
-    parser.add_argument("--store", default=os.path.join(ROOT, "data", "bench", "semi_vs_sup"),
-                        help="where finished runs are kept")
+    parser.add_argument("--store", default=STORE, help="where finished runs are kept (default %(default)s)")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     name = "semi_vs_sup" + ("_quick" if args.quick else "")
     started = time.perf_counter()
-    outcomes = finished_runs(plan, args.store) if args.analyse else run_all(plan, args.store, args.jobs)
+    if not args.analyse:
+        train_missing(plan, args.store, args.jobs)
+    outcomes = finished_runs(plan, args.store)
     write_results(outcomes, plan, name, "python -m bench.semi_vs_sup" + (" --quick" if args.quick else ""))
     print(f"took {(time.perf_counter() - started) / 60:.0f} minutes")
 
