@@ -135,9 +135,27 @@ def train_missing(plan: Dict, store: str, jobs: int) -> None:
         os.replace(path + ".tmp", path)
         print(f"done: {os.path.basename(path)} in {outcome['minutes']:.1f} min", flush=True)
 
+    if missing:
+        warm_cache(plan)
     with concurrent.futures.ThreadPoolExecutor(max(1, jobs)) as pool:
         for future in [pool.submit(one, key) for key in missing]:
             future.result()
+
+
+def warm_cache(plan: Dict) -> None:
+    """Fills the shared resampled cache with every seed's partition first, in one process: runs side by side
+    would otherwise write the same cache files at once."""
+    from Config import resolve
+    from Input.partition import partitions_from_config
+    with tempfile.TemporaryDirectory() as workdir:
+        here = os.getcwd()
+        os.chdir(demo_workdir(workdir))
+        try:
+            for seed in plan["seeds"]:
+                updates = dict(train_sup_songs=plan["paired"], partition_seed=seed, render_demo_corpus=False)
+                partitions_from_config(resolve(["cfg.semi_sup", "cfg.demo"], updates))
+        finally:
+            os.chdir(here)
 
 
 def differences(outcomes: List[Dict], rule: str, domain: str, source: str) -> List[Tuple[int, str, float]]:
