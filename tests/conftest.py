@@ -89,7 +89,8 @@ def trained_run(tmp_path_factory, demo_root):
     workdir = tmp_path_factory.mktemp("user")
     os.makedirs(workdir / "data")
     os.symlink(demo_root, workdir / "data" / "demo")
-    result = run_script(["Training.py", "with", "cfg.semi_sup", "cfg.demo", *TINY], cwd=workdir)
+    result = run_script(["Training.py", "with", "cfg.semi_sup", "cfg.demo", *TINY, "cfg.valid_by_dataset=True"],
+                        cwd=workdir)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return workdir, workdir / "runs" / "1", result
 

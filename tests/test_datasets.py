@@ -19,7 +19,7 @@ def test_readers_give_tracks_with_headers(demo_root):
     four = read_musdb(os.path.join(demo_root, "musdb"), ["vocals", "drums", "bass", "other"], is_wav=True)
     assert set(four[0].roles) == {"mixture", "vocals", "drums", "bass", "other"}
     songs = read_ccmixter(os.path.join(demo_root, "ccmixter"), SOURCES)
-    assert len(songs) == 12 and songs[0].roles["vocals"][0].endswith("source-02.wav")
+    assert len(songs) == 36 and songs[0].roles["vocals"][0].endswith("source-02.wav")
     solo = read_collection(os.path.join(demo_root, "solo_vocals"), "vocals")
     assert len(solo) == 10 and {t.sample_rate for t in solo} == {44100, 22050}
 
@@ -65,9 +65,9 @@ def test_missing_dataset_folder_is_one_clear_error(tmp_path):
 def test_partitions_follow_the_paper_and_are_repeatable(demo_root):
     partitions = demo_partitions(demo_root)
     assert len(partitions.train_sup) == 8 and {t.dataset for t in partitions.train_sup} == {"musdb"}
-    assert len(partitions.valid) == 3 + 4 and len(partitions.test) == 3 + 4  # musdb test halves, ccmixter thirds
-    assert {stream: len(v) for stream, v in partitions.train_unsup.items()} == {"mixture": 4 + 12,
-                                                                                "accompaniment": 4 + 10, "vocals": 4 + 10}
+    assert len(partitions.valid) == 12 + 12 and len(partitions.test) == 12 + 12  # musdb test halves, ccmixter thirds
+    assert {stream: len(v) for stream, v in partitions.train_unsup.items()} == {"mixture": 12 + 12,
+                                                                                "accompaniment": 12 + 10, "vocals": 12 + 10}
     assert all(set(t.roles) == {stream} for stream, tracks in partitions.train_unsup.items() for t in tracks)
     names = lambda part: sorted(t.name for t in part)
     again = demo_partitions(demo_root)
@@ -77,6 +77,18 @@ def test_partitions_follow_the_paper_and_are_repeatable(demo_root):
     assert not held_out & unpaired and not held_out & {t.name for t in partitions.train_sup}
     table = partitions.table()
     assert "train_unsup/vocals" in table and "hours" in table
+
+
+def test_each_partition_seed_draws_its_own_paired_and_held_out_songs(demo_root):
+    from Input.partition import build_partitions
+    datasets = {"musdb": {"type": "musdb", "root": os.path.join(demo_root, "musdb"), "is_wav": True},
+                "ccmixter": {"type": "ccmixter", "root": os.path.join(demo_root, "ccmixter")}}
+    names = lambda tracks: sorted(t.name for t in tracks)
+    one, two = (build_partitions(datasets, "musdb", [], SOURCES, seed, train_sup_songs=2) for seed in (1, 2))
+    for partitions in (one, two):
+        assert len(partitions.train_sup) == 2
+        assert {d: sum(t.dataset == d for t in partitions.test) for d in datasets} == {"musdb": 12, "ccmixter": 12}
+    assert names(one.train_sup) != names(two.train_sup) and names(one.test) != names(two.test)
 
 
 def test_a_dataset_can_keep_its_unpaired_third_out_of_training(demo_root):

@@ -49,7 +49,7 @@ def test_vocals_have_the_scores_pitch(demo_root):
 def test_ccmixter_layout_and_unpaired_collections(demo_root):
     root = os.path.join(demo_root, "ccmixter")
     songs = sorted(n for n in os.listdir(root) if os.path.isdir(os.path.join(root, n)))
-    assert len(songs) == 12
+    assert len(songs) == 36
     folder = os.path.join(demo_root, "ccmixter", songs[0])
     mix, rate = soundfile.read(os.path.join(folder, "mix.wav"))
     accompaniment, _ = soundfile.read(os.path.join(folder, "source-01.wav"))

@@ -33,14 +33,14 @@ def test_perfect_estimates_score_high_and_mixture_row_is_museval(trained_run, de
 
 def test_evaluate_writes_tables_loadable_by_museval(trained_run):
     workdir, folder, _ = trained_run
-    result = run_script(["Evaluate.py", "with", "cfg.semi_sup", "cfg.demo", f"run={folder}", "partition=ccmixter",  # its 4 validation + 4 test songs
+    result = run_script(["Evaluate.py", "with", "cfg.semi_sup", "cfg.demo", f"run={folder}", "partition=ccmixter",  # its 12 validation + 12 test songs
                          "progress=False"], cwd=workdir)
     assert result.returncode == 0, result.stderr[-3000:]
     evaluation = os.path.join(latest_run(workdir / "runs"), "evaluation")
     with open(os.path.join(evaluation, "summary.json")) as handle:
         summary = json.load(handle)
     entry = summary["separator/ccmixter/vocals"]
-    assert entry["tracks"] == 8 and entry["SDR_median"] is not None and entry["ISR_median"] is not None
+    assert entry["tracks"] == 24 and entry["SDR_median"] is not None and entry["ISR_median"] is not None
     with open(os.path.join(evaluation, "summary.csv")) as handle:
         assert handle.read().startswith("method,dataset,source,tracks")
     store = museval.EvalStore()

@@ -28,6 +28,25 @@ def test_short_run_writes_metrics_checkpoint_model_and_result(trained_run):
     assert all(np.array_equal(w.numpy(), s) for w, s in zip(last, saved))
     assert any(name.startswith("events.out.tfevents") for _, _, names in os.walk(folder / "tensorboard")
                for name in names)
+
+
+def test_validation_by_dataset_keeps_each_datasets_loss_and_best_model(trained_run):
+    _, folder, _ = trained_run
+    info = json.loads((folder / "info.json").read_text())
+    history = info["history"]
+    assert all(set(entry["valid_loss_by_dataset"]) == {"musdb", "ccmixter"} for entry in history)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    for dataset in ("musdb", "ccmixter"):
+        losses = [entry["valid_loss_by_dataset"][dataset] for entry in history]
+        assert metrics[f"valid.{dataset}.sup_loss"]["values"] == losses
+        best_epoch = int(np.argmin(losses)) + 1
+        kept = load_separator_weights(str(folder / f"best_separator.{dataset}.keras")).weights
+        if best_epoch == len(history):  # the best on this dataset is the last epoch: the weights at the stop
+            last = load_separator_weights(str(folder / "last_separator.keras")).weights
+            assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(kept, last))
+    # The two datasets' losses are those of disjoint songs: neither is the loss over all of them.
+    assert all(entry["valid_loss"] != entry["valid_loss_by_dataset"]["musdb"] for entry in history)
+    assert len(info["paired_songs"]) == 8
     info = json.loads((folder / "info.json").read_text())
     assert [row["partition"] for row in info["partitions"]][0] == "train_sup" and info["skipped_count"] == 0
     assert "train_unsup/vocals" in result.stdout and "SDR med" in result.stdout
