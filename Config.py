@@ -66,12 +66,12 @@ def base():
     batch_size = 64
     separator_lr = 5e-5            # init_sup_sep_lr / init_unsup_sep_lr (Adam; its epsilon is Keras' 1e-7, authors: 1e-8)
     critic_lr = 5e-5               # init_disc_lr (Adam)
-    alpha = 0.001                  # weight of the adversarial loss L_u (paper Sec. 3.2; authors: 0.01 in both
-    beta = 0.001                   # Training.py versions read, 4262985 and 031ddfb) / weight of the additive loss L_add
+    alpha = 0.001                  # weight of the adversarial loss L_u (paper Sec. 3.2; authors' final Training.py, 64ec613)
+    beta = 0.001                   # weight of the additive loss L_add (the same; earlier versions of theirs had 0.01)
     gp_lambda = 10.0               # lam: WGAN-GP weight
     one_sided_penalty = True       # authors: max(||g|| - 1, 0)^2; False: (||g|| - 1)^2
     n_critic = 5                   # num_disc: critic updates per separator update
-    epoch_it = 1000                # separator steps per epoch (paper; authors: 50 and 500 in the versions read)
+    epoch_it = 1000                # separator steps per epoch (paper; authors' final Training.py, 64ec613)
     patience = 1                   # authors stop at the first epoch whose validation loss is worse
     max_epochs = 0                 # 0: until early stopping
     checkpoint_every = 100         # separator steps between resumable checkpoints (and at every epoch end)
