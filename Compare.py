@@ -8,6 +8,7 @@ Scores are median SDR/SIR/SAR over test tracks (the separator's, all datasets), 
 """
 import argparse
 import os
+import shutil
 import sys
 from typing import Dict, List, Optional
 
@@ -52,8 +53,9 @@ def test_scores(run: Dict) -> Dict[str, float]:
     return scores
 
 
-def format_table(runs: List[Dict]) -> str:
-    """The comparison as text: one column per run."""
+def format_table(runs: List[Dict], width: Optional[int] = None) -> str:
+    """The comparison as text: one column per run; with ``width``, long cells are cut (ending in "…") so that
+    each line fits that many characters where it can."""
     header = ["", *[f"run {run['id']}" for run in runs]]
     rows = [["experiment", *[run["experiment"] or "-" for run in runs]],
             ["status", *[run["status"] or "-" for run in runs]]]
@@ -61,8 +63,18 @@ def format_table(runs: List[Dict]) -> str:
     scores = [test_scores(run) for run in runs]
     for name in sorted(set().union(*scores)) if scores else []:
         rows.append([f"test {name} (median)", *[_cell(s.get(name)) for s in scores]])
+    if width:
+        first = min(max(len(str(row[0])) for row in [header, *rows]), max(20, width // 3))
+        column = max(12, (width - first) // max(1, len(runs)) - 2)
+        rows = [[_cut(row[0], first), *(_cut(cell, column) for cell in row[1:])] for row in rows]
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    return "\n".join("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)) for row in [header, *rows])
+    return "\n".join("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip()
+                     for row in [header, *rows])
+
+
+def _cut(cell, width: int) -> str:
+    text = str(cell)
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def _cell(value) -> str:
@@ -99,6 +111,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--runs", default="runs", help="the file observer's folder (default: runs)")
     parser.add_argument("--mongo", action="store_true", help="read runs from MONGO_URL / MONGO_DB instead")
     parser.add_argument("--plot", default=None, help="write a bar plot of test scores to this PNG")
+    parser.add_argument("--wide", action="store_true", help="print whole cells, however wide (default: fit the terminal)")
     args = parser.parse_args(argv)
     if args.mongo:
         url = os.environ.get("MONGO_URL")
@@ -121,9 +134,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not runs:
         print(f"no runs found in {args.runs}")
         return 1
-    print(format_table(runs))
+    print(format_table(runs, None if args.wide else shutil.get_terminal_size().columns))
     if args.plot:
-        plot_scores(runs, args.plot)
+        try:
+            plot_scores(runs, args.plot)
+        except ValueError as error:
+            print(f"error: no plot: {error} (Training.py's evaluation or Evaluate.py gives them)", file=sys.stderr)
+            return 1
+        except OSError as error:
+            print(f"error: cannot write the plot {args.plot}: {error.strerror or error}", file=sys.stderr)
+            return 1
         print(f"plot written to {args.plot}")
     return 0
 

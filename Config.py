@@ -205,6 +205,15 @@ def musdb_4stems():
                 "ccmixter": {"type": "ccmixter", "root": None}}  # CCMixter has only voice and accompaniment
 
 
+# Settings a resumed run must share with the run it continues (the networks' shapes, the data, the streams):
+# Training.py refuses a resume that changes one. Every other setting may change and takes effect on resume.
+RESUME_FIXED_KEYS = ("sources", "sample_rate", "mono", "n_fft", "hop", "separator", "unet_levels", "unet_filters",
+                     "head_init", "output_frames", "critic", "critic_filters", "semi_supervised", "batch_size",
+                     "n_critic", "datasets", "supervised_dataset", "unpaired_collections", "partition_order",
+                     "partition_seed", "train_sup_songs", "cache_size", "min_replacement_rate", "excerpt_duration",
+                     "amplify_range", "sample_by_duration", "stream_source", "resampled_cache")
+
+
 @cfg.config_hook
 def reject_invalid_values(config, command_name, logger):
     """Stops any command with one line naming the key and a valid value when the config is invalid."""
@@ -216,6 +225,18 @@ def reject_invalid_values(config, command_name, logger):
         print(f"Config error: {error}", file=sys.stderr)
         raise SystemExit(2)
     return {}
+
+
+def reject_invalid_seed(argv) -> None:
+    """Stops with one line when the command line's ``seed=`` is not one Sacred can use (it fails with a
+    traceback on a negative or non-integer seed before any config hook runs)."""
+    for argument in argv:
+        if argument.startswith("seed="):
+            value = argument[len("seed="):]
+            if not (value.isdigit() and int(value) < 2 ** 32):
+                print(f"Config error: seed={value} is invalid: must be a whole number from 0 to {2 ** 32 - 1} "
+                      f"(e.g. seed=1)", file=sys.stderr)
+                raise SystemExit(2)
 
 
 def resolve(named_configs=(), updates=None) -> dict:

@@ -17,13 +17,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from sacred import SETTINGS, Experiment  # noqa: E402
 from sacred.utils import apply_backspaces_and_linefeeds  # noqa: E402
 
-from Config import cfg  # noqa: E402
-from Utils.observers import attach_observers, run_folder
+from Config import cfg, reject_invalid_seed  # noqa: E402
+from Utils.observers import attach_observers, hide_result_line, report_header, run_folder  # noqa: E402
 from Utils.process import run_and_exit  # noqa: E402
 
 SETTINGS.CAPTURE_MODE = "sys"  # fd capture waits on the scoring worker processes at exit
 ex = Experiment("evaluation", ingredients=[cfg])
 ex.captured_out_filter = apply_backspaces_and_linefeeds
+hide_result_line(ex)
 
 
 @ex.config
@@ -65,22 +66,28 @@ def evaluate(cfg, checkpoint, run, partition, progress, engine, precision, _run)
                                                                                cfg["band_extension"]))
     except (FileNotFoundError, ValueError, ImportError) as error:
         raise SystemExit(f"error: {error}")
+    if sorted(separator.sources) != sorted(cfg["sources"]):
+        raise SystemExit(f"error: {path} separates {', '.join(separator.sources)}, and the config asks for "
+                         f"{', '.join(cfg['sources'])} (cfg.sources): evaluate it with the named configs it was "
+                         f"trained with")
     try:
         # Songs are read from their own files: the training's resampled cache is not read.
-        tracks = select_tracks(partitions_from_config(dict(cfg, resampled_cache=None)), partition)
+        tracks = select_tracks(partitions_from_config(dict(cfg, resampled_cache=None), progress=progress), partition)
     except DatasetError as error:
         raise SystemExit(f"error: {error}")
     print(f"evaluating {path} on {len(tracks)} tracks of {partition}")
     tables = evaluate_tracks(separator, tracks, read_role, os.path.join(run_folder(_run), "evaluation"),
-                             cfg["eval_protocol"], cfg["eval_workers"], progress)
+                             cfg["eval_protocol"], cfg["eval_workers"], progress, report_header(_run, path, sys.argv))
     for file in tables.files:
         _run.add_artifact(file)
     _run.info["checkpoint"] = path
     _run.info["network"] = {"engine": separator.engine.name, "precision": separator.precision}
     _run.info["scores"] = tables.summary
     print(tables.text)
+    print(f"listening report: {tables.files[-1]}")
     return tables.summary
 
 
 if __name__ == "__main__":
+    reject_invalid_seed(sys.argv)
     run_and_exit(lambda: ex.run_commandline(attach_observers(ex, sys.argv)))

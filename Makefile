@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SEPARATE_VENV := .venv-separate
-DEBIAN_PACKAGES := ffmpeg fluidsynth timgm6mb-soundfont
+DEBIAN_PACKAGES := ffmpeg fluidsynth timgm6mb-soundfont chromium chromium-driver
 DEMO_ARGS ?=
 PYTEST_ARGS ?=    # e.g. make test PYTEST_ARGS="--shuffle 7": the tests in a shuffled order
 
@@ -19,6 +19,7 @@ system-packages:
 	command -v ffmpeg >/dev/null || missing="$$missing ffmpeg"; \
 	command -v fluidsynth >/dev/null || missing="$$missing fluidsynth"; \
 	ls /usr/share/sounds/sf2/*.sf2 >/dev/null 2>&1 || missing="$$missing timgm6mb-soundfont"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages:$$missing"; \

@@ -17,7 +17,9 @@ command also works with the separation-only install (requirements-separate.txt).
 """
 import argparse
 import logging
+import math
 import os
+import signal
 import sys
 from typing import Dict, List, Optional
 
@@ -56,8 +58,9 @@ def parse_arguments(argv: Optional[List[str]]) -> argparse.Namespace:
                              f"(default: {DEFAULT_BAND_EXTENSION}; measured in bench/results/band_extension.md)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
-    if args.chunk_seconds < 0:
-        parser.error("--chunk-seconds must be 0 (in one piece) or a positive number of seconds")
+    if not (math.isfinite(args.chunk_seconds) and args.chunk_seconds >= 0):
+        parser.error(f"--chunk-seconds {args.chunk_seconds} is invalid: give 0 (in one piece) or a positive number of "
+                     f"seconds")
     if unoffered_precision(args.engine, args.precision):
         parser.error(f"{unoffered_precision(args.engine, args.precision)}: choose it with --engine")
     return args
@@ -68,6 +71,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     args = parse_arguments(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # the library's notes (an export made once)
+    # A terminated run (kill, a closed terminal) cleans up as Ctrl-C does: no partial files are left behind.
+    signal.signal(signal.SIGTERM, lambda number, frame: (_ for _ in ()).throw(KeyboardInterrupt()))
     folders: Dict[str, str] = {}
     for source_path in args.inputs:
         folder = output_folder(source_path, args.out)
@@ -79,7 +84,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from tqdm import tqdm
 
     from Models.separator import Separator
-    from Utils.audio import AudioReadError
+    from Utils.audio import AudioReadError, DiskFullError
     from Utils.runs import resolve_checkpoint
 
     try:
@@ -95,17 +100,23 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"error: cannot create the output folder {args.out}: {error.strerror}; choose another with -o",
               file=sys.stderr)
         return 2
-    print(f"network on {separator.engine.name} in {separator.precision}"
-          + (" (--precision auto)" if args.precision == "auto" else ""))
+    network = f"network on {separator.engine.name} in {separator.precision}" + (
+        " (--precision auto)" if args.precision == "auto" else "")
+    progress = not args.no_progress and sys.stdout.isatty()  # bars on a terminal only, on stdout: stderr is for errors
     failed = finished = 0
     try:
-        for source_path in tqdm(args.inputs, desc="separating", unit="file", disable=args.no_progress):
+        for source_path in tqdm(args.inputs, desc="separating", unit="file", disable=not progress, file=sys.stdout,
+                                leave=False):
             try:
-                separator.separate_to_file(source_path, args.out, args.format, progress=not args.no_progress)
+                separator.separate_to_file(source_path, args.out, args.format, progress=progress)
             except AudioReadError as error:
                 tqdm.write(f"skipping {error}", file=sys.stderr)
                 failed += 1
-            except OSError as error:  # the output could not be written (disk full, a name taken by a file...)
+            except DiskFullError as error:  # every later file would fail the same way
+                print(f"error: {error}; stopped after {finished - failed} of {len(args.inputs)} files (nothing "
+                      f"of {source_path} was kept): free some space or choose another -o", file=sys.stderr)
+                return 1
+            except OSError as error:  # the output could not be written (a format that cannot hold it, a name taken...)
                 tqdm.write(f"could not write the sources of {source_path}: {error}", file=sys.stderr)
                 failed += 1
             finished += 1
@@ -114,7 +125,7 @@ def main(argv: Optional[List[str]] = None) -> int:
               "the file in progress left nothing behind", file=sys.stderr)
         return 130
     print(f"separated {len(args.inputs) - failed} of {len(args.inputs)} files into {args.out}"
-          + (f"; {failed} failed" if failed else ""))
+          + (f"; {failed} failed" if failed else "") + f"; {network}")
     return 1 if failed else 0
 
 

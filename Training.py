@@ -26,15 +26,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from sacred import SETTINGS, Experiment
 from sacred.utils import apply_backspaces_and_linefeeds
 
-from Config import cfg
+from Config import cfg, reject_invalid_seed
 from Utils import cluster
-from Utils.observers import attach_observers, run_folder
+from Utils.observers import attach_observers, hide_result_line, report_header, run_folder
 from Utils.process import run_and_exit
 from Utils.runs import BEST_MODEL, LAST_MODEL, best_model_for
 
 SETTINGS.CAPTURE_MODE = "sys"  # fd capture waits on the evaluation's worker processes at exit
 ex = Experiment("adversarial_separation", ingredients=[cfg])
 ex.captured_out_filter = apply_backspaces_and_linefeeds
+hide_result_line(ex)
 log = logging.getLogger("training")
 
 
@@ -65,18 +66,40 @@ def distribution_strategy(config):
     return tf.distribute.MirroredStrategy()
 
 
-def restore(model, resume: str, folder: str, best_path: str) -> dict:
-    """Loads the resumable state of ``resume`` into ``model``; returns its counters (the best model moves along)."""
+def check_resumable(cfg, found: str, resume: str) -> None:
+    """Stops with one line naming them when settings that a resumed run must keep (``RESUME_FIXED_KEYS``)
+    differ from those of the run that wrote the checkpoint ``found`` (its run folder's config.json)."""
+    import json
+    from Config import RESUME_FIXED_KEYS
+    try:
+        with open(os.path.join(os.path.dirname(os.path.abspath(found)), "config.json")) as handle:
+            before = json.load(handle)["cfg"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # a checkpoint folder on its own: its shapes are still checked as it loads
+    changed = [key for key in RESUME_FIXED_KEYS if key in before and before[key] != cfg[key]]
+    if changed:
+        raise SystemExit(f"error: resume={resume}: {', '.join(f'cfg.{key}' for key in changed)} cannot change when a "
+                         f"run is resumed (it was {before[changed[0]]!r}, now {cfg[changed[0]]!r}); give the "
+                         f"settings the run was started with, or start a new run")
+
+
+def restore(model, cfg, resume: str, folder: str, best_path: str) -> dict:
+    """Loads the resumable state of ``resume`` into ``model``; returns its counters (the best model moves along).
+    The learning rates are the config's, so that a resume may change them."""
     from Models.saved_separator import separator_files
     from Utils import checkpoint
     found = checkpoint.find_state(resume)
     if found is None:
         raise SystemExit(f"error: resume={resume}: no checkpoint (state.json and state.npz) there or in "
                          f"{os.path.join(resume, 'checkpoint')}")
+    check_resumable(cfg, found, resume)
     try:
         counters = checkpoint.load_state(found, model)
     except checkpoint.CheckpointError as error:
         raise SystemExit(f"error: resume={resume}: {error}") from None
+    model.optimizer.learning_rate.assign(cfg["separator_lr"])
+    for optimizer in getattr(model, "critic_optimizers", {}).values():
+        optimizer.learning_rate.assign(cfg["critic_lr"])
     print(f"resumed from {found} at epoch {counters['epoch']}, step {int(model.optimizer.iterations.numpy())}")
     previous = counters.get("best_path")
     if previous and os.path.isfile(previous) and os.path.abspath(previous) != os.path.abspath(best_path):
@@ -168,12 +191,12 @@ def resumed_seed(resume: Optional[str], seed: int) -> int:
         raise SystemExit(f"error: resume={resume}: {error}") from None
 
 
-def read_partitions(cfg, _run):
+def read_partitions(cfg, _run, progress: bool = True):
     """The run's partitions (printed, and recorded in the run's info); a dataset problem is one line."""
     from Input.datasets import DatasetError
     from Input.partition import partitions_from_config
     try:
-        partitions = partitions_from_config(cfg)
+        partitions = partitions_from_config(cfg, progress=progress)
     except DatasetError as error:
         raise SystemExit(f"error: {error}")
     print(partitions.table())
@@ -238,11 +261,13 @@ def evaluate_best(cfg, partitions, best_path: str, folder: str, progress: bool, 
     separator = Separator.from_checkpoint(best_path,
                                           band_extension=band_extension_for(cfg["eval_protocol"], cfg["band_extension"]))
     tables = evaluate_tracks(separator, partitions.test, read_role, os.path.join(folder, "evaluation"),
-                             cfg["eval_protocol"], cfg["eval_workers"], progress)
+                             cfg["eval_protocol"], cfg["eval_workers"], progress,
+                             report_header(_run, best_path, sys.argv))
     for path in tables.files:
         _run.add_artifact(path)
     _run.info["test"] = tables.summary
     print(tables.text)
+    print(f"listening report: {tables.files[-1]}")
     return {key: {m: entry[f"{m}_median"] for m in ("SDR", "SIR", "SAR")}
             for key, entry in tables.summary.items() if key.startswith("separator/all/")}
 
@@ -283,6 +308,12 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
     from Utils import checkpoint
     from Utils.callbacks import (GuardAndCheckpoint, MetricsSink, NonFiniteLossError, SpectrogramImages,
                                  TermDiagnostics, fan_out, scalar_writer)
+    from Utils.runs import run_location
+
+    try:
+        resume = run_location(resume)
+    except ValueError as error:
+        raise SystemExit(f"error: resume={error}") from None
 
     if deterministic:
         # With ops running side by side on two inter-op threads, 8 repeats of 40 semi-supervised steps from
@@ -302,7 +333,7 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
     best_path = os.path.join(folder, BEST_MODEL)
     seed = _run.info["seed"] = resumed_seed(resume, _seed)
     keras.utils.set_random_seed(seed)
-    partitions = read_partitions(cfg, _run)
+    partitions = read_partitions(cfg, _run, progress)
     with strategy.scope():
         model, geometry = build_training_model(cfg, seed)
     inputs, valid_data, valid_steps, _run.info["stream_source"] = build_inputs(cfg, partitions, geometry, seed, worker,
@@ -320,7 +351,7 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
 
     counters = {"epoch": 0, "best_loss": None, "worse_epochs": 0, "history": [], "run_folder": folder}
     if resume:
-        counters = restore(model, resume, folder, best_path)
+        counters = restore(model, cfg, resume, folder, best_path)
 
     def save_state():
         checkpoint.save_state(state_dir, model, {**counters, "best_path": best_path, "seed": seed,
@@ -374,4 +405,5 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
 
 
 if __name__ == "__main__":
+    reject_invalid_seed(sys.argv)
     run_and_exit(lambda: ex.run_commandline(attach_observers(ex, sys.argv, write=cluster.is_chief_command(sys.argv))))

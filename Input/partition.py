@@ -98,14 +98,11 @@ def build_partitions(datasets: Dict[str, dict], supervised_dataset: str, unpaire
         test += test_part
     for stream, location in unpaired_collections:
         if stream not in train_unsup:
-            log.info("unpaired collection %s is left out: %s is not among the sources %s", location, stream,
-                     list(sources))
+            log.debug("unpaired collection %s is left out: %s is not among the sources %s", location, stream,
+                      list(sources))
             continue
         train_unsup[stream] += read_collection(location, stream, index_cache=index_cache, skipped=skipped)
-    partitions = Partitions(train_sup, train_unsup, valid, test, skipped)
-    for message in skipped:
-        log.warning("skipped: %s", message)
-    return partitions
+    return Partitions(train_sup, train_unsup, valid, test, skipped)  # each skip was logged where it was found
 
 
 def _single_role(track: Track, role: str) -> Track:
@@ -116,16 +113,17 @@ def _shuffled(tracks: List[Track], rng: np.random.Generator) -> List[Track]:
     return [tracks[i] for i in rng.permutation(len(tracks))]
 
 
-def partitions_from_config(config: Dict, demo_folder: str = "data/demo") -> Partitions:
-    """Partitions for a ``cfg`` dict: renders the demo corpus first and resamples to a cache when it asks for it."""
+def partitions_from_config(config: Dict, demo_folder: str = "data/demo", progress: bool = True) -> Partitions:
+    """Partitions for a ``cfg`` dict: renders the demo corpus first and resamples to a cache when it asks for it
+    (``progress``: their progress bars)."""
     if config.get("render_demo_corpus"):
         from Input import demo_corpus
-        demo_corpus.build(demo_folder)
+        demo_corpus.build(demo_folder, progress=progress)
     partitions = build_partitions(config["datasets"], config["supervised_dataset"], config["unpaired_collections"],
                                   config["sources"], config["partition_seed"], config["index_cache"],
                                   config["train_sup_songs"], config["partition_order"])
     if config.get("resampled_cache"):
         from Input.resampled_cache import resample_partitions
         partitions = resample_partitions(partitions, config["resampled_cache"], config["sample_rate"],
-                                         config["read_workers"])
+                                         config["read_workers"], progress)
     return partitions

@@ -4,6 +4,7 @@ A new separator or critic is one new file and one entry here. Builders are named
 ``"module:function"`` and imported when looked up, so that checking a config loads no Keras.
 """
 import importlib
+import math
 from typing import Any, Callable, Dict
 
 from Models.full_band import BAND_EXTENSIONS
@@ -13,6 +14,8 @@ from Utils.config_check import ConfigError
 SEPARATORS: Dict[str, str] = {"unet": "Models.unet:build_unet"}
 GEOMETRIES: Dict[str, Callable] = {"unet": unet_geometry}
 CRITICS: Dict[str, str] = {"dcgan": "Models.critic:build_dcgan_critic"}
+HEAD_INITS = ("glorot_uniform", "non_negative")  # the separator heads' initial kernels (Models/unet.py)
+MAX_WINDOW_CELLS = 1 << 24  # bins x frames of a network window: deeper U-Nets than any trainable here are refused
 
 
 def lookup(registry: Dict, kind: str, name: str) -> Callable:
@@ -41,11 +44,22 @@ def check_architecture(config: Dict[str, Any]) -> None:
     except ValueError as error:
         raise ConfigError(f"cfg.output_frames={config['output_frames']} with cfg.unet_levels={config['unet_levels']} "
                           f"cannot be produced: {error} (e.g. output_frames=64, unet_levels=4)") from None
+    if config["head_init"] not in HEAD_INITS:
+        raise ConfigError(f"cfg.head_init={config['head_init']!r} is unknown: valid are {', '.join(HEAD_INITS)}")
+    if geometry.input_shape[0] * geometry.input_shape[1] > MAX_WINDOW_CELLS:
+        raise ConfigError(f"cfg.unet_levels={config['unet_levels']} is too deep: its windows are "
+                          f"{geometry.input_shape[0]} x {geometry.input_shape[1]} (bins x frames) "
+                          f"(e.g. unet_levels=4)")
     if config["band_extension"] not in BAND_EXTENSIONS:
         raise ConfigError(f"cfg.band_extension={config['band_extension']!r} is unknown: valid are "
                           f"{', '.join(BAND_EXTENSIONS)}")
     excerpt_frames = int(config["excerpt_duration"] * config["sample_rate"]) // config["hop"] + 1
-    if excerpt_frames < geometry.output_shape[1]:
-        raise ConfigError(f"cfg.excerpt_duration={config['excerpt_duration']} is invalid: its {excerpt_frames} frames "
-                          f"are fewer than the {geometry.output_shape[1]} output frames of the separator "
-                          f"(e.g. excerpt_duration=10.0)")
+    needed = geometry.output_shape[1]
+    if excerpt_frames < needed:
+        shortest = math.ceil((needed - 1) * config["hop"] / config["sample_rate"] * 10) / 10
+        deeper = (f", or fewer cfg.unet_levels (its {config['unet_levels']} levels round cfg.output_frames="
+                  f"{config['output_frames']} up to {needed})" if needed > config["output_frames"] else "")
+        raise ConfigError(f"cfg.excerpt_duration={config['excerpt_duration']} is too short: an excerpt has "
+                          f"{excerpt_frames} frames at cfg.sample_rate={config['sample_rate']} and cfg.hop="
+                          f"{config['hop']}, fewer than the separator's {needed} output frames: set "
+                          f"excerpt_duration={shortest} or more{deeper}")

@@ -71,8 +71,14 @@ def load_separator_weights(path: str) -> keras.Model:
     Raises:
         ValueError: the file is not a separator Keras can load (the message names it).
     """
+    import zipfile
+
     import Models.layers  # noqa: F401  registers the custom layers
     model_path = separator_files(path)[0]
+    if os.path.isfile(model_path) and not zipfile.is_zipfile(model_path):
+        # Keras calls any file it cannot open as a zip "File not found".
+        raise ValueError(f"{model_path}: damaged or truncated ({os.path.getsize(model_path)} bytes, not a whole "
+                         f".keras archive); copy it again, or pass the best_separator.keras of a training run")
     try:
         return keras.saving.load_model(model_path, compile=False, safe_mode=True)
     except Exception as error:  # zip, JSON or Keras errors: all mean the same to the user

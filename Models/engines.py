@@ -11,6 +11,7 @@ quantised per call: XNNPACK's dynamic-range kernels); it has no bfloat16 arithme
 runs float32 or bfloat16. ``auto`` picks by the CPU on each (:func:`Utils.hardware.auto_precision`).
 Speed and quality of each: bench/results/separate_speed.md and precision_quality.md.
 """
+import hashlib
 import logging
 import os
 import tempfile
@@ -31,6 +32,7 @@ ENGINE_PRECISIONS = {"litert": ("float32", QUANTISED), "tensorflow": tuple(PRECI
 # output shapes are computed at run time and XNNPACK leaves them out (1.3x slower here); 4 windows per
 # call were as fast as 8 and waste less on short files, whose last call is padded.
 LITERT_BATCH = 4
+DIGEST_SUFFIX = ".sha256"  # beside an export: the digest of the checkpoint it was made from
 TENSORFLOW_CALLS = 2  # calls in flight: one's serial steps (copies, concatenations) overlap the other's convolutions
 log = logging.getLogger(__name__)
 
@@ -59,12 +61,13 @@ class LiteRTEngine:
     def __init__(self, path: str, geometry: Geometry, precision: str = "float32", threads: Optional[int] = None):
         from ai_edge_litert.interpreter import Interpreter
         try:
-            with filtered_native_logs():  # its note on the XNNPACK delegate
+            with filtered_native_logs():  # its note on the XNNPACK delegate, which comes with the first call
                 interpreter = Interpreter(model_path=path, num_threads=threads or os.cpu_count() or 1)
                 self._run = interpreter.get_signature_runner()
+                (name, details), = self._run.get_input_details().items()
+                self._run(**{name: np.zeros(details["shape"], details["dtype"])})
         except (ValueError, RuntimeError) as error:
             raise ValueError(f"{path}: not a LiteRT separator ({error}); delete it and it is exported again") from None
-        (name, details), = self._run.get_input_details().items()
         self._input, self.batch, self.geometry, self.precision = name, int(details["shape"][0]), geometry, precision
         if tuple(details["shape"][1:3]) != tuple(geometry.input_shape):
             raise ValueError(f"{path}: its windows are {tuple(details['shape'][1:3])}, the separator's "
@@ -106,7 +109,7 @@ class TensorFlowEngine:
 
 
 def export_litert(weights, settings: Dict, paths: Dict[str, str], output_frames: Optional[int] = None,
-                  batch: int = LITERT_BATCH) -> List[str]:
+                  batch: int = LITERT_BATCH, made_from: Optional[str] = None) -> List[str]:
     """Writes the separator as LiteRT models (``batch`` windows of ``output_frames`` output frames per call),
     one per precision, each atomically; one TensorFlow SavedModel serves every conversion.
 
@@ -117,6 +120,8 @@ def export_litert(weights, settings: Dict, paths: Dict[str, str], output_frames:
             dynamic-range quantisation).
         output_frames: output frames per window (default: ``settings["inference_frames"]``).
         batch: windows per call.
+        made_from: the ``.keras`` file the weights come from: each export records its content's digest
+            (``<export>.sha256``), so that a copied or replaced checkpoint is recognised by content.
 
     Returns:
         the files written.
@@ -133,6 +138,9 @@ def export_litert(weights, settings: Dict, paths: Dict[str, str], output_frames:
     network, geometry = build_separator(settings, output_frames or settings["inference_frames"], "float32")
     network.set_weights(values)
     spec = tf.TensorSpec([batch, *geometry.input_shape, 1], tf.float32, name="mixture")
+    quiet = logging.getLogger("tensorflow")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)  # "Assets written to <a temporary folder>" is no user's business
     with tempfile.TemporaryDirectory() as folder, filtered_native_logs():  # the converter's warnings
         network.export(folder, format="tf_saved_model", verbose=False, input_signature=[spec])
         for precision, path in paths.items():
@@ -141,7 +149,41 @@ def export_litert(weights, settings: Dict, paths: Dict[str, str], output_frames:
                 converter.optimizations = [tf.lite.Optimize.DEFAULT]  # without a dataset: dynamic range
             content = converter.convert()
             write_atomically(path, lambda handle: handle.write(content))
+            if made_from:
+                write_atomically(path + DIGEST_SUFFIX, lambda handle: handle.write(file_digest(made_from).encode()))
+    quiet.setLevel(level)
     return list(paths.values())
+
+
+def file_digest(path: str) -> str:
+    """The SHA-256 of a file's content, in hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def export_matches(path: str, keras_path: str) -> bool:
+    """Whether the LiteRT export ``path`` was made from the checkpoint ``keras_path`` as it is now: by the
+    content digest it recorded (an export written before digests were recorded: by being the newer file)."""
+    if not os.path.isfile(path):
+        return False
+    if not os.path.isfile(keras_path):
+        return True  # a separation-only install may hold the export and the JSON without the .keras
+    try:
+        with open(path + DIGEST_SUFFIX) as handle:
+            return handle.read().strip() == file_digest(keras_path)
+    except FileNotFoundError:
+        return os.path.getmtime(path) >= os.path.getmtime(keras_path)
+
+
+def export_cache(keras_path: str, output_frames: int, precision: str) -> str:
+    """Where the export of a checkpoint whose own folder is read-only is kept, keyed by its content (the user's
+    cache folder, as pip and torch keep theirs)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "adversarial-separation", "litert",
+                        f"{file_digest(keras_path)}.{output_frames}frames.{precision}.tflite")
 
 
 def export_for_litert(checkpoint: str) -> List[str]:
@@ -153,41 +195,43 @@ def export_for_litert(checkpoint: str) -> List[str]:
     paths = {precision: litert_file(checkpoint, settings["inference_frames"], precision)
              for precision in ENGINE_PRECISIONS["litert"]}
     try:
-        return export_litert(weights, settings, paths)
+        return export_litert(weights, settings, paths, made_from=separator_files(checkpoint)[0])
     except ValueError as error:
         log.warning("%s", error)
         return []
 
 
 def litert_model(checkpoint: str, settings: Dict, output_frames: int, precision: str = "float32") -> str:
-    """The LiteRT export of ``checkpoint`` at ``output_frames`` and ``precision``: the one beside it if it is
-    newer than the checkpoint, else exported now (beside it, or to a temporary file where its folder is
-    read-only).
+    """The LiteRT export of ``checkpoint`` at ``output_frames`` and ``precision``: the one beside it if it was
+    made from the checkpoint's content, else exported now, once (beside it, or where its folder is read-only
+    into the user's cache, :func:`export_cache`).
 
     Raises:
         ImportError: an export is needed and TensorFlow is not installed (the message says what to do).
     """
     keras_path = separator_files(checkpoint)[0]
     path = litert_file(checkpoint, output_frames, precision)
-    if os.path.isfile(path) and (not os.path.isfile(keras_path) or os.path.getmtime(path) >= os.path.getmtime(keras_path)):
-        return path  # (a separation-only install may hold the export and the JSON without the .keras)
+    if export_matches(path, keras_path):
+        return path
+    cached = export_cache(keras_path, output_frames, precision)
+    if os.path.isfile(cached):
+        return cached
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up lines are not the user's business
     try:
         load_tensorflow()
     except ImportError:
-        state = "is older than" if os.path.isfile(path) else "is not beside"
+        state = "was not made from" if os.path.isfile(path) else "is not beside"
         raise ImportError(f"{path} {state} {keras_path}, and exporting it needs TensorFlow: run Separate.py once "
                           f"with the full install (requirements.txt), or copy the .tflite Training.py wrote") from None
     from Models.build import load_separator_weights
     weights = load_separator_weights(checkpoint)
     log.info("exporting %s for LiteRT (once)", keras_path)
     try:
-        return export_litert(weights, settings, {precision: path}, output_frames)[0]
+        return export_litert(weights, settings, {precision: path}, output_frames, made_from=keras_path)[0]
     except OSError:
-        handle, temporary = tempfile.mkstemp(suffix=".tflite")
-        os.close(handle)
-        log.warning("%s cannot be written; using a temporary export", path)
-        return export_litert(weights, settings, {precision: temporary}, output_frames)[0]
+        log.info("%s cannot be written: the export is kept in %s", path, cached)
+        os.makedirs(os.path.dirname(cached), exist_ok=True)
+        return export_litert(weights, settings, {precision: cached}, output_frames, made_from=keras_path)[0]
 
 
 def open_engine(checkpoint: str, settings: Dict, engine: str = DEFAULT_ENGINE, precision: str = "auto",

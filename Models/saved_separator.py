@@ -8,7 +8,7 @@ import json
 import os
 from typing import Dict, Optional, Tuple
 
-from Models import GEOMETRIES, lookup
+from Models import GEOMETRIES, MAX_WINDOW_CELLS, lookup
 from Models.geometry import Geometry
 
 # The settings a saved separator needs to be rebuilt and used; written beside every saved model.
@@ -65,4 +65,11 @@ def load_separator_settings(path: str) -> Dict:
     sources = settings["sources"]
     if not isinstance(sources, list) or not sources or not all(isinstance(s, str) and s for s in sources):
         raise ValueError(f"{settings_path}: sources={sources!r} must be a list of source names")
+    if settings["separator"] not in GEOMETRIES:
+        raise ValueError(f"{settings_path}: separator={settings['separator']!r} is unknown: known are "
+                         f"{', '.join(sorted(GEOMETRIES))}")
+    window = geometry_for(settings, settings["inference_frames"]).input_shape
+    if window[0] * window[1] > MAX_WINDOW_CELLS:
+        raise ValueError(f"{settings_path}: separator={settings['separator']!r} with unet_levels="
+                         f"{settings['unet_levels']} is not a separator Training.py builds; this file is damaged")
     return settings

@@ -15,6 +15,7 @@ the output files while the network works on the next chunk).
 """
 import concurrent.futures
 import contextlib
+import logging
 import math
 import os
 import sys
@@ -36,6 +37,7 @@ CHUNK_SECONDS = 60.0  # audio per chunk by default (Separate.py --chunk-seconds 
 BATCH_FRAMES = 2048  # output frames per network call by default (64 s at 8192 Hz / hop 256): bounds memory
 RESAMPLER_SECONDS = 0.05  # reach of the resampler's filter (soxr HQ: about 10 ms), with room to spare
 FULL_BAND_FRAMES = 512  # input STFT frames masked at once (12 s at 44.1 kHz): bounds the full-band work's memory
+log = logging.getLogger(__name__)
 
 
 class OutputAssembly:
@@ -264,13 +266,13 @@ class Separator:
             source_path: any file ffmpeg decodes.
             out: the output folder.
             file_format: ``wav``, ``flac`` or ``mp3``.
-            progress: show a progress bar in seconds of audio.
+            progress: show a progress bar in seconds of audio (on stdout).
 
         Raises:
             AudioReadError: the input cannot be decoded (the message names it).
-            OSError: an output file cannot be written (nothing is left of it).
+            AudioWriteError: an output file cannot be written (nothing is left of it); DiskFullError, an
+                AudioWriteError, where the disk is full.
         """
-        from tqdm import tqdm
         header = audio_io.info(source_path)
         folder = output_folder(source_path, out)
         paths = {source: os.path.join(folder, f"{safe_name(source)}.{file_format}") for source in self.sources}
@@ -279,6 +281,26 @@ class Separator:
             raise OSError(f"{taken[0]} is a folder; remove it or choose another -o")
         mixture = audio_io.load(source_path, clip=False)
         peaks = dict.fromkeys(self.sources, 0.0)
+        made_folder = not os.path.isdir(folder)
+        try:
+            self._write_sources(mixture, header, paths, peaks, progress)
+        except BaseException:
+            if made_folder and os.path.isdir(folder) and not os.listdir(folder):
+                os.rmdir(folder)  # a file gets all of its sources or nothing, not even its folder
+            raise
+        if file_format != "wav":  # wav is written as float and keeps any level; flac and mp3 clip at full scale
+            for source, peak in peaks.items():
+                if peak > 1.0:
+                    log.warning("warning: %s: its peak of %.2f (%+.1f dBFS) was clipped by %s; wav keeps it",
+                                paths[source], peak, 20 * np.log10(peak), file_format)
+        return folder
+
+    def _write_sources(self, mixture: np.ndarray, header, paths: Dict[str, str], peaks: Dict[str, float],
+                       progress: bool) -> None:
+        """Separates ``mixture`` into the files ``paths`` (source -> path) while the network runs, recording
+        each source's peak in ``peaks``."""
+        from tqdm import tqdm
+        folder = os.path.dirname(next(iter(paths.values())))
         with contextlib.ExitStack() as files:
             writers = {source: files.enter_context(audio_io.AudioWriter(path, header.sample_rate, mixture.shape[1]))
                        for source, path in paths.items()}
@@ -290,15 +312,9 @@ class Separator:
                 list(encoders.map(lambda source: writers[source].write(blocks[source]), blocks))
 
             with tqdm(total=round(header.duration, 1), desc=os.path.basename(folder), unit="s", leave=False,
-                      disable=not progress, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s") as seconds_done:
+                      disable=not progress, file=sys.stdout, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s") as seconds_done:
                 self.separate(mixture, header.sample_rate, sink=write,
                               progress=lambda samples: seconds_done.update(samples / header.sample_rate))
-        if file_format != "wav":  # wav is written as float and keeps any level; flac and mp3 clip at full scale
-            for source, peak in peaks.items():
-                if peak > 1.0:
-                    print(f"warning: {paths[source]}: its peak of {peak:.2f} ({20 * np.log10(peak):+.1f} dBFS) was "
-                          f"clipped by {file_format}; --format wav keeps it", file=sys.stderr)
-        return folder
 
     def _finish(self, assembly: OutputAssembly, chunk: Chunk, estimates: Dict[str, np.ndarray], phasor: Optional[np.ndarray],
                 sample_rate: int, next_read: int, done: int) -> None:

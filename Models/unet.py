@@ -8,10 +8,11 @@ from typing import Sequence
 
 import keras
 
+from Models import HEAD_INITS
 from Models.geometry import Geometry
 from Models.layers import CentreCropLike, NonNegativeGlorotUniform
 
-HEAD_INITIALIZERS = {"glorot_uniform": keras.initializers.GlorotUniform, "non_negative": NonNegativeGlorotUniform}
+HEAD_INITIALIZERS = dict(zip(HEAD_INITS, (keras.initializers.GlorotUniform, NonNegativeGlorotUniform)))
 
 
 def build_unet(geometry: Geometry, sources: Sequence[str], levels: int = 4, filters: int = 16,

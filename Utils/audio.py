@@ -6,6 +6,7 @@ band-limited high-quality resampler. Nothing else in the project knows file form
 """
 import concurrent.futures
 import dataclasses
+import errno
 import functools
 import json
 import os
@@ -27,6 +28,33 @@ AUDIO_EXTENSIONS = SNDFILE_EXTENSIONS | FFMPEG_EXTENSIONS
 
 class AudioReadError(Exception):
     """A file could not be read as audio; the message names the file and the problem."""
+
+
+class AudioWriteError(OSError):
+    """A file could not be written as audio; the message names the file and the problem (nothing is left of it)."""
+
+
+class DiskFullError(AudioWriteError):
+    """The disk that a file was being written to is full."""
+
+
+# What a format holds, where it is less than anything: (channels at most, sample rates or None for any up to
+# FLAC's 655350 Hz). mp3 is MPEG-1/2 layer III as ffmpeg's LAME encoder writes it.
+FORMAT_LIMITS = {".flac": (8, None), ".mp3": (2, (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000))}
+DISK_FULL_BYTES = 1 << 20  # a write that fails with less than this free is reported as a full disk
+
+
+def check_writable(path: str, sample_rate: int, channels: int) -> None:
+    """Raises :class:`AudioWriteError` naming ``path`` when its format cannot hold the audio as it is
+    (too many channels, a sample rate it lacks): it is refused, never converted silently."""
+    extension = os.path.splitext(path)[1].lower()
+    if extension not in FORMAT_LIMITS:
+        return
+    most_channels, rates = FORMAT_LIMITS[extension]
+    if channels > most_channels or (rates and sample_rate not in rates) or sample_rate > 655350:
+        holds = f"at most {most_channels} channels" + (f" at {', '.join(map(str, rates))} Hz" if rates else "")
+        raise AudioWriteError(f"{path}: {extension[1:]} holds {holds}, and this audio has {channels} channels at "
+                              f"{sample_rate} Hz; wav holds it as it is")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,7 +109,7 @@ def info(reference: str) -> AudioInfo:
     """
     path, _ = split_reference(reference)
     if not os.path.isfile(path):
-        raise AudioReadError(f"{path}: no such file")
+        raise AudioReadError(f"{path}: a folder, not an audio file" if os.path.isdir(path) else f"{path}: no such file")
     if not os.access(path, os.R_OK):
         raise AudioReadError(f"{path}: permission denied")
     return _cached_info(reference, file_stamp(path))
@@ -231,6 +259,7 @@ class AudioWriter:
         sample_rate: its sample rate.
         channels: its channel count.
         pcm16: 16-bit PCM samples (int16 blocks are written exactly); otherwise float32 wav / 24-bit flac.
+        bitrate: for the formats ffmpeg encodes (mp3, ogg, ...), e.g. ``"64k"``; default: ffmpeg's.
 
     Example::
 
@@ -239,21 +268,26 @@ class AudioWriter:
                 writer.write(block)
     """
 
-    def __init__(self, path: str, sample_rate: int, channels: int, pcm16: bool = False):
+    def __init__(self, path: str, sample_rate: int, channels: int, pcm16: bool = False, bitrate: Optional[str] = None):
         self.path, self.sample_rate, self.channels = path, sample_rate, channels
         folder = os.path.dirname(os.path.abspath(path))
         os.makedirs(folder, exist_ok=True)
         extension = os.path.splitext(path)[1].lower()
-        remove_stale_partials(folder, os.path.basename(path))
+        check_writable(path, sample_rate, channels)
+        remove_stale_partials(folder)
         self._partial = os.path.join(folder, f".partial-{os.getpid()}-{os.path.basename(path)}")
         self._file = self._encoder = None
         if extension in (".wav", ".flac"):
             subtype = "PCM_16" if pcm16 else ("FLOAT" if extension == ".wav" else "PCM_24")
-            self._file = soundfile.SoundFile(self._partial, "w", sample_rate, channels, subtype,
-                                             format=extension[1:].upper())
+            try:
+                self._file = soundfile.SoundFile(self._partial, "w", sample_rate, channels, subtype,
+                                                 format=extension[1:].upper())
+            except (soundfile.SoundFileError, OSError) as error:
+                _remove(self._partial)
+                raise self._write_error(error) from None
         else:
             command = [require_ffmpeg(), "-v", "error", "-nostdin", "-y", "-f", "f32le",
-                       "-ar", str(sample_rate), "-ac", str(channels), "-i", "-",
+                       "-ar", str(sample_rate), "-ac", str(channels), "-i", "-", *(["-b:a", bitrate] if bitrate else []),
                        "-f", {".m4a": "mp4", ".ogg": "ogg", ".opus": "ogg"}.get(extension, extension[1:]),
                        ffmpeg_path(self._partial)]
             self._messages = tempfile.TemporaryFile()  # a file, not a pipe: a chatty ffmpeg cannot block
@@ -264,14 +298,17 @@ class AudioWriter:
         block = np.asarray(block)
         block = block[:, None] if block.ndim == 1 else block
         if self._file is not None:
-            self._file.write(block if block.dtype == np.int16 else block.astype(np.float32, copy=False))
+            try:
+                self._file.write(block if block.dtype == np.int16 else block.astype(np.float32, copy=False))
+            except (soundfile.SoundFileError, OSError) as error:
+                raise self._write_error(error) from None
         else:
             samples = block / 32768.0 if block.dtype == np.int16 else block
             try:
                 self._encoder.stdin.write(np.ascontiguousarray(samples, np.float32).tobytes())
             except BrokenPipeError:
                 self._finish_encoder()  # raises with ffmpeg's message where it failed
-                raise OSError(f"{self.path}: ffmpeg stopped reading before the end of the audio") from None
+                raise AudioWriteError(f"{self.path}: ffmpeg stopped reading before the end of the audio") from None
 
     def _finish_encoder(self) -> None:
         try:
@@ -286,7 +323,20 @@ class AudioWriter:
         if self._encoder.returncode != 0:
             self._messages.seek(0)
             message = self._messages.read().decode(errors="replace").strip()
-            raise OSError(f"{self.path}: ffmpeg could not encode ({message})")
+            raise self._write_error(f"ffmpeg could not encode ({message})")
+
+    def _write_error(self, error) -> AudioWriteError:
+        """The error to raise for a failed write: :class:`DiskFullError` where the disk has (almost) no room left."""
+        folder = os.path.dirname(os.path.abspath(self.path))
+        try:
+            free = shutil.disk_usage(folder).free
+        except OSError:
+            free = None
+        if getattr(error, "errno", None) == errno.ENOSPC or (free is not None and free < DISK_FULL_BYTES):
+            return DiskFullError(f"the disk holding {folder} is full ({(free or 0) / 2 ** 20:.1f} MB free) "
+                                 f"while writing {self.path}")
+        reason = str(error).replace(self._partial, os.path.basename(self.path))
+        return AudioWriteError(f"{self.path}: cannot be written ({reason})")
 
     def __enter__(self) -> "AudioWriter":
         return self
@@ -294,7 +344,11 @@ class AudioWriter:
     def __exit__(self, error_type, error, trace) -> None:
         try:
             if self._file is not None:
-                self._file.close()
+                try:
+                    self._file.close()
+                except (soundfile.SoundFileError, OSError) as close_error:
+                    if error_type is None:
+                        raise self._write_error(close_error) from None
             elif error_type is None:
                 self._finish_encoder()
             else:
@@ -308,12 +362,12 @@ class AudioWriter:
                 self._messages.close()
 
 
-def remove_stale_partials(folder: str, name: str) -> None:
-    """Removes ``.partial-<pid>-<name>`` files in ``folder`` whose writing process is gone (killed with
-    SIGKILL mid-write); the partial files of live processes are left alone."""
-    prefix, suffix = ".partial-", f"-{name}"
+def remove_stale_partials(folder: str) -> None:
+    """Removes the ``.partial-<pid>-<name>`` files in ``folder`` whose writing process is gone (killed with
+    SIGKILL mid-write), whatever file they were to become; the partial files of live processes are left alone."""
+    prefix = ".partial-"
     for entry in os.listdir(folder):
-        pid = entry[len(prefix):-len(suffix)] if entry.startswith(prefix) and entry.endswith(suffix) else ""
+        pid = entry[len(prefix):].split("-", 1)[0] if entry.startswith(prefix) else ""
         if pid.isdigit() and int(pid) != os.getpid() and not _process_alive(int(pid)):
             _remove(os.path.join(folder, entry))
 
@@ -333,10 +387,10 @@ def _remove(path: str) -> None:
         os.remove(path)
 
 
-def save(path: str, audio: np.ndarray, sample_rate: int) -> None:
+def save(path: str, audio: np.ndarray, sample_rate: int, bitrate: Optional[str] = None) -> None:
     """Writes ``(samples, channels)`` or ``(samples,)`` audio in one piece (see :class:`AudioWriter`):
     float32 samples as float wav / 24-bit flac, int16 samples exactly as 16-bit PCM."""
     audio = np.asarray(audio)
     channels = 1 if audio.ndim == 1 else audio.shape[1]
-    with AudioWriter(path, sample_rate, channels, pcm16=audio.dtype == np.int16) as writer:
+    with AudioWriter(path, sample_rate, channels, pcm16=audio.dtype == np.int16, bitrate=bitrate) as writer:
         writer.write(audio)

@@ -98,7 +98,9 @@ def load_state(folder: str, model) -> Dict:
             except CheckpointError:
                 raise
             except Exception as error:  # a truncated or damaged file: zip, npy or OS errors
-                problems.append(f"{path} is damaged ({type(error).__name__}: {error})")
+                problem = f"{path} is damaged ({type(error).__name__}: {error})"
+                if problem not in problems:  # tried once with each counters file
+                    problems.append(problem)
                 continue
             if problems:
                 log.warning("checkpoint: %s; resumed from %s and %s (step %s)", "; ".join(problems),

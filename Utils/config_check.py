@@ -12,10 +12,10 @@ def _positive(config, key, kind=int, allow_zero=False):
     value = config[key]
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and (value >= 0 if allow_zero else value > 0)
     if kind is int:
-        ok = ok and float(value).is_integer()
+        ok = ok and isinstance(value, int)  # 4.0 is refused, not rounded: TensorFlow takes no float counts
     if not ok:
         bound = ">= 0" if allow_zero else "> 0"
-        noun = "a whole number" if kind is int else "a number"
+        noun = "a whole number written without a decimal point" if kind is int else "a number"
         raise ConfigError(f"cfg.{key}={value!r} is invalid: must be {noun} {bound} "
                           f"(e.g. {key}={_DEFAULT_EXAMPLES.get(key, 1)})")
 

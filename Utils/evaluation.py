@@ -17,7 +17,7 @@ import logging
 import multiprocessing
 import os
 import warnings
-from typing import Any, Callable, Dict, List, Protocol, Sequence
+from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -83,10 +83,13 @@ def paper_scores(references: np.ndarray, estimates: np.ndarray, seed: int = 0) -
 
 
 def _score_track(job) -> Dict:
-    """Runs in a worker process: the protocol's scores for the estimates and for the mixture."""
-    name, dataset, sources, references, estimates, mixture, rate, protocol, out_dir = job
+    """Runs in a worker process: the protocol's scores for the estimates and for the mixture, and the song's
+    media for the listening report (where ``report`` names its folder and the model's band edge)."""
+    name, dataset, sources, references, estimates, mixture, rate, protocol, out_dir, report = job
     result = {"track": name, "dataset": dataset, "sample_rate": rate, "channels": int(mixture.shape[-1]),
               "protocol": protocol, "methods": {}, "silent": []}
+    if report:
+        result["media"] = _report_media(report, name, dataset, sources, references, estimates, mixture, rate)
     for method, estimate in (("separator", estimates), ("mixture", np.stack([mixture] * len(sources)))):
         result["silent"] += [f"{method}/{sources[index]}" for index in range(len(sources)) if not np.any(estimate[index])]
         if protocol == "paper":
@@ -98,6 +101,20 @@ def _score_track(job) -> Dict:
             entry = _sisec_entry(name, dataset, sources, references, estimate, rate, os.path.join(out_dir, method))
         result["methods"][method] = entry
     return result
+
+
+def _report_media(report: Dict, name: str, dataset: str, sources: Sequence[str], references: np.ndarray,
+                  estimates: np.ndarray, mixture: np.ndarray, rate: int) -> Optional[Dict]:
+    """The song's clips and image for the listening report; None (and a warning) where they cannot be written."""
+    from Utils.listening_report import write_song_media
+    signals = {"mixture": mixture, **{f"estimate {s}": estimates[i] for i, s in enumerate(sources)},
+               **{f"reference {s}": references[i] for i, s in enumerate(sources)}}
+    try:
+        return write_song_media(report["folder"], f"{dataset} - {name}", rate, signals, report["band_edge"],
+                                "reference vocals" if "vocals" in sources else "mixture")
+    except (OSError, ValueError) as error:
+        log.warning("listening report: no audio for %s: %s", name, error)
+        return None
 
 
 def _sisec_entry(name: str, dataset: str, sources: Sequence[str], references: np.ndarray, estimate: np.ndarray,
@@ -130,7 +147,8 @@ def _nanmedian(values: np.ndarray) -> float:
 
 
 def evaluate_tracks(separator: SeparatorLike, tracks: Sequence[Any], read: Callable[..., np.ndarray],
-                    out_dir: str, protocol: str = "sisec", workers: int = 2, progress: bool = True) -> EvaluationTables:
+                    out_dir: str, protocol: str = "sisec", workers: int = 2, progress: bool = True,
+                    report_header: Optional[Dict] = None) -> EvaluationTables:
     """Separates each track and scores it.
 
     Args:
@@ -148,9 +166,14 @@ def evaluate_tracks(separator: SeparatorLike, tracks: Sequence[Any], read: Calla
         protocol: ``"sisec"`` or ``"paper"``.
         workers: processes scoring tracks in parallel (separation runs in this process).
         progress: show a progress bar.
+        report_header: where given, a listening report is written too (``out_dir/report/index.html``,
+            :mod:`Utils.listening_report`), with these header lines (run, configs, checkpoint, command...).
     """
+    from Utils.listening_report import REPORT_FOLDER
     sources, model_rate = separator.sources, separator.settings["sample_rate"]
     os.makedirs(out_dir, exist_ok=True)
+    report = ({"folder": os.path.join(out_dir, REPORT_FOLDER), "band_edge": model_rate / 2}
+              if report_header is not None else None)
     rows, skipped = [], []
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max(1, workers), mp_context=context) as pool:
@@ -169,7 +192,7 @@ def evaluate_tracks(separator: SeparatorLike, tracks: Sequence[Any], read: Calla
             estimates = separator.separate(mixture, rate)
             stacked = np.stack([estimates[s] for s in sources])
             futures.append(pool.submit(_score_track, (track.name, track.dataset, sources, references, stacked, mixture,
-                                                      rate, protocol, out_dir)))
+                                                      rate, protocol, out_dir, report)))
         for future in tqdm(concurrent.futures.as_completed(futures), total=len(futures), desc="scoring",
                            unit="track", disable=not progress):
             rows.append(future.result())
@@ -179,7 +202,11 @@ def evaluate_tracks(separator: SeparatorLike, tracks: Sequence[Any], read: Calla
         if silent:
             log.warning("evaluation: %s: silent estimate (%s), scored as NaN: a dead output head or a diverged run",
                         row["track"], ", ".join(silent))
-    return write_tables(rows, sources, out_dir, skipped)
+    tables = write_tables(rows, sources, out_dir, skipped)
+    if report:
+        from Utils.listening_report import write_report
+        tables.files.append(write_report(report["folder"], rows, tables.summary, sources, report_header))
+    return tables
 
 
 def band_extension_for(protocol: str, band_extension: str) -> str:

@@ -12,7 +12,7 @@ import os
 import sys
 from typing import List, Optional
 
-from Utils.observers import DEFAULT_DB, mask_password
+from Utils.observers import DEFAULT_DB, invalid_url_message, mask_password
 
 
 def _time(text):
@@ -55,7 +55,11 @@ def main(argv: Optional[List[str]] = None) -> int:
               file=sys.stderr)
         return 2
     import pymongo
-    database = pymongo.MongoClient(url, serverSelectionTimeoutMS=10000)[os.environ.get("MONGO_DB", DEFAULT_DB)]
+    try:
+        database = pymongo.MongoClient(url, serverSelectionTimeoutMS=10000)[os.environ.get("MONGO_DB", DEFAULT_DB)]
+    except (pymongo.errors.InvalidURI, pymongo.errors.ConfigurationError, ValueError) as error:
+        print(f"error: MONGO_URL {invalid_url_message(url, error)}", file=sys.stderr)
+        return 2
     for folder in folders:
         try:
             print(f"{folder} -> run {replay_run(folder, database)} in {mask_password(url)}")

@@ -56,7 +56,9 @@ def filtered_native_logs() -> Iterator[None]:
 
 
 def load_tensorflow():
-    """``import tensorflow`` with its start-up lines filtered (the first import prints them); returns the module."""
+    """``import tensorflow`` and ``import keras`` with their start-up lines filtered (the first import prints
+    them, and a later unfiltered ``import keras`` would print them again); returns the tensorflow module."""
     with filtered_native_logs():
         import tensorflow
+        import keras  # noqa: F401
     return tensorflow

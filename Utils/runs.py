@@ -4,6 +4,7 @@ import json
 import os
 from typing import Dict, List, Optional, Union
 
+RUNS_DIR = "runs"                      # the file observer's folder: runs/<id>/
 BEST_MODEL = "best_separator.keras"   # the epoch with the best validation loss
 LAST_MODEL = "last_separator.keras"   # the weights when training stopped (fixed-budget comparisons)
 
@@ -28,7 +29,7 @@ def run_status(status: Optional[str], heartbeat: Union[str, datetime.datetime, N
     return "DEAD" if (now - beat.replace(tzinfo=None)).total_seconds() > DEAD_AFTER_SECONDS else status
 
 
-def read_file_runs(runs_dir: str = "runs") -> List[Dict]:
+def read_file_runs(runs_dir: str = RUNS_DIR) -> List[Dict]:
     """Every run of a FileStorageObserver folder: ``{"id", "status", "config", "result", "folder", ...}``."""
     runs = []
     if not os.path.isdir(runs_dir):
@@ -62,7 +63,7 @@ def read_mongo_runs(url: str, db_name: str, client=None) -> List[Dict]:
     return runs
 
 
-def latest_checkpoint(runs_dir: str = "runs") -> Optional[str]:
+def latest_checkpoint(runs_dir: str = RUNS_DIR) -> Optional[str]:
     """The best model of the latest training run that finished (COMPLETED), or None."""
     for run in reversed(read_file_runs(runs_dir)):
         path = os.path.join(run["folder"], BEST_MODEL)
@@ -71,16 +72,26 @@ def latest_checkpoint(runs_dir: str = "runs") -> Optional[str]:
     return None
 
 
-def resolve_checkpoint(checkpoint: Optional[str], run: Optional[str], runs_dir: str = "runs") -> str:
-    """A separator file from ``checkpoint=`` or ``run=`` (a run folder), else the latest finished run's.
+def run_location(value: Union[str, int, None], runs_dir: str = RUNS_DIR) -> Optional[str]:
+    """A run folder as users give it: a path, or a run's number (``resume=3`` is ``runs/3``, as Sacred prints it)."""
+    if value is None or isinstance(value, str) and not value.isdigit():
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"{value!r} is neither a run folder nor a run's number (e.g. runs/3 or 3)")
+    return os.path.join(runs_dir, str(value))
+
+
+def resolve_checkpoint(checkpoint: Optional[str], run: Union[str, int, None], runs_dir: str = RUNS_DIR) -> str:
+    """A separator file from ``checkpoint=`` or ``run=`` (a run folder or number), else the latest finished run's.
 
     Raises:
         FileNotFoundError: with a message saying what to pass instead.
     """
     if checkpoint:
+        checkpoint = str(checkpoint)
         path = checkpoint if checkpoint.endswith(".keras") else os.path.join(checkpoint, BEST_MODEL)
-    elif run:
-        path = os.path.join(run, BEST_MODEL)
+    elif run is not None:
+        path = os.path.join(run_location(run, runs_dir), BEST_MODEL)
     else:
         path = latest_checkpoint(runs_dir)
         if path is None:

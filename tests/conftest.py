@@ -122,3 +122,17 @@ def tiny_batch(geometry, sources=SOURCES, n_critic=2, batch=3, seed=1):
     unpaired = {"mixture": draw(n_critic + 1, batch, *geometry.input_shape, 1),
                 **{s: draw(n_critic + 1, batch, *geometry.output_shape, 1) for s in sources}}
     return {"sup": paired, "unsup": unpaired}
+
+
+def small_disk(folder, size):
+    """A tmpfs of ``size`` mounted at ``folder`` (root only; unmounted at exit): a real full disk."""
+    import atexit
+    if os.geteuid() != 0:
+        pytest.skip("a full disk is made by mounting a small tmpfs, which needs root (CI runs as root)")
+    os.makedirs(folder, exist_ok=True)
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True)
+    if result.returncode != 0:
+        pytest.skip(f"this machine does not let root mount a tmpfs: {result.stderr.decode().strip()}")
+    atexit.register(subprocess.run, ["umount", "-l", str(folder)])
+    return str(folder)
+

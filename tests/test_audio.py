@@ -3,9 +3,10 @@ import os
 
 import numpy as np
 import pytest
+import soundfile
 
 from Utils import audio as audio_io
-from tests.conftest import write_tone
+from tests.conftest import small_disk, write_tone
 
 
 @pytest.mark.parametrize("name, rate, channels", [("a.wav", 44100, 2), ("b.flac", 22050, 1), ("c.wav", 96000, 2),
@@ -130,10 +131,29 @@ def test_a_writer_removes_the_partial_files_that_killed_writers_left(tmp_path):
     dead.wait()  # its pid names no running process now
     (tmp_path / f".partial-{dead.pid}-out.wav").write_bytes(b"x" * 1000)
     (tmp_path / f".partial-{os.getppid()}-out.wav").write_bytes(b"y")      # a live writer's: kept
-    (tmp_path / f".partial-{dead.pid}-other.wav").write_bytes(b"z")        # another output's: kept
+    (tmp_path / f".partial-{dead.pid}-out.flac").write_bytes(b"z")         # the dead writer's in another format
     audio_io.save(str(tmp_path / "out.wav"), np.zeros((100, 1), np.float32), 8000)
-    assert sorted(os.listdir(tmp_path)) == sorted(["out.wav", f".partial-{os.getppid()}-out.wav",
-                                                   f".partial-{dead.pid}-other.wav"])
+    assert sorted(os.listdir(tmp_path)) == sorted(["out.wav", f".partial-{os.getppid()}-out.wav"])
+
+
+@pytest.mark.parametrize("name, rate, channels, refused", [
+    ("ten.flac", 44100, 10, "flac holds at most 8 channels"),
+    ("hi.mp3", 192000, 8, "mp3 holds at most 2 channels at 8000"),
+    ("odd.mp3", 96000, 2, "this audio has 2 channels at 96000 Hz"),
+])
+def test_a_format_that_cannot_hold_the_audio_is_refused_not_converted(tmp_path, name, rate, channels, refused):
+    with pytest.raises(audio_io.AudioWriteError, match=refused):
+        audio_io.save(str(tmp_path / name), np.zeros((rate // 10, channels), np.float32), rate)
+    assert os.listdir(tmp_path) == []
+    audio_io.save(str(tmp_path / "kept.wav"), np.zeros((rate // 10, channels), np.float32), rate)  # wav holds it
+    assert soundfile.info(str(tmp_path / "kept.wav")).channels == channels
+
+
+def test_a_full_disk_is_its_own_error_and_leaves_nothing(tmp_path):
+    disk = small_disk(tmp_path / "disk", "600k")
+    with pytest.raises(audio_io.DiskFullError, match="is full"):
+        audio_io.save(os.path.join(disk, "big.wav"), np.zeros((44100 * 10, 2), np.float32), 44100)
+    assert os.listdir(disk) == []
 
 
 @pytest.mark.parametrize("name", ["nan.wav", "nan.mp3"])

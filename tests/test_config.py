@@ -51,3 +51,43 @@ def test_unknown_named_config_and_key_fail_clearly(tmp_path):
     result = run_script(["Training.py", "print_config", "with", "cfg.bach_size=3"], cwd=tmp_path, timeout=120)
     assert result.returncode != 0
     assert "bach_size" in result.stderr
+
+
+def config_error(capsys, updates, named=("cfg.semi_sup", "cfg.demo")) -> str:
+    """The one ``Config error:`` line that resolving the config with ``updates`` prints (as every command would)."""
+    from Config import resolve
+    with pytest.raises(SystemExit) as stop:
+        resolve(list(named), updates)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("Config error:")]
+    assert stop.value.code == 2 and len(lines) == 1, lines
+    return lines[0]
+
+
+@pytest.mark.parametrize("updates, expected", [
+    ({"epoch_it": 4.0}, "cfg.epoch_it=4.0 is invalid: must be a whole number written without a decimal point"),
+    ({"batch_size": 8.0}, "cfg.batch_size=8.0 is invalid"),
+    ({"head_init": "xx"}, "cfg.head_init='xx' is unknown: valid are glorot_uniform, non_negative"),
+    ({"datasets": {"musdb": {"root": 123}}}, "cfg.datasets.musdb.root=123 is invalid: must be a folder's path"),
+    ({"unet_levels": 12}, "cfg.unet_levels=12 is too deep"),
+])
+def test_values_that_crashed_inside_tensorflow_are_one_line(capsys, updates, expected):
+    assert expected in config_error(capsys, updates)
+
+
+@pytest.mark.parametrize("updates", [{"sample_rate": 100}, {"unet_levels": 6, "excerpt_duration": 2.0}])
+def test_a_too_short_excerpt_names_the_cause_and_a_fix_that_works(capsys, updates):
+    import re
+    from Config import resolve
+    line = config_error(capsys, updates)
+    fix = float(re.search(r"set excerpt_duration=([\d.]+) or more", line).group(1))
+    assert resolve(["cfg.semi_sup", "cfg.demo"], dict(updates, excerpt_duration=fix))["excerpt_duration"] == fix
+    if "unet_levels" in updates:
+        assert "or fewer cfg.unet_levels" in line
+
+
+def test_a_seed_sacred_cannot_use_is_one_line(tmp_path):
+    for seed in ("-1", "abc"):
+        result = run_script(["Training.py", "print_config", "with", "cfg.sup", f"seed={seed}"], cwd=tmp_path, timeout=120)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert result.stderr.strip() == f"Config error: seed={seed} is invalid: must be a whole number from 0 to " \
+                                        f"{2 ** 32 - 1} (e.g. seed=1)"

@@ -4,12 +4,13 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 
 import numpy as np
 import pytest
 import soundfile
 
-from Models.engines import ENGINE_PRECISIONS
+from Models.engines import ENGINE_PRECISIONS, file_digest
 from Models.saved_separator import litert_file, load_separator_settings
 from Models.separator import Separator
 from Utils import audio as audio_io
@@ -63,6 +64,7 @@ def test_both_engines_write_the_same_files_and_chunks_equal_one_piece(trained_ru
                              *options], cwd=workdir)
         assert result.returncode == 0, result.stderr[-2000:]
         assert f"network on {name.split()[0]} in float32" in result.stdout
+        assert result.stderr == "", (name, result.stderr[-2000:])  # no start-up lines of TensorFlow or LiteRT
         outputs[name] = written(out / "song")
     reference = outputs["litert"]
     assert sorted(reference) == ["accompaniment", "vocals"]
@@ -91,14 +93,48 @@ def test_an_older_checkpoint_gets_its_litert_export_once(trained_run, tmp_path):
     made = os.stat(export).st_mtime_ns
     Separator.from_checkpoint(checkpoint)
     assert os.stat(export).st_mtime_ns == made  # used, not made again
-    earlier = os.path.getmtime(checkpoint) - 10
-    os.utime(export, (earlier, earlier))  # the checkpoint was replaced after the export: it is stale
+    shutil.copy(os.path.join(folder, "last_separator.keras"), checkpoint)  # other weights under the same name
     Separator.from_checkpoint(checkpoint)
-    assert os.path.getmtime(export) >= os.path.getmtime(checkpoint)  # made again
+    assert os.stat(export).st_mtime_ns != made  # made again, from the new content
+    assert open(export + ".sha256").read() == file_digest(checkpoint)
     with open(export, "wb") as handle:
         handle.write(b"not a model")
     with pytest.raises(ValueError, match="not a LiteRT separator.*delete it"):
         Separator.from_checkpoint(checkpoint)
+
+
+def test_a_copied_checkpoint_keeps_its_export_whatever_the_file_times(trained_run, tmp_path, caplog):
+    _, folder, _ = trained_run
+    copy = tmp_path / "copied"
+    copy.mkdir()
+    for path in sorted(glob.glob(str(folder / "best_separator.*")), key=lambda p: p.endswith(".keras")):
+        shutil.copy(path, copy)  # as `cp runs/1/best_separator.* copied/`: the .keras last, so the newest
+    checkpoint = str(copy / "best_separator.keras")
+    export = litert_file(checkpoint, load_separator_settings(checkpoint)["inference_frames"], "float32")
+    assert os.path.getmtime(checkpoint) >= os.path.getmtime(export)
+    before = os.stat(export).st_mtime_ns
+    with caplog.at_level("INFO"):
+        Separator.from_checkpoint(checkpoint, precision="float32")
+    assert os.stat(export).st_mtime_ns == before and "exporting" not in caplog.text  # used as it is
+
+
+def test_a_read_only_checkpoint_folder_exports_once_into_the_users_cache(trained_run, tmp_path, monkeypatch, caplog):
+    from tests.conftest import small_disk
+    _, folder, _ = trained_run
+    disk = small_disk(tmp_path / "models", "20m")
+    checkpoint = copy_checkpoint(folder, disk)
+    assert subprocess.run(["mount", "-o", "remount,ro", disk]).returncode == 0
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    temporary = set(glob.glob(os.path.join(tempfile.gettempdir(), "*.tflite")))
+    with caplog.at_level("INFO"):
+        Separator.from_checkpoint(checkpoint, precision="float32")
+        cached = glob.glob(str(tmp_path / "cache" / "adversarial-separation" / "litert" / "*.float32.tflite"))
+        assert len(cached) == 1 and os.path.basename(cached[0]).startswith(file_digest(checkpoint))
+        made = os.stat(cached[0]).st_mtime_ns
+        Separator.from_checkpoint(checkpoint, precision="float32")
+    assert os.stat(cached[0]).st_mtime_ns == made and caplog.text.count("exporting") == 1  # once
+    assert "Assets written" not in caplog.text
+    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "*.tflite"))) == temporary  # nothing leaked
 
 
 def test_int8_on_litert_stays_close_to_float32(trained_run, demo_root, tmp_path):

@@ -77,6 +77,33 @@ def test_a_url_given_to_the_flag_is_parsed_as_a_url():
     assert mongo_from_flag("host:27017:db") == ("mongodb://host:27017", "db")
 
 
+def test_sacreds_flag_with_credentials_is_parsed_and_a_malformed_one_is_refused(tmp_path, capsys):
+    assert mongo_from_flag("alice:pw@127.0.0.1:1:mydb") == ("mongodb://alice:pw@127.0.0.1:1", "mydb")
+    assert mongo_from_flag("alice:p@w@127.0.0.1:1") == ("mongodb://alice:p@w@127.0.0.1:1", "adversarial_separation")
+    for value in ("alice:pw@127.0.0.1:1:my.db/x", "a:b:c:d"):
+        with pytest.raises(SystemExit) as stop:
+            attach_observers(small_experiment(), ["Training.py", "-m", value], runs_dir=str(tmp_path / "runs"))
+        err = capsys.readouterr().err
+        assert stop.value.code == 2 and err.startswith("error: -m ") and len(err.splitlines()) == 1
+        assert "pw@" not in err
+
+
+@pytest.mark.parametrize("url", ["mongodb://ann:p@ss:w/rd@127.0.0.1:27017", "mongodb://ann:s3cret@127.0.0.1:99999/"])
+def test_an_invalid_url_is_called_invalid_not_unreachable(tmp_path, url):
+    with pytest.raises(ObserverError) as error:
+        make_mongo_observer(url, "db", str(tmp_path / "failures"))
+    assert "is not a valid MongoDB URL" in str(error.value) and "unreachable" not in str(error.value)
+    assert "ss:w/rd" not in str(error.value) and "s3cret" not in str(error.value)
+
+
+def test_replay_with_an_unescaped_password_is_one_line(monkeypatch, capsys, tmp_path):
+    from Utils import mongo_replay
+    monkeypatch.setenv("MONGO_URL", "mongodb://ann:p@ss:w/rd@127.0.0.1:27017")
+    assert mongo_replay.main([str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: MONGO_URL mongodb://ann:***@") and "ss:w/rd" not in err and len(err.splitlines()) == 1
+
+
 def test_unreachable_server_fails_fast_naming_host_and_port_without_password(tmp_path):
     started = time.monotonic()
     with pytest.raises(ObserverError) as error:

@@ -109,6 +109,8 @@ def test_broken_files_are_skipped_and_counted_and_secrets_stay_out(workdir):
                 everything += handle.read().decode(errors="replace")
     assert secret not in everything
     assert "MongoDB at 127.0.0.1:9 is unreachable" in result.stderr and "file observer" in result.stderr
+    for name in ("empty.wav", "text.wav", "garbage.mp3"):
+        assert sum(name in line for line in result.stderr.splitlines()) == 1, name  # warned once each
 
 
 def test_missing_dataset_folder_stops_at_start_with_one_line(workdir):
@@ -172,7 +174,7 @@ def test_a_damaged_newest_checkpoint_resumes_from_the_previous_one(trained_run, 
     result = run_script(["Training.py", "with", "cfg.semi_sup", "cfg.demo", *TINY, f"resume={copy}", "evaluate=False"],
                         cwd=workdir)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "state.npz is damaged" in result.stderr and "state.json is not readable JSON" in result.stderr
+    assert result.stderr.count("state.npz is damaged") == 1 and "state.json is not readable JSON" in result.stderr
     assert "resumed from previous.json and previous.npz (step 12)" in result.stderr
     # The previous pair is the periodic save at the epoch's last step, made before the epoch's validation:
     # the resumed run validates epoch 2 without another step.
@@ -212,3 +214,79 @@ def test_a_run_killed_without_a_trace_is_shown_dead(trained_run, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     status = next(line for line in result.stdout.splitlines() if line.lstrip().startswith("status"))
     assert "RUNNING" in status and "DEAD" in status
+
+
+def copied_run(trained_run, tmp_path):
+    """A workdir of its own holding a copy of the session's trained run as runs/1 (tests change it)."""
+    import shutil
+    _, folder, _ = trained_run
+    workdir = tmp_path / "user"
+    os.makedirs(workdir / "data")
+    os.symlink(os.path.realpath(trained_run[0] / "data" / "demo"), workdir / "data" / "demo")
+    shutil.copytree(folder, workdir / "runs" / "1", ignore=shutil.ignore_patterns("tensorboard", "evaluation"))
+    return workdir
+
+
+def test_resume_takes_a_run_number_refuses_fixed_settings_and_applies_the_rest(trained_run, tmp_path):
+    from Models.build import load_separator_weights
+    workdir = copied_run(trained_run, tmp_path)
+    common = ["Training.py", "with", "cfg.semi_sup", "cfg.demo", *TINY, "resume=1", "evaluate=False"]
+    refused = run_script([*common, "cfg.batch_size=8", "cfg.unet_filters=4"], cwd=workdir)
+    lines = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr and len(lines) == 1, refused.stderr[-2000:]
+    assert "cfg.batch_size, cfg.unet_filters cannot change when a run is resumed (it was 4, now 8)" in lines[0]
+    # Learning rates of 0 on resume: the weights must stay as they were at the checkpoint (step 12).
+    frozen = run_script([*common, "cfg.separator_lr=0", "cfg.critic_lr=0", "cfg.max_epochs=3"], cwd=workdir)
+    assert frozen.returncode == 0, frozen.stderr[-3000:]
+    run = json.loads((workdir / "runs" / "2" / "run.json").read_text())
+    assert run["result"]["steps"] == 18
+    before = load_separator_weights(str(workdir / "runs" / "1" / "last_separator.keras")).weights
+    after = load_separator_weights(str(workdir / "runs" / "2" / "last_separator.keras")).weights
+    assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(before, after))
+
+
+def test_evaluate_takes_a_run_number_and_names_a_source_mismatch(trained_run, tmp_path):
+    workdir = copied_run(trained_run, tmp_path)
+    result = run_script(["Evaluate.py", "with", "cfg.semi_sup", "cfg.demo", "cfg.musdb_4stems", "run=1",
+                         "progress=False"], cwd=workdir)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert lines == ["error: runs/1/best_separator.keras separates accompaniment, vocals, and the config asks for "
+                     "vocals, drums, bass, other (cfg.sources): evaluate it with the named configs it was trained "
+                     "with"], result.stderr[-2000:]
+
+
+def test_compare_fits_the_terminal_and_a_plot_it_cannot_make_is_one_line(trained_run, tmp_path, capsys):
+    import Compare
+    workdir = copied_run(trained_run, tmp_path)
+    import shutil
+    shutil.copytree(workdir / "runs" / "1", workdir / "runs" / "2")
+    config = json.loads((workdir / "runs" / "2" / "config.json").read_text())
+    config["cfg"]["unpaired_collections"] = [["vocals", "data/" + "very_long_folder_name/" * 40]]
+    (workdir / "runs" / "2" / "config.json").write_text(json.dumps(config))
+    runs = str(workdir / "runs")
+    assert Compare.main(["--runs", runs, "--plot", str(tmp_path / "no" / "such" / "folder" / "plot.png")]) == 1
+    out, err = capsys.readouterr()
+    assert max(len(line) for line in out.splitlines()) <= 120 and "…" in out  # the test terminal's width
+    assert err.startswith("error: cannot write the plot") and len(err.splitlines()) == 1
+    assert Compare.main(["--runs", runs, "--wide"]) == 0 and "very_long_folder_name/" * 40 in capsys.readouterr().out
+    run = json.loads((workdir / "runs" / "2" / "run.json").read_text())
+    run["result"] = {}
+    (workdir / "runs" / "2" / "run.json").write_text(json.dumps(run))
+    assert Compare.main(["--runs", runs, "2", "--plot", str(tmp_path / "plot.png")]) == 1
+    assert capsys.readouterr().err.startswith("error: no plot: none of these runs has test scores")
+
+
+def test_damaged_separator_files_are_named_for_what_they_are(trained_run, tmp_path):
+    import pytest
+    from Models.build import load_separator_weights
+    from Models.saved_separator import load_separator_settings
+    _, folder, _ = trained_run
+    (tmp_path / "cut.keras").write_bytes((folder / "best_separator.keras").read_bytes()[:20000])
+    with pytest.raises(ValueError, match=r"cut.keras: damaged or truncated \(20000 bytes"):
+        load_separator_weights(str(tmp_path / "cut.keras"))
+    settings = json.loads((folder / "best_separator.json").read_text())
+    (tmp_path / "deep.json").write_text(json.dumps(dict(settings, unet_levels=40)))
+    with pytest.raises(ValueError, match="unet_levels=40 is not a separator Training.py builds") as error:
+        load_separator_settings(str(tmp_path / "deep.keras"))
+    assert "tflite" not in str(error.value)

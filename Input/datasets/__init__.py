@@ -59,6 +59,10 @@ def check_datasets(config: Dict[str, Any]) -> None:
         if unknown:
             raise ConfigError(f"cfg.datasets.{name}.{unknown[0]} is unknown: valid keys are "
                               f"{', '.join(sorted(DATASET_KEYS))}")
+        root = spec.get("root")
+        if root is not None and not (isinstance(root, str) and root):
+            raise ConfigError(f"cfg.datasets.{name}.root={root!r} is invalid: must be a folder's path in quotes, "
+                              f"e.g. cfg.datasets.{name}.root='data/{name}', or None (not used)")
         if not isinstance(spec.get("unpaired", True), bool):
             raise ConfigError(f"cfg.datasets.{name}.unpaired={spec['unpaired']!r} is invalid: valid are True, False")
         kind = spec.get("type")
