@@ -2,6 +2,7 @@
 
     python Compare.py                      # every run in runs/
     python Compare.py 3 4 --plot cmp.png   # runs 3 and 4 side by side, with a bar plot of SDR
+    python Compare.py 3 4 --html cmp/      # their listening reports side by side (cmp/index.html)
     MONGO_URL=mongodb://host:27017 python Compare.py --mongo
 
 Scores are median SDR/SIR/SAR over test tracks (the separator's, all datasets), per source.
@@ -111,6 +112,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--runs", default="runs", help="the file observer's folder (default: runs)")
     parser.add_argument("--mongo", action="store_true", help="read runs from MONGO_URL / MONGO_DB instead")
     parser.add_argument("--plot", default=None, help="write a bar plot of test scores to this PNG")
+    parser.add_argument("--html", default=None, metavar="FOLDER",
+                        help="write a listening page of two or more runs side by side into FOLDER (their evaluations' "
+                             "listening reports)")
     parser.add_argument("--wide", action="store_true", help="print whole cells, however wide (default: fit the terminal)")
     args = parser.parse_args(argv)
     if args.mongo:
@@ -145,6 +149,24 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"error: cannot write the plot {args.plot}: {error.strerror or error}", file=sys.stderr)
             return 1
         print(f"plot written to {args.plot}")
+    if args.html:
+        return write_html(runs, args.html)
+    return 0
+
+
+def write_html(runs: List[Dict], out: str) -> int:
+    """Compare.py --html: the runs' listening reports side by side; a run without one is one line."""
+    from Utils.listening_report import write_comparison
+    if len(runs) < 2 or not all(run.get("folder") for run in runs):
+        print("error: --html compares two or more runs of the file observer's folder (give their ids)",
+              file=sys.stderr)
+        return 2
+    try:
+        path = write_comparison(out, [(run["id"], os.path.join(run["folder"], "evaluation")) for run in runs])
+    except (ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"listening comparison: {path}")
     return 0
 
 

@@ -14,6 +14,7 @@ The page uses relative paths only and opens from ``file://`` without a server or
 import html
 import json
 import os
+import shutil
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -157,9 +158,7 @@ def _song_section(row: Dict, sources: Sequence[str]) -> str:
     if not media:
         return f"<section><h3>{title}</h3>{table}<p>No audio: the song could not be excerpted.</p></section>"
     start, stop = media["excerpt"]
-    players = "".join(f'<div class="player"><span>{html.escape(role)}</span>'
-                      f'<audio controls preload="metadata" src="{html.escape(path)}"></audio></div>'
-                      for role, path in media["clips"].items())
+    players = "".join(_player(role, path) for role, path in media["clips"].items())
     return (f'<section id="{url_name(row["dataset"] + " - " + row["track"])}"><h3>{title}</h3>{table}'
             f"<p>Excerpt {start:.0f}-{stop:.0f} s</p>{players}"
             f'<img class="spectrogram" src="{html.escape(media["image"])}" alt="spectrograms of {title}"></section>')
@@ -193,3 +192,73 @@ def read_report_rows(evaluation_folder: str) -> List[Dict]:
     """The per-song rows of an evaluation (``scores.json``), each with its report media where it has them."""
     with open(os.path.join(evaluation_folder, "scores.json")) as handle:
         return json.load(handle)["tracks"]
+
+
+def write_comparison(out: str, runs: Sequence[Tuple[str, str]]) -> str:
+    """Writes ``out/index.html``: two or more runs' reports side by side on the songs they share (one mixture
+    player, each run's estimates under it, the scores with their differences to the first run).
+
+    Args:
+        runs: ``(label, evaluation folder)`` pairs, each folder holding ``scores.json`` and ``report/``.
+
+    Raises:
+        ValueError: a run has no listening report, or the runs share no song (the message says which).
+    """
+    tables = {}
+    for label, evaluation in runs:
+        report = os.path.join(evaluation, REPORT_FOLDER)
+        if not os.path.isfile(os.path.join(report, "index.html")):
+            raise ValueError(f"run {label} has no listening report in {report}: evaluate it with Evaluate.py first")
+        tables[label] = {(r["dataset"], r["track"]): r for r in read_report_rows(evaluation) if r.get("media")}
+    labels = [label for label, _ in runs]
+    songs = sorted(set.intersection(*(set(rows) for rows in tables.values())))
+    if not songs:
+        raise ValueError(f"runs {', '.join(labels)} share no evaluated song")
+    sources = list(tables[labels[0]][songs[0]]["methods"]["separator"])
+    os.makedirs(out, exist_ok=True)
+    for label, evaluation in runs:  # each run's media under its own folder
+        target = os.path.join(out, url_name(label))
+        for kind in ("clips", "images"):
+            source_folder = os.path.join(evaluation, REPORT_FOLDER, kind)
+            if os.path.isdir(source_folder):
+                shutil.copytree(source_folder, os.path.join(target, kind), dirs_exist_ok=True)
+    parts = [_page_head(f"Runs {', '.join(labels)} side by side"), "<h2>SDR per song (dB)</h2>",
+             _comparison_table(tables, labels, songs, sources)]
+    for song in songs:
+        first = tables[labels[0]][song]["media"]
+        parts.append(f"<section><h3>{html.escape(song[1])} <small>({html.escape(song[0])})</small></h3>"
+                     + _player("mixture", f"{url_name(labels[0])}/{first['clips']['mixture']}"))
+        for source in sources:
+            parts.append(f"<h4>{html.escape(source)}</h4>" + "".join(
+                _player(f"run {label}", f"{url_name(label)}/{tables[label][song]['media']['clips'][f'estimate {source}']}")
+                for label in labels) + _player("reference", f"{url_name(labels[0])}/{first['clips'][f'reference {source}']}"))
+        parts.append("</section>")
+    parts.append("</body></html>")
+    path = os.path.join(out, "index.html")
+    with open(path, "w") as handle:
+        handle.write("\n".join(parts))
+    return path
+
+
+def _comparison_table(tables: Dict, labels: List[str], songs: List, sources: Sequence[str]) -> str:
+    head = "".join(f"<th>{html.escape(s)}, run {html.escape(l)}</th>" + (
+        f"<th>{html.escape(s)}, {html.escape(l)} - {html.escape(labels[0])}</th>" if l != labels[0] else "")
+        for s in sources for l in labels)
+    lines = [f'<table class="comparison"><tr><th>song</th>{head}</tr>']
+    for song in songs:
+        cells = ""
+        for source in sources:
+            base = tables[labels[0]][song]["methods"]["separator"][source].get("SDR")
+            for label in labels:
+                value = tables[label][song]["methods"]["separator"][source].get("SDR")
+                cells += f"<td>{_number(value)}</td>"
+                if label != labels[0]:
+                    both = all(isinstance(v, (int, float)) for v in (value, base))
+                    cells += f"<td>{_number(value - base) if both else '-'}</td>"
+        lines.append(f"<tr><td>{html.escape(song[1])}</td>{cells}</tr>")
+    return "\n".join(lines + ["</table>"])
+
+
+def _player(label: str, path: str) -> str:
+    return (f'<div class="player"><span>{html.escape(label)}</span>'
+            f'<audio controls preload="metadata" src="{html.escape(path)}"></audio></div>')

@@ -259,7 +259,7 @@ def plot(contrasts: List[List], path: str) -> None:
 
 
 def table(columns: Sequence[str], rows: List[List]) -> str:
-    cells = [[f"{v:.2f}" if isinstance(v, float) else str(v) for v in row] for row in rows]
+    cells = [[(f"{v:.2f}" if np.isfinite(v) else "-") if isinstance(v, float) else str(v) for v in row] for row in rows]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in cells])
 

@@ -5,8 +5,6 @@ import shutil
 
 import pytest
 
-from tests.conftest import ROOT
-
 REPORT_LIMIT_BYTES = 20 * 2 ** 20
 
 
@@ -81,3 +79,31 @@ def test_a_silent_estimate_and_a_long_song_make_a_whole_page(tmp_path):
     text = open(page).read()
     assert text.count("<audio") == 3 and "long song" in text and "nan" not in text.lower().replace("nanmean", "")
     assert all(os.path.isfile(tmp_path / clip) for clip in media["clips"].values())
+
+
+def test_compare_puts_two_runs_side_by_side_and_names_a_run_without_a_report(trained_run, tmp_path, browser, capsys):
+    import Compare
+    _, folder, _ = trained_run
+    runs = tmp_path / "runs"
+    for run_id in ("1", "2"):
+        shutil.copytree(folder, runs / run_id, ignore=shutil.ignore_patterns("tensorboard", "checkpoint"))
+    assert Compare.main(["--runs", str(runs), "1", "2", "--html", str(tmp_path / "cmp")]) == 0
+    page = tmp_path / "cmp" / "index.html"
+    assert f"listening comparison: {page}" in capsys.readouterr().out
+    browser.get(page.as_uri())
+    durations = browser.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        Promise.all([...document.querySelectorAll('audio')].map(a => new Promise(resolve => {
+            if (a.readyState >= 1) return resolve(a.duration);
+            a.addEventListener('loadedmetadata', () => resolve(a.duration));
+            a.addEventListener('error', () => resolve(-1));
+            a.load();
+        }))).then(done);""")
+    assert len(durations) == 24 * 7 and all(d > 0 for d in durations)  # mixture, then 2 runs + reference per source
+    differences = browser.execute_script(
+        "return [...document.querySelectorAll('table.comparison tr')].slice(1).map(r => r.cells[3].textContent)")
+    assert len(differences) == 24 and set(differences) <= {"0.00", "-"}  # the same run twice
+    shutil.rmtree(runs / "2" / "evaluation")
+    assert Compare.main(["--runs", str(runs), "1", "2", "--html", str(tmp_path / "again")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: run 2 has no listening report") and "Evaluate.py" in err and len(err.splitlines()) == 1

@@ -234,7 +234,7 @@ def test_resume_takes_a_run_number_refuses_fixed_settings_and_applies_the_rest(t
     refused = run_script([*common, "cfg.batch_size=8", "cfg.unet_filters=4"], cwd=workdir)
     lines = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
     assert refused.returncode != 0 and "Traceback" not in refused.stderr and len(lines) == 1, refused.stderr[-2000:]
-    assert "cfg.batch_size, cfg.unet_filters cannot change when a run is resumed (it was 4, now 8)" in lines[0]
+    assert "cfg.unet_filters, cfg.batch_size cannot change when a run is resumed (it was 8, now 4)" in lines[0]
     # Learning rates of 0 on resume: the weights must stay as they were at the checkpoint (step 12).
     frozen = run_script([*common, "cfg.separator_lr=0", "cfg.critic_lr=0", "cfg.max_epochs=3"], cwd=workdir)
     assert frozen.returncode == 0, frozen.stderr[-3000:]
