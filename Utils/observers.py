@@ -146,6 +146,7 @@ def report_header(run, checkpoint: str, argv: List[str]) -> dict:
     the command that reproduces it (a MongoDB password masked, ``-m`` left out)."""
     import datetime
     words, _ = split_mongo_flag(list(argv))
+    words = [os.path.basename(words[0]), *words[1:]] if words else words  # Training.py, wherever the clone is
     return {"run": f"{run._id} ({run_folder(run)})", "named configs": " ".join(
                 w for w in words if w.startswith("cfg.") and "=" not in w) or "(base)",
             "checkpoint": checkpoint, "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),

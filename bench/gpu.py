@@ -79,11 +79,11 @@ def training_row(label: str, semi: bool, mixed: bool, xla: bool, steps: int) -> 
         data = TrainingInput(partitions, config["sources"], geometry, settings, 1, semi, config["n_critic"],
                              in_memory=True, progress=False).segment(0)
         synthetic = tf.data.Dataset.from_tensors(next(iter(data))).repeat()
-        model.fit(synthetic, steps_per_epoch=1, epochs=1, verbose=0)  # trace and compile once
+        model.fit(synthetic, steps_per_epoch=1, epochs=1, verbose=0, shuffle=False)  # trace and compile once
         with GPUSampler() as gpu, Timer() as compute:
-            model.fit(synthetic, steps_per_epoch=steps, epochs=1, verbose=0)
+            model.fit(synthetic, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
         clock = StepClock(warmup=2)
-        model.fit(data, steps_per_epoch=steps + clock.warmup, epochs=1, verbose=0, callbacks=[clock])
+        model.fit(data, steps_per_epoch=steps + clock.warmup, epochs=1, verbose=0, callbacks=[clock], shuffle=False)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     step, real_step = compute.seconds / steps, clock.seconds / steps
