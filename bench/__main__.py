@@ -1,6 +1,6 @@
 """Runs every benchmark (``make bench``); each prints its table and writes bench/results/<name>.{md,csv}.
 
-    python -m bench            # all; semi_vs_sup's 16 training runs take about 4.5 hours on 2 cores (it resumes)
+    python -m bench            # all; semi_vs_sup's 16 training runs take 6 to 7 hours on 2 cores (it resumes)
     python -m bench --quick    # all, semi_vs_sup in its quick mode (4 short runs)
 
 The quality benchmarks of one model (precision_quality, band_extension, full_band_masks) share

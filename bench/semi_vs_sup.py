@@ -251,9 +251,12 @@ def plot(contrasts: List[List], path: str) -> None:
         axis.set_title(DOMAINS[domain], fontsize=10)
         axis.set_xlabel("SDR semi_sup - sup (dB)")
         axis.grid(alpha=0.3, axis="x")
-    axes[0][0].legend(fontsize=8, loc="lower right")
-    figure.suptitle("Semi-supervised minus supervised on the demo corpus: mean and 95% intervals", fontsize=10)
-    figure.tight_layout()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, fontsize=8, loc="lower center", ncol=2)
+    seeds = max(row[3] for row in contrasts)
+    figure.suptitle(f"Semi-supervised minus supervised on the demo corpus, {seeds} seed(s): mean and 95% intervals "
+                    f"(grey: the primary interval includes 0)", fontsize=10)
+    figure.tight_layout(rect=(0, 0.07, 1, 1))
     figure.savefig(path, dpi=110)
     plt.close(figure)
 
