@@ -142,8 +142,10 @@ def main(argv=None):
            ["task", "method or engine", "precision", "XLA", "steps", "steps/s or files/s (compute)",
             "steps/s (with input)", "waiting for input", "GPU utilisation", "GPU memory (MiB)"], rows,
            "python -m bench.gpu" + (" --smoke" if args.smoke else ""),
-           "Training: the paper's config (batch 64, 10 s excerpts, 5 critic steps) on the demo corpus, memory streams."
-           " Separation: a 3-minute 44.1 kHz stereo song, Separate.py as a whole process (files/s).")
+           ("Smoke: cfg.demo's sizes, 2 steps per row, a 10 s song: a check that every row runs, not a measurement."
+            if args.smoke else "Training: the paper's config (batch 64, 10 s excerpts, 5 critic steps) on the demo "
+            "corpus, memory streams. Separation: a 3-minute 44.1 kHz stereo song, Separate.py as a whole process "
+            "(files/s)."))
 
 
 if __name__ == "__main__":
