@@ -130,10 +130,10 @@ def test_paper_run_prints_the_authors_partition(paper_run):
     _, folder, result = paper_run
     rows = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines() if line.startswith(("train_", "valid", "test"))}
     assert rows["train_sup"][:1] == ["2"] and rows["train_sup"][-1] == "dsd100"
-    assert rows["valid"][0] == "8" and rows["test"][0] == "10"  # dsd100 2 + 2; thirds of 12, 5 and 3 songs
+    assert rows["valid"][0] == "16" and rows["test"][0] == "18"  # dsd100 2 + 2; thirds of 36, 5 and 3 songs
     assert rows["train_unsup/vocals"][-3:] == ["ccmixter,", "ikala,", "medleydb"]
     info = json.loads((folder / "info.json").read_text())
-    assert {row["partition"]: row["songs"] for row in info["partitions"]}["train_unsup/mixture"] == 6
+    assert {row["partition"]: row["songs"] for row in info["partitions"]}["train_unsup/mixture"] == 14
     # cfg.stream_source=auto: the demo's copies fit in memory many times over, so the streams read from there
     assert "training streams read from memory" in result.stdout and info["stream_source"] == "memory"
 
@@ -149,7 +149,7 @@ def test_paper_protocol_scores_the_mono_8k_estimates_with_mir_eval(paper_run, de
         assert any(line.split()[:2] == ["separator", dataset] for line in result.stdout.splitlines()), dataset
     evaluation = os.path.join(latest_run(workdir / "runs"), "evaluation")
     rows = {row["track"]: row for row in json.loads(open(os.path.join(evaluation, "scores.json")).read())["tracks"]}
-    assert len(rows) == 10 and {row["protocol"] for row in rows.values()} == {"paper"}
+    assert len(rows) == 18 and {row["protocol"] for row in rows.values()} == {"paper"}
     assert not os.path.exists(os.path.join(evaluation, "separator"))  # no museval files: not that protocol
 
     # One DSD100 test song, separated and scored here: its mono downmix at 8192 Hz through the network's own
