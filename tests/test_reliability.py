@@ -73,13 +73,29 @@ def test_nan_loss_stops_with_a_clear_message_and_a_loadable_checkpoint(workdir):
 
 
 def test_a_learning_rate_that_kills_the_heads_is_a_warning_after_the_first_epoch(workdir):
+    # lr 10 kills both heads within 5 steps with finite weights (from 1e3 up, corpus 4's songs give a NaN loss,
+    # which test_nan_loss_stops_with_a_clear_message_and_a_loadable_checkpoint covers).
     result = run_script(["Training.py", "with", "cfg.sup", "cfg.demo", *TINY, "cfg.epoch_it=5", "cfg.max_epochs=1",
-                         "evaluate=False", "cfg.separator_lr=1e12"], cwd=workdir)
+                         "evaluate=False", "cfg.separator_lr=10.0"], cwd=workdir)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "warning: the separator's accompaniment, vocals estimates are all zero on the validation songs: a dead " \
            "output head, which L_s cannot revive; lower cfg.separator_lr" in result.stderr
-    # Its weights went to NaN: no LiteRT export (the converter would crash the run on them), one warning.
-    assert "not exported, as the separator's weights are not all finite (a diverged run)" in result.stderr
+
+
+def test_weights_gone_to_nan_are_not_exported_for_litert(trained_run, tmp_path, caplog):
+    """The converter would crash the whole run on them: one warning instead, and no file."""
+    from Models.build import load_separator_weights, save_separator
+    from Models.engines import export_for_litert
+    from Models.saved_separator import load_separator_settings
+    _, folder, _ = trained_run
+    network = load_separator_weights(str(folder / "best_separator.keras"))
+    network.set_weights([np.full_like(w, np.nan) for w in network.get_weights()])
+    path = str(tmp_path / "diverged.keras")
+    save_separator(network, load_separator_settings(str(folder / "best_separator.keras")), path)
+    with caplog.at_level("WARNING"):
+        assert export_for_litert(path) == []
+    assert "not exported, as the separator's weights are not all finite (a diverged run)" in caplog.text
+    assert not [name for name in os.listdir(tmp_path) if name.endswith(".tflite")]
 
 
 def test_broken_files_are_skipped_and_counted_and_secrets_stay_out(workdir):
