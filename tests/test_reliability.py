@@ -203,7 +203,7 @@ def test_unusable_checkpoints_are_one_line_naming_the_files(trained_run, tmp_pat
     workdir, folder, _ = trained_run
     copy = damaged_copy(folder, tmp_path, "all_damaged", {"state.npz": None, "previous.npz": b"PK\x03\x04 no zip"})
     cases = [(copy, [], ["state.npz is damaged", "previous.npz is damaged"]),
-             (folder, ["cfg.unet_filters=4"], ["does not fit this model", "resume with the config"])]
+             (folder, ["cfg.unet_filters=4"], ["cfg.unet_filters cannot change when a run is resumed"])]
     for location, extra, expected in cases:
         result = run_script(["Training.py", "with", "cfg.semi_sup", "cfg.demo", *TINY, *extra, f"resume={location}",
                              "evaluate=False"], cwd=workdir)
