@@ -254,10 +254,11 @@ def test_resume_takes_a_run_number_refuses_fixed_settings_and_applies_the_rest(t
     # Learning rates of 0 on resume: the weights must stay as they were at the checkpoint (step 12).
     frozen = run_script([*common, "cfg.separator_lr=0", "cfg.critic_lr=0", "cfg.max_epochs=3"], cwd=workdir)
     assert frozen.returncode == 0, frozen.stderr[-3000:]
-    run = json.loads((workdir / "runs" / "2" / "run.json").read_text())
+    resumed = latest_run(workdir / "runs")  # the refused resume made a run folder of its own, marked FAILED
+    run = json.loads(open(os.path.join(resumed, "run.json")).read())
     assert run["result"]["steps"] == 18
     before = load_separator_weights(str(workdir / "runs" / "1" / "last_separator.keras")).weights
-    after = load_separator_weights(str(workdir / "runs" / "2" / "last_separator.keras")).weights
+    after = load_separator_weights(os.path.join(resumed, "last_separator.keras")).weights
     assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(before, after))
 
 
