@@ -32,7 +32,7 @@ def base():
         "musdb": {"type": "musdb", "root": "data/musdb18", "is_wav": False},  # MUSDB18 (.stem.mp4); HQ: is_wav=True
         "ccmixter": {"type": "ccmixter", "root": "data/ccmixter", "unpaired": True},
         "dsd100": {"type": "dsd100", "root": None},       # the paper's datasets (cfg.paper)
-        "medleydb": {"type": "medleydb", "root": None},
+        "medleydb": {"type": "medleydb", "root": None, "vocals": "singers"},  # every singing stem; 'authors': their list's
         "ikala": {"type": "ikala", "root": None},
     }
     supervised_dataset = "musdb"   # its train split is train_sup; its test split halves into valid and test (paper: DSD100)
@@ -40,7 +40,7 @@ def base():
     # "unpaired": False leaves that first third unused (bench.semi_vs_sup_control: no stage unpaired audio).
     # Extra unpaired collections: [stream, folder or .txt/.csv list] pairs; stream is 'mixture' or a source.
     unpaired_collections = []
-    partition_order = "shuffled"   # songs shuffled by partition_seed before the cuts; authors: 'file' (cfg.paper)
+    partition_order = "shuffled"   # songs shuffled by partition_seed before the cuts; 'file'; 'authors': their lists (cfg.paper)
     partition_seed = 1             # shuffles songs before cutting datasets into parts
     train_sup_songs = 0            # 0: every paired training song; N: only N of them (scarce-label experiments)
     index_cache = True             # cache per-file duration/rate/channels as JSON beside the data
@@ -171,20 +171,23 @@ def demo():
 
 @cfg.named_config
 def paper():
-    # The paper's experiment as published (Sec. 3.1), with the authors' partition: DSD100's Dev songs are the
-    # paired training set, its Test songs in file order are halved into validation and test; MedleyDB, CCMixter
-    # and iKala, in file order, are each cut in thirds (unpaired training, validation, test). Set each root:
+    # The paper's experiment as the authors ran it (Sec. 3.1 and their final Training.py): DSD100's Dev songs are
+    # the paired training set, its Test songs in the order of the authors' list are halved into validation and
+    # test; MedleyDB and CCMixter in their lists' order, and iKala in file order (no list survives), are each
+    # cut in thirds (unpaired training, validation, test); songs the lists do not name are left out. MedleyDB's
+    # roles are the stems their list names, with their gain and clipping (Input/datasets/medleydb.py,
+    # authors_roles). Set each root:
     #   python Training.py with cfg.semi_sup cfg.paper cfg.datasets.dsd100.root=/data/DSD100 ...
     datasets = {
         "musdb": {"type": "musdb", "root": None},
         "dsd100": {"type": "dsd100", "root": "data/DSD100"},
-        "medleydb": {"type": "medleydb", "root": "data/MedleyDB"},
+        "medleydb": {"type": "medleydb", "root": "data/MedleyDB", "vocals": "authors"},
         "ccmixter": {"type": "ccmixter", "root": "data/ccmixter"},
         "ikala": {"type": "ikala", "root": "data/iKala"},
     }
     supervised_dataset = "dsd100"
     unpaired_collections = []
-    partition_order = "file"
+    partition_order = "authors"
     sample_by_duration = False     # authors: files drawn uniformly
     stream_source = "auto"         # memory where it fits: the file streams cannot feed a GPU at these settings
     resampled_cache = "data/paper_8k"  # ours: each role resampled once (about 1.2 GB per 10 hours)

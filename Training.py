@@ -203,6 +203,7 @@ def read_partitions(cfg, _run, progress: bool = True):
     _run.info["partitions"] = partitions.summary()
     _run.info["paired_songs"] = [track.name for track in partitions.train_sup]
     _run.info["skipped_files"] = list(partitions.skipped)
+    _run.info["unlisted_songs"] = list(partitions.unlisted)
     return partitions
 
 

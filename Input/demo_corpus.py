@@ -13,9 +13,10 @@ audio of another ("stage") that a second test set is drawn from too (Input/chora
 - ``mixtures/``, ``solo_vocals/``, ``solo_accompaniment/`` and ``solo_{drums,bass,other}/`` (the
   stems of the solo accompaniment songs): unpaired collections of other stage songs, in wav, flac
   and mp3, at 44.1 and 22.05 kHz, mono and stereo;
-- ``dsd100/``, ``medleydb/`` and ``ikala/``: the paper's datasets' layouts, a few songs each
-  (Input/paper_layouts.py), rendered after the rest from chorales no other song uses, with their own
-  ``paper_manifest.json`` (so that adding them left the songs above as they were);
+- ``dsd100/``, ``medleydb/``, ``paper_ccmixter/`` and ``ikala/``: the paper's datasets' layouts, a few
+  songs each, named as in the authors' lists (Input/paper_layouts.py), rendered after the rest from
+  chorales no other song uses, with their own ``paper_manifest.json`` (so that adding them left the songs
+  above as they were);
 - ``manifest.json``: each song's chorale, family, licence notes and rendering parameters.
 """
 import argparse
@@ -34,7 +35,7 @@ from tqdm import tqdm
 
 from Input import chorales, fluidsynth
 from Input.errors import DatasetError
-from Input.paper_layouts import PAPER_COLLECTIONS, write_paper_layout
+from Input.paper_layouts import LISTED_NAMES, PAPER_COLLECTIONS, listed_song_name, write_paper_layout
 from Utils import audio as audio_io
 from Utils.files import write_json_atomically
 
@@ -95,7 +96,8 @@ def render_song(song: dict, out: str, soundfont: str) -> dict:
         raise RuntimeError(f"no SATB chorale among the candidates of song {song['index']}")
     arrangement = chorales.arrange(corpus_id, voices, song["duration"], rng, song["family"])
     stems = render_stems(arrangement, soundfont)
-    name = f"Demo{song['index']:02d} - {corpus_id.split('/')[-1].rsplit('.', 1)[0]}"
+    name = (listed_song_name(song["collection"], song["place"])
+            or f"Demo{song['index']:02d} - {corpus_id.split('/')[-1].rsplit('.', 1)[0]}")
     files = write_collection(song, name, stems, out)
     return {"name": name, "collection": song["collection"], "files": files, **arrangement.describe()}
 
@@ -124,7 +126,7 @@ def write_collection(song: dict, name: str, stems: Dict[str, np.ndarray], out: s
     stems = {stem: audio.astype(np.int32) for stem, audio in stems.items()}
     accompaniment = stems["drums"] + stems["bass"] + stems["other"]
     mixture = accompaniment + stems["vocals"]
-    if collection.split("/")[0] in ("dsd100", "medleydb", "ikala"):
+    if collection.split("/")[0] in ("dsd100", "medleydb", "paper_ccmixter", "ikala"):
         files = write_paper_layout(collection, song["place"], name, stems, out)
     elif collection.startswith("musdb/"):
         files = {role: (f"{collection}/{name}/{role}.wav", audio)
@@ -176,7 +178,7 @@ def build(out: str, seed: int = 2018, min_duration: float = 20.0, max_duration: 
     manifest = render_manifest(out, "manifest.json", key, lambda: plan(seed, min_duration, max_duration),
                                seed, soundfont, workers, progress, "rendering demo corpus")
     used = [song["corpus_id"] for song in manifest["songs"]]
-    paper_key = corpus_key(seed, *PAPER_DURATIONS, soundfont, [key, PAPER_COLLECTIONS])
+    paper_key = corpus_key(seed, *PAPER_DURATIONS, soundfont, [key, PAPER_COLLECTIONS, LISTED_NAMES])
     render_manifest(out, PAPER_MANIFEST, paper_key,
                     lambda: plan(seed, *PAPER_DURATIONS, PAPER_COLLECTIONS, len(manifest["songs"]), used),
                     seed, soundfont, workers, progress, "rendering paper layouts")
@@ -244,8 +246,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     except fluidsynth.MissingToolError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    layouts = ", ".join(collection.split("/")[0] for collection, _, _ in PAPER_COLLECTIONS[1:])
     print(f"demo corpus: {len(manifest['songs'])} songs in {args.out}, and "
-          f"{sum(count for _, count, _ in PAPER_COLLECTIONS)} in the paper's layouts (dsd100, medleydb, ikala)")
+          f"{sum(count for _, count, _ in PAPER_COLLECTIONS)} in the paper's layouts ({layouts})")
     return 0
 
 

@@ -6,8 +6,9 @@
   sources as separate, unpaired lists), validation and test;
 - unpaired collections (solo vocals, solo accompaniment, mixtures) add to ``train_unsup``.
 
-Songs are cut in file order (the authors' partition, ``cfg.partition_order=file``) or after a
-shuffle by the seed (``shuffled``, the default).
+Songs are cut after a shuffle by the seed (``cfg.partition_order='shuffled'``, the default), in file
+order (``file``), or in the order of the authors' lists (``authors``, ``cfg.paper``: their partition; songs
+the lists do not name are left out and counted, see :mod:`Input.datasets.authors_lists`).
 """
 import dataclasses
 import logging
@@ -16,6 +17,7 @@ from typing import Dict, List, Sequence
 import numpy as np
 
 from Input.datasets import SPLIT_TYPES, DatasetError, read_collection, read_dataset
+from Input.datasets.authors_lists import in_listed_order
 from Input.track import Track
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,7 @@ class Partitions:
     valid: List[Track]
     test: List[Track]
     skipped: List[str] = dataclasses.field(default_factory=list)
+    unlisted: List[str] = dataclasses.field(default_factory=list)  # '<dataset>/<song>' left out by 'authors' order
 
     def summary(self) -> List[dict]:
         """One row per partition (and per unpaired stream): songs and hours."""
@@ -43,6 +46,8 @@ class Partitions:
         lines += [f"{r['partition']:<28}{r['songs']:>7}{r['hours']:>9.3f}  {r['datasets']}" for r in rows]
         if self.skipped:
             lines.append(f"skipped {len(self.skipped)} unreadable files (see the run's info)")
+        if self.unlisted:
+            lines.append(f"left out {len(self.unlisted)} songs the authors' lists do not name (see the run's info)")
         return "\n".join(lines)
 
 
@@ -60,23 +65,30 @@ def build_partitions(datasets: Dict[str, dict], supervised_dataset: str, unpaire
         seed: shuffles songs before cutting datasets into parts.
         index_cache: cache audio headers as JSON beside the data.
         train_sup_songs: keep only this many paired training songs (0: all), chosen by the seed.
-        order: ``"shuffled"`` (by the seed) or ``"file"`` (the authors' partition: songs in file order).
+        order: ``"shuffled"`` (by the seed), ``"file"`` or ``"authors"`` (the authors' lists' order).
 
     Raises:
         DatasetError: a configured folder is missing or holds no readable audio.
     """
     rng = np.random.default_rng(seed)
-    ordered = (lambda tracks: tracks) if order == "file" else (lambda tracks: _shuffled(tracks, rng))
     skipped: List[str] = []
+    unlisted: List[str] = []
+
+    def ordered(name: str, subset: str) -> List[Track]:
+        tracks = read_dataset(name, datasets[name], sources, subset, index_cache, skipped)
+        if order == "authors":
+            return in_listed_order(tracks, name, datasets[name]["type"], subset, unlisted)
+        return tracks if order == "file" else _shuffled(tracks, rng)
+
     spec = datasets[supervised_dataset]
     if spec.get("root") is None:
         raise DatasetError(f"cfg.datasets.{supervised_dataset}.root is not set: the supervised dataset is required")
     if spec["type"] in SPLIT_TYPES:
         train_sup = read_dataset(supervised_dataset, spec, sources, "train", index_cache, skipped)
-        held_out = ordered(read_dataset(supervised_dataset, spec, sources, "test", index_cache, skipped))
+        held_out = ordered(supervised_dataset, "test")
         valid, test = held_out[:len(held_out) // 2], held_out[len(held_out) // 2:]
     else:
-        tracks = ordered(read_dataset(supervised_dataset, spec, sources, "train", index_cache, skipped))
+        tracks = ordered(supervised_dataset, "train")
         cut = len(tracks) // 3
         train_sup, valid, test = tracks[2 * cut:], tracks[:cut], tracks[cut:2 * cut]
     if train_sup_songs:
@@ -86,9 +98,9 @@ def build_partitions(datasets: Dict[str, dict], supervised_dataset: str, unpaire
     for name, spec in datasets.items():
         if name == supervised_dataset or spec.get("root") is None:
             continue
-        tracks = ordered(read_dataset(name, spec, sources, "train", index_cache, skipped))
+        tracks = ordered(name, "train")
         if spec["type"] in SPLIT_TYPES:
-            tracks += ordered(read_dataset(name, spec, sources, "test", index_cache, skipped))
+            tracks += ordered(name, "test")
         third = len(tracks) // 3
         unpaired, valid_part, test_part = tracks[:third], tracks[third:2 * third], tracks[2 * third:]
         if spec.get("unpaired", True):  # False: the third is left unused (held-out songs stay as they are)
@@ -102,7 +114,7 @@ def build_partitions(datasets: Dict[str, dict], supervised_dataset: str, unpaire
                       list(sources))
             continue
         train_unsup[stream] += read_collection(location, stream, index_cache=index_cache, skipped=skipped)
-    return Partitions(train_sup, train_unsup, valid, test, skipped)  # each skip was logged where it was found
+    return Partitions(train_sup, train_unsup, valid, test, skipped, unlisted)  # each skip was logged where found
 
 
 def _single_role(track: Track, role: str) -> Track:

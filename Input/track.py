@@ -3,8 +3,10 @@
 A role is a list of parts that are summed (MUSDB's accompaniment = drums + bass + other). A part is
 a file reference -- a path, or ``path#N`` for the N-th audio stream of a multi-stream file (MUSDB's
 ``.stem.mp4``) -- or ``{"file": reference, "gain": g, "channel": c}`` for a scaled file and/or one of
-its channels (DSD100's accompaniment = mixture - vocals; iKala's voice = the right channel). A role
-with no parts is silence of the track's length (a MedleyDB song without vocals).
+its channels (DSD100's accompaniment = mixture - vocals; iKala's voice = the right channel), or
+``{"sum": [parts], "clip": True}`` for parts summed and clipped to [-1, 1] before they are mixed with others
+(the authors wrote MedleyDB's summed stems to files, clipped, then mixed those). A role with no parts is
+silence of the track's length (a MedleyDB song without vocals).
 """
 import dataclasses
 import json
@@ -25,13 +27,19 @@ Part = Union[str, Dict[str, Any]]
 
 
 def part_file(part: Part) -> str:
-    """The file reference of a part."""
+    """The file reference of a file part (not a ``"sum"``)."""
     return part if isinstance(part, str) else part["file"]
+
+
+def file_parts(parts: Iterable[Part]) -> List[Part]:
+    """The file parts of ``parts``, with the parts of each ``"sum"`` in its place."""
+    return [leaf for part in parts
+            for leaf in (file_parts(part["sum"]) if isinstance(part, dict) and "sum" in part else [part])]
 
 
 def first_missing_file(roles: Dict[str, List[Part]]) -> Optional[str]:
     """The first (sorted) file a track's roles name that does not exist, or ``None``."""
-    missing = sorted({part_file(part) for parts in roles.values() for part in parts
+    missing = sorted({part_file(part) for parts in roles.values() for part in file_parts(parts)
                       if not os.path.isfile(audio_io.split_reference(part_file(part))[0])})
     return missing[0] if missing else None
 
@@ -39,17 +47,19 @@ def first_missing_file(roles: Dict[str, List[Part]]) -> Optional[str]:
 def role_key(track: "Track", role: str) -> str:
     """What a role is made of, as text that changes when it does: each part's file stamp, gain and channel
     (silence: its length)."""
-    parts = track.roles[role]
-    if not parts:
+    if not track.roles[role]:
         return f"silence:{track.duration:.6f}"
-    keys = []
-    for part in parts:
-        reference = part_file(part)
-        key = f"{os.path.abspath(reference)}:{file_stamp(audio_io.split_reference(reference)[0])}"
-        if not isinstance(part, str):
-            key += f":gain={part.get('gain', 1.0)}:channel={part.get('channel')}"
-        keys.append(key)
-    return "|".join(keys)
+    return "|".join(_part_key(part) for part in track.roles[role])
+
+
+def _part_key(part: Part) -> str:
+    if isinstance(part, dict) and "sum" in part:
+        return f"sum({'|'.join(_part_key(p) for p in part['sum'])}):clip={part.get('clip', False)}"
+    reference = part_file(part)
+    key = f"{os.path.abspath(reference)}:{file_stamp(audio_io.split_reference(reference)[0])}"
+    if not isinstance(part, str):
+        key += f":gain={part.get('gain', 1.0)}:channel={part.get('channel')}"
+    return key
 
 
 @dataclasses.dataclass
@@ -151,8 +161,9 @@ def make_track(name: str, dataset: str, roles: Dict[str, List[Part]], index: Hea
             names the shortest and the longest).
     """
     try:
-        infos = {role: [index.info(part_file(part)) for part in parts] for role, parts in roles.items()}
-        for role, parts in roles.items():
+        leaves = {role: file_parts(parts) for role, parts in roles.items()}
+        infos = {role: [index.info(part_file(part)) for part in parts] for role, parts in leaves.items()}
+        for role, parts in leaves.items():
             for part, info in zip(parts, infos[role]):
                 if not isinstance(part, str) and part.get("channel", 0) >= info.channels:
                     raise audio_io.AudioReadError(f"{info.path}: has {info.channels} channel(s), no channel "
@@ -165,7 +176,7 @@ def make_track(name: str, dataset: str, roles: Dict[str, List[Part]], index: Hea
     main_role = "mixture" if infos.get("mixture") else next(role for role, found in infos.items() if found)
     first = infos[main_role][0]
     channels = max(1 if isinstance(part, dict) and "channel" in part else info.channels
-                   for part, info in zip(roles[main_role], infos[main_role]))
+                   for part, info in zip(leaves[main_role], infos[main_role]))
     files = sorted((info for role in infos.values() for info in role), key=lambda info: info.duration)
     if files[-1].duration - files[0].duration > LENGTH_TOLERANCE_SECONDS:
         raise DatasetError(f"{dataset}/{name}: {files[0].path} lasts {files[0].duration:.1f} s but {files[-1].path} "
@@ -195,18 +206,25 @@ def read_role(track: Track, role: str, sample_rate: Optional[int] = None, mono: 
         seconds = duration if duration is not None else max(track.duration - offset, 0.0)
         silence = np.zeros((int(round(seconds * rate)), 1 if mono else track.channels), np.float32)
         return silence[:, 0] if mono else silence
-    parts = [_read_part(part, sample_rate, mono, offset, duration) for part in track.roles[role]]
-    length = min(len(p) for p in parts)
-    channels = max(p.shape[1] for p in parts)
-    total = sum(np.broadcast_to(p[:length], (length, channels)) for p in parts).astype(np.float32)
+    total = _summed([_read_part(part, sample_rate, mono, offset, duration) for part in track.roles[role]])
     if clip:
         total = np.clip(total, -1.0, 1.0)
     return total[:, 0] if mono else total
 
 
+def _summed(parts: List[np.ndarray]) -> np.ndarray:
+    """The sum of ``(samples, channels)`` arrays, cut to the shortest; a mono one is added to every channel."""
+    length = min(len(p) for p in parts)
+    channels = max(p.shape[1] for p in parts)
+    return sum(np.broadcast_to(p[:length], (length, channels)) for p in parts).astype(np.float32)
+
+
 def _read_part(part: Part, sample_rate: Optional[int], mono: bool, offset: float,
                duration: Optional[float]) -> np.ndarray:
-    """One part, ``(samples, channels)``: a file, or one of its channels and/or scaled."""
+    """One part, ``(samples, channels)``: a file, or one of its channels and/or scaled, or a (clipped) sum."""
+    if isinstance(part, dict) and "sum" in part:
+        total = _summed([_read_part(p, sample_rate, mono, offset, duration) for p in part["sum"]])
+        return np.clip(total, -1.0, 1.0) if part.get("clip") else total
     if isinstance(part, str):
         return audio_io.load(part, sample_rate, mono=mono, offset=offset, duration=duration, clip=False)
     channel = part.get("channel")

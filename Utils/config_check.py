@@ -72,7 +72,8 @@ def check_config(config: Dict[str, Any]) -> None:
     if service is not None and config["stream_source"] == "files":
         raise ConfigError("cfg.stream_source='files' cannot feed cfg.data_service: tf.data service workers run "
                           "TensorFlow ops only, and file streams call Python per excerpt; valid are auto, memory")
-    if config["partition_order"] not in ("shuffled", "file"):
-        raise ConfigError(f"cfg.partition_order={config['partition_order']!r} is unknown: valid are shuffled, file")
+    if config["partition_order"] not in ("shuffled", "file", "authors"):
+        raise ConfigError(f"cfg.partition_order={config['partition_order']!r} is unknown: valid are shuffled, file, "
+                          f"authors")
     if config["eval_protocol"] not in ("sisec", "paper"):
         raise ConfigError(f"cfg.eval_protocol={config['eval_protocol']!r} is unknown: valid are sisec, paper")

@@ -87,7 +87,8 @@ def _score_track(job) -> Dict:
     media for the listening report (where ``report`` names its folder and the model's band edge)."""
     name, dataset, sources, references, estimates, mixture, rate, protocol, out_dir, report = job
     result = {"track": name, "dataset": dataset, "sample_rate": rate, "channels": int(mixture.shape[-1]),
-              "protocol": protocol, "methods": {}, "silent": []}
+              "protocol": protocol, "methods": {}, "silent": [],
+              "silent_references": [source for source, reference in zip(sources, references) if not np.any(reference)]}
     if report:
         result["media"] = _report_media(report, name, dataset, sources, references, estimates, mixture, rate)
     for method, estimate in (("separator", estimates), ("mixture", np.stack([mixture] * len(sources)))):
@@ -215,13 +216,26 @@ def band_extension_for(protocol: str, band_extension: str) -> str:
     return "none" if protocol == "paper" else band_extension
 
 
+def summary_group(row: Dict) -> str:
+    """The dataset row a track is summarised in: its dataset, or, in the ``paper`` protocol, ``"<dataset> (silent
+    ref)"`` for a song with a silent reference (an instrumental song's vocals, scored against tiny noise), so
+    that every other row averages the same songs for the separator and the mixture (whose scores the authors
+    left out for such songs)."""
+    if row.get("protocol") == "paper" and row.get("silent_references"):
+        return f"{row['dataset']} (silent ref)"
+    return row["dataset"]
+
+
 def summarise(rows: List[Dict], sources: Sequence[str]) -> Dict:
-    """Median and mean over tracks of the per-track medians, per method, dataset (and 'all') and source."""
+    """Median and mean over tracks of the per-track medians, per method, dataset row (see :func:`summary_group`;
+    'all' is every song outside a silent-reference row) and source."""
     summary = {}
     metric_names = sorted({m for row in rows for e in row["methods"].values() for s in e.values() for m in s})
+    groups = {row["track"]: summary_group(row) for row in rows}
     for method in ("separator", "mixture"):
-        for dataset in sorted({row["dataset"] for row in rows}) + ["all"]:
-            chosen = [row for row in rows if dataset in ("all", row["dataset"])]
+        for dataset in sorted(set(groups.values())) + ["all"]:
+            chosen = [row for row in rows if groups[row["track"]] == dataset
+                      or (dataset == "all" and groups[row["track"]] == row["dataset"])]
             for source in sources:
                 key = f"{method}/{dataset}/{source}"
                 summary[key] = {"tracks": len(chosen)}
@@ -234,28 +248,44 @@ def summarise(rows: List[Dict], sources: Sequence[str]) -> Dict:
 
 
 def write_tables(rows: List[Dict], sources: Sequence[str], out_dir: str, skipped: List[str]) -> EvaluationTables:
-    """Writes ``scores.json`` (per track), ``summary.csv`` and ``summary.json``; returns them with a printable table."""
+    """Writes ``scores.json`` and ``scores.csv`` (per track), ``summary.csv`` and ``summary.json``; returns them
+    with a printable table."""
     summary = summarise(rows, sources)
-    files = [os.path.join(out_dir, name) for name in ("scores.json", "summary.json", "summary.csv")]
+    files = [os.path.join(out_dir, name) for name in ("scores.json", "scores.csv", "summary.json", "summary.csv")]
     with open(files[0], "w") as handle:
         json.dump({"tracks": rows, "skipped": skipped}, handle, indent=1)
-    with open(files[1], "w") as handle:
+    write_track_scores(rows, files[1])
+    with open(files[2], "w") as handle:
         json.dump(summary, handle, indent=1)
     columns = sorted({column for entry in summary.values() for column in entry if column != "tracks"})
-    with open(files[2], "w", newline="") as handle:
+    with open(files[3], "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["method", "dataset", "source", "tracks", *columns])
         for key, entry in summary.items():
             writer.writerow([*key.split("/"), entry["tracks"], *[entry.get(c) for c in columns]])
-    lines = [f"{'method':<10}{'dataset':<14}{'source':<15}{'tracks':>6}" +
+    width = max([14, *(len(key.split("/")[1]) + 2 for key in summary)])
+    lines = [f"{'method':<10}{'dataset':<{width}}{'source':<15}{'tracks':>6}" +
              "".join(f"{m + ' med':>10}{m + ' mean':>10}" for m in ("SDR", "SIR", "SAR"))]
     for key, entry in summary.items():
         method, dataset, source = key.split("/")
         cells = "".join(f"{_fmt(entry.get(m + '_median'))}{_fmt(entry.get(m + '_mean'))}" for m in ("SDR", "SIR", "SAR"))
-        lines.append(f"{method:<10}{dataset:<14}{source:<15}{entry['tracks']:>6}{cells}")
+        lines.append(f"{method:<10}{dataset:<{width}}{source:<15}{entry['tracks']:>6}{cells}")
     if skipped:
         lines.append(f"skipped {len(skipped)} unreadable tracks")
     return EvaluationTables(files, summary, "\n".join(lines))
+
+
+def write_track_scores(rows: List[Dict], path: str) -> None:
+    """One CSV line per track, method and source: the track's score per metric (its median over windows)."""
+    metrics = sorted({m for row in rows for e in row["methods"].values() for s in e.values() for m in s})
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["track", "dataset", "summary_row", "method", "source", *metrics])
+        for row in rows:
+            for method, entry in row["methods"].items():
+                for source, scores in entry.items():
+                    writer.writerow([row["track"], row["dataset"], summary_group(row), method, source,
+                                     *[scores.get(m) for m in metrics]])
 
 
 def _fmt(value) -> str:

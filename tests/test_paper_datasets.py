@@ -1,5 +1,7 @@
-"""The paper's datasets (DSD100, MedleyDB, iKala) read from the demo corpus's copies of their layouts, the
-authors' partition, and what a damaged copy gives."""
+"""The paper's datasets (DSD100, MedleyDB, CCMixter, iKala) read from the demo corpus's copies of their layouts,
+the authors' lists (their partition, their MedleyDB stems), and what a damaged copy gives."""
+import csv
+import dataclasses
 import json
 import os
 import shutil
@@ -15,12 +17,14 @@ from Input.track import read_role
 from tests.conftest import SOURCES, latest_run, run_script, write_tone
 
 PAPER_ON_DEMO = ["cfg.semi_sup", "cfg.demo", "cfg.paper", "cfg.resampled_cache=data/paper_8k", "cfg.eval_workers=2",
-                 *[f"cfg.datasets.{name}.root=data/demo/{name}" for name in ("dsd100", "medleydb", "ccmixter", "ikala")]]
+                 *[f"cfg.datasets.{name}.root=data/demo/{name}" for name in ("dsd100", "medleydb", "ikala")],
+                 "cfg.datasets.ccmixter.root=data/demo/paper_ccmixter"]
 
 
-def paper_datasets(demo_root):
-    return {name: {"type": name, "root": os.path.join(demo_root, name)} for name in ("dsd100", "medleydb", "ikala")} | {
-        "ccmixter": {"type": "ccmixter", "root": os.path.join(demo_root, "ccmixter")}}
+def paper_datasets(demo_root, medleydb_vocals="singers"):
+    datasets = {name: {"type": name, "root": os.path.join(demo_root, name)} for name in ("dsd100", "medleydb", "ikala")}
+    datasets["medleydb"]["vocals"] = medleydb_vocals
+    return datasets | {"ccmixter": {"type": "ccmixter", "root": os.path.join(demo_root, "paper_ccmixter")}}
 
 
 def test_dsd100_accompaniment_is_mixture_minus_vocals(demo_root):
@@ -37,9 +41,9 @@ def test_dsd100_accompaniment_is_mixture_minus_vocals(demo_root):
 
 def test_medleydb_sums_stems_by_instrument_and_instrumental_songs_have_silent_vocals(demo_root):
     root = os.path.join(demo_root, "medleydb")
-    tracks = read_medleydb(root, SOURCES)
+    tracks = {track.name: track for track in read_medleydb(root, SOURCES)}
     assert len(tracks) == 5
-    sung, instrumental = tracks[1], tracks[0]
+    sung, instrumental = tracks["MusicDelta_Hendrix"], tracks["MusicDelta_FreeJazz"]
     stems = os.path.join(root, "Audio", sung.name, f"{sung.name}_STEMS")
     assert len(sung.roles["vocals"]) == 1 and len(sung.roles["accompaniment"]) == 3
     vocals_file = soundfile.read(sung.roles["vocals"][0], dtype="float32")[0]
@@ -54,6 +58,25 @@ def test_medleydb_sums_stems_by_instrument_and_instrumental_songs_have_silent_vo
     assert silence.shape == read_role(instrumental, "mixture", 8192).shape and not silence.any()
 
 
+def test_medleydb_authors_vocals_are_the_listed_stem_at_triple_gain_clipped_and_unlisted_stems_are_left_out(demo_root):
+    root = os.path.join(demo_root, "medleydb")
+    singers = {t.name: t for t in read_medleydb(root, SOURCES)}["MusicDelta_Punk"]
+    authors = {t.name: t for t in read_medleydb(root, SOURCES, vocals="authors")}["MusicDelta_Punk"]
+    stems = os.path.join(root, "Audio", "MusicDelta_Punk", "MusicDelta_Punk_STEMS")
+    stem = lambda n: read_role(dataclasses.replace(singers, roles={"x": [os.path.join(stems, f"MusicDelta_Punk_STEM_{n}.wav")]}),
+                               "x", clip=False)
+    lead, backing, accompaniment = stem("04"), stem("05"), stem("01") + stem("02") + stem("03")
+    assert np.abs(backing).max() > 0.01  # the backing vocal the authors' list does not name
+    assert np.allclose(read_role(singers, "vocals", clip=False), lead + backing, atol=1e-6)
+    vocals = read_role(authors, "vocals", clip=False)
+    assert np.allclose(vocals, np.clip(3 * lead, -1, 1), atol=1e-6) and np.abs(vocals).max() > 1.5 * np.abs(lead).max()
+    assert np.allclose(read_role(authors, "accompaniment", clip=False), np.clip(accompaniment, -1, 1), atol=1e-6)
+    expected = np.clip(np.clip(3 * lead, -1, 1) + np.clip(accompaniment, -1, 1), -1, 1)  # the backing vocal in no role
+    assert np.allclose(read_role(authors, "mixture", clip=False), expected, atol=1e-6)
+    instrumental = {t.name: t for t in read_medleydb(root, SOURCES, vocals="authors")}["MusicDelta_FreeJazz"]
+    assert instrumental.roles["vocals"] == [] and np.abs(read_role(instrumental, "mixture", clip=False)).max() > 0.01
+
+
 def test_ikala_channels_are_accompaniment_and_voice(demo_root):
     tracks = read_ikala(os.path.join(demo_root, "ikala"), SOURCES)
     assert len(tracks) == 3 and tracks[0].channels == 1
@@ -64,20 +87,35 @@ def test_ikala_channels_are_accompaniment_and_voice(demo_root):
     assert np.abs(roles["mixture"][:, 0] - stereo.sum(axis=1)).max() < 1e-6
 
 
-def test_authors_partition_is_in_file_order(demo_root):
-    partitions = build_partitions(paper_datasets(demo_root), "dsd100", [], SOURCES, order="file")
-    dsd_test = [t.name for t in read_dsd100(os.path.join(demo_root, "dsd100"), SOURCES, "test")]
+def test_paper_partition_follows_the_authors_lists_and_leaves_unlisted_songs_out(demo_root, tmp_path, caplog):
+    datasets = paper_datasets(demo_root)
+    ccmixter = tmp_path / "ccmixter"  # the demo's CCMixter songs and one the authors' list does not name
+    shutil.copytree(datasets["ccmixter"]["root"], ccmixter, ignore=shutil.ignore_patterns(".audio_index.json"))
+    shutil.copytree(ccmixter / "casimps1_-_Could_Be", ccmixter / "Someone_-_Unlisted")
+    datasets["ccmixter"]["root"] = str(ccmixter)
+    partitions = build_partitions(datasets, "dsd100", [], SOURCES, order="authors")
     held_out = lambda part, name: [t.name for t in getattr(partitions, part) if t.dataset == name]
-    assert held_out("valid", "dsd100") == dsd_test[:2] and held_out("test", "dsd100") == dsd_test[2:]
-    medley = [t.name for t in read_medleydb(os.path.join(demo_root, "medleydb"), SOURCES)]
-    assert held_out("valid", "medleydb") == medley[1:2] and held_out("test", "medleydb") == medley[2:]
-    unpaired = [t.name for t in partitions.train_unsup["accompaniment"] if t.dataset == "medleydb"]
-    assert unpaired == [f"{medley[0]} [accompaniment]"]  # the instrumental song, as real unpaired accompaniment
-    assert {t.dataset for t in partitions.train_unsup["vocals"]} == {"ccmixter", "medleydb", "ikala"}
+    unpaired = lambda name: [t.name for t in partitions.train_unsup["accompaniment"] if t.dataset == name]
+    # DSD100.xml lists its Test songs 001-012, 040-050, 031-038, 022-029, 013-021, 030, 039: the first half validates.
+    assert held_out("valid", "dsd100") == ["001 - ANiMAL - Clinic A", "040 - The Long Wait - Back Home To Blue"]
+    assert held_out("test", "dsd100") == ["032 - Raft Monk - Tiring", "013 - Drumtracks - Ghost Bitch"]
+    # MedleyDB.xml: FreeJazz (instrumental: real unpaired accompaniment), Hendrix, Punk, 80sRock, CaptainSky.
+    assert unpaired("medleydb") == ["MusicDelta_FreeJazz [accompaniment]"]
+    assert held_out("valid", "medleydb") == ["MusicDelta_Hendrix"]
+    assert held_out("test", "medleydb") == ["MusicDelta_Punk", "MusicDelta_80sRock", "TablaBreakbeatScience_CaptainSky"]
+    assert unpaired("ccmixter") == ["AlexBeroza_-_To_Be_Sensitive_(with_mindmapthat) [accompaniment]",
+                                    "casimps1_-_Could_Be [accompaniment]"]
+    assert held_out("test", "ccmixter") == ["VonKorf_-_Marktversagen", "Nikmusik_-_Little_White_Lies"]
+    assert partitions.unlisted == ["ccmixter/Someone_-_Unlisted"]
+    assert "left out 1 songs the authors' lists do not name" in partitions.table()
+    assert any("ccmixter: 44 of the 50 songs in the authors' list are not on disk" in r.message for r in caplog.records)
     assert [t.name for t in partitions.train_sup] == [t.name for t in read_dsd100(os.path.join(demo_root, "dsd100"),
                                                                                     SOURCES, "train")]
-    table = partitions.table()
-    assert "train_unsup/vocals" in table and "hours" in table and "dsd100" in table
+    # File order cuts the same songs otherwise: the alphabetical first half of DSD100's Test songs validates.
+    by_file = build_partitions(paper_datasets(demo_root), "dsd100", [], SOURCES, order="file")
+    assert [t.name for t in by_file.valid if t.dataset == "dsd100"] == ["001 - ANiMAL - Clinic A",
+                                                                       "013 - Drumtracks - Ghost Bitch"]
+    assert by_file.unlisted == [] and {t.dataset for t in by_file.train_unsup["vocals"]} == {"ccmixter", "medleydb", "ikala"}
 
 
 def test_damaged_copies_are_skipped_with_a_reason(tmp_path, demo_root):
@@ -130,10 +168,11 @@ def test_paper_run_prints_the_authors_partition(paper_run):
     _, folder, result = paper_run
     rows = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines() if line.startswith(("train_", "valid", "test"))}
     assert rows["train_sup"][:1] == ["2"] and rows["train_sup"][-1] == "dsd100"
-    assert rows["valid"][0] == "16" and rows["test"][0] == "18"  # dsd100 2 + 2; thirds of 36, 5 and 3 songs
+    assert rows["valid"][0] == "6" and rows["test"][0] == "8"  # dsd100 2 + 2; thirds of 6, 5 and 3 songs
     assert rows["train_unsup/vocals"][-3:] == ["ccmixter,", "ikala,", "medleydb"]
     info = json.loads((folder / "info.json").read_text())
-    assert {row["partition"]: row["songs"] for row in info["partitions"]}["train_unsup/mixture"] == 14
+    assert {row["partition"]: row["songs"] for row in info["partitions"]}["train_unsup/mixture"] == 4
+    assert info["unlisted_songs"] == []
     # cfg.stream_source=auto: the demo's copies fit in memory many times over, so the streams read from there
     assert "training streams read from memory" in result.stdout and info["stream_source"] == "memory"
 
@@ -149,7 +188,7 @@ def test_paper_protocol_scores_the_mono_8k_estimates_with_mir_eval(paper_run, de
         assert any(line.split()[:2] == ["separator", dataset] for line in result.stdout.splitlines()), dataset
     evaluation = os.path.join(latest_run(workdir / "runs"), "evaluation")
     rows = {row["track"]: row for row in json.loads(open(os.path.join(evaluation, "scores.json")).read())["tracks"]}
-    assert len(rows) == 18 and {row["protocol"] for row in rows.values()} == {"paper"}
+    assert len(rows) == 8 and {row["protocol"] for row in rows.values()} == {"paper"}
     assert not os.path.exists(os.path.join(evaluation, "separator"))  # no museval files: not that protocol
 
     # One DSD100 test song, separated and scored here: its mono downmix at 8192 Hz through the network's own
@@ -173,6 +212,15 @@ def test_paper_protocol_scores_the_mono_8k_estimates_with_mir_eval(paper_run, de
 
     # The instrumental MedleyDB test song: silent vocals scored against tiny noise, as the authors did; its
     # mixture row left out, as theirs was.
-    instrumental = rows[sorted(name for name, row in rows.items() if row["dataset"] == "medleydb")[-1]]
+    instrumental = rows["TablaBreakbeatScience_CaptainSky"]
     assert np.isfinite(instrumental["methods"]["separator"]["vocals"]["SDR"])
     assert np.isnan(instrumental["methods"]["mixture"]["vocals"]["SDR"])
+    # ... and summarised in a row of its own, so that the separator and mixture rows average the same songs.
+    summary = json.loads(open(os.path.join(evaluation, "summary.json")).read())
+    assert summary["separator/medleydb (silent ref)/vocals"]["tracks"] == 1
+    assert summary["separator/medleydb/vocals"]["tracks"] == summary["mixture/medleydb/vocals"]["tracks"] == 2
+    assert summary["separator/all/vocals"]["tracks"] == 7
+    with open(os.path.join(evaluation, "scores.csv")) as handle:
+        lines = list(csv.DictReader(handle))
+    assert len(lines) == 8 * 2 * 2 and {line["summary_row"] for line in lines if line["track"] ==
+                                         "TablaBreakbeatScience_CaptainSky"} == {"medleydb (silent ref)"}

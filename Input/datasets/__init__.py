@@ -31,7 +31,7 @@ SOURCES_BY_TYPE = {"musdb": (*musdb.STEMS, "accompaniment"),
                    "ikala": ikala.SOURCES}
 # Types that come split into training and test songs (the others are one list, cut by the partition).
 SPLIT_TYPES = {"musdb", "dsd100"}
-DATASET_KEYS = {"type", "root", "is_wav", "unpaired"}
+DATASET_KEYS = {"type", "root", "is_wav", "unpaired", "vocals"}
 
 
 def read_dataset(name: str, spec: Dict[str, Any], sources: Sequence[str], subset: str, index_cache: bool,
@@ -47,7 +47,9 @@ def read_dataset(name: str, spec: Dict[str, Any], sources: Sequence[str], subset
         return read_musdb(root, sources, spec.get("is_wav", False), subset, name, index_cache, skipped)
     if kind == "dsd100":
         return read_dsd100(root, sources, subset, name, index_cache, skipped)
-    reader = {"ccmixter": read_ccmixter, "medleydb": read_medleydb, "ikala": read_ikala}[kind]
+    if kind == "medleydb":
+        return read_medleydb(root, sources, name, index_cache, skipped, spec.get("vocals", "singers"))
+    reader = {"ccmixter": read_ccmixter, "ikala": read_ikala}[kind]
     return reader(root, sources, name, index_cache, skipped)
 
 
@@ -66,6 +68,9 @@ def check_datasets(config: Dict[str, Any]) -> None:
         if not isinstance(spec.get("unpaired", True), bool):
             raise ConfigError(f"cfg.datasets.{name}.unpaired={spec['unpaired']!r} is invalid: valid are True, False")
         kind = spec.get("type")
+        if "vocals" in spec and (kind != "medleydb" or spec["vocals"] not in medleydb.VOCALS):
+            raise ConfigError(f"cfg.datasets.{name}.vocals={spec['vocals']!r} is invalid: it is a MedleyDB setting, "
+                              f"valid are {', '.join(repr(v) for v in medleydb.VOCALS)}")
         if kind not in SOURCES_BY_TYPE:
             raise ConfigError(f"cfg.datasets.{name}.type={kind!r} is unknown: valid are {', '.join(sorted(SOURCES_BY_TYPE))}")
         missing = [s for s in sources if s not in SOURCES_BY_TYPE[kind]] if spec.get("root") is not None else []
