@@ -32,7 +32,7 @@ def base():
         "musdb": {"type": "musdb", "root": "data/musdb18", "is_wav": False},  # MUSDB18 (.stem.mp4); HQ: is_wav=True
         "ccmixter": {"type": "ccmixter", "root": "data/ccmixter", "unpaired": True},
         "dsd100": {"type": "dsd100", "root": None},       # the paper's datasets (cfg.paper)
-        "medleydb": {"type": "medleydb", "root": None, "vocals": "singers"},  # every singing stem; 'authors': their list's
+        "medleydb": {"type": "medleydb", "root": None, "vocals": "singers"},  # 'authors': their list's stems
         "ikala": {"type": "ikala", "root": None},
     }
     supervised_dataset = "musdb"   # its train split is train_sup; its test split halves into valid and test (paper: DSD100)
@@ -40,7 +40,7 @@ def base():
     # "unpaired": False leaves that first third unused (bench.semi_vs_sup_control: no stage unpaired audio).
     # Extra unpaired collections: [stream, folder or .txt/.csv list] pairs; stream is 'mixture' or a source.
     unpaired_collections = []
-    partition_order = "shuffled"   # songs shuffled by partition_seed before the cuts; 'file'; 'authors': their lists (cfg.paper)
+    partition_order = "shuffled"   # shuffled by partition_seed before the cuts; 'file'; 'authors': their lists (cfg.paper)
     partition_seed = 1             # shuffles songs before cutting datasets into parts
     train_sup_songs = 0            # 0: every paired training song; N: only N of them (scarce-label experiments)
     index_cache = True             # cache per-file duration/rate/channels as JSON beside the data
@@ -164,7 +164,7 @@ def demo():
     min_replacement_rate = 2
     excerpt_duration = 4.0
     read_workers = 2
-    stream_source = "files"        # the demo results in the README were measured with file streams
+    stream_source = "files"        # the demo results in bench/README.md were measured with file streams
     image_every = 50
     eval_workers = 2
 

@@ -283,7 +283,7 @@ def served_batches(inputs, address: str) -> Callable:
         socket.create_connection((host, int(port)), timeout=5).close()
     except (OSError, ValueError) as error:
         raise SystemExit(f"error: cfg.data_service={address}: no dispatcher answers ({error}); start one "
-                         f"(README: Training on your own data) or leave cfg.data_service unset") from None
+                         f"(docs/data_service.md) or leave cfg.data_service unset") from None
     print(f"training batches from the tf.data service at {address}")
     return lambda plan: inputs.steps(plan).apply(
         tf.data.experimental.service.distribute(processing_mode="parallel_epochs", service=address))

@@ -222,9 +222,14 @@ def _summed(parts: List[np.ndarray]) -> np.ndarray:
 def _read_part(part: Part, sample_rate: Optional[int], mono: bool, offset: float,
                duration: Optional[float]) -> np.ndarray:
     """One part, ``(samples, channels)``: a file, or one of its channels and/or scaled, or a (clipped) sum."""
-    if isinstance(part, dict) and "sum" in part:
-        total = _summed([_read_part(p, sample_rate, mono, offset, duration) for p in part["sum"]])
-        return np.clip(total, -1.0, 1.0) if part.get("clip") else total
+    if isinstance(part, dict) and "sum" in part:  # summed and clipped at the files' rate, then resampled
+        total = _summed([_read_part(p, None, mono, offset, duration) for p in part["sum"]])
+        total = np.clip(total, -1.0, 1.0) if part.get("clip") else total
+        native = audio_io.info(part_file(file_parts([part])[0])).sample_rate
+        if sample_rate in (None, native):
+            return total
+        total = audio_io.resample(total, native, sample_rate)
+        return total if duration is None else audio_io.fix_length(total, int(round(duration * sample_rate)))
     if isinstance(part, str):
         return audio_io.load(part, sample_rate, mono=mono, offset=offset, duration=duration, clip=False)
     channel = part.get("channel")

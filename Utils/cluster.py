@@ -55,7 +55,7 @@ def worker_index(cluster: str) -> Tuple[int, int]:
     task = tf_config_task()
     if task is None:
         raise ClusterError("cfg.distribute=multi_worker needs TF_CONFIG in each worker's environment (see the "
-                           "README's Training across machines), or cfg.cluster=slurm under srun")
+                           "docs/multi_worker.md), or cfg.cluster=slurm under srun")
     kind, index, count = task
     has_chief = "chief" in json.loads(os.environ["TF_CONFIG"])["cluster"]
     return (0 if kind == "chief" else index + has_chief), count

@@ -5,7 +5,7 @@
 Runs ``bench.train_speed`` (cfg.demo), ``bench.input_speed`` and ``bench.separate_speed`` (3-minute song,
 3 repeats) in each environment, alternating (before, after, before, after, ...) so that drifts in the
 machine's speed touch both alike, and tabulates each row's median over rounds. Written for the move from
-TensorFlow 2.16 with tensorflow-io and numpy 1.26 to TensorFlow 2.21 with numpy 2 (README: Dependencies).
+TensorFlow 2.16 with tensorflow-io and numpy 1.26 to TensorFlow 2.21 with numpy 2 (docs/dependencies.md).
 """
 import argparse
 import csv
