@@ -213,7 +213,8 @@ def build_inputs(cfg, partitions, geometry, seed: int, worker: int = 0, workers:
     With several workers, each reads its share of the batch with its own seed (the chief's is ``seed``)."""
     import dataclasses
     from Input.memory_streams import stream_source_for
-    from Input.streams import StreamSettings, TrainingInput, validation_stream
+    from Input.streams import StreamSettings, validation_stream
+    from Input.training_input import TrainingInput
     settings = StreamSettings.from_config(cfg)
     source, needed = stream_source_for(partitions, cfg["sources"], cfg["semi_supervised"], geometry, settings,
                                        "memory" if cfg["data_service"] else cfg["stream_source"])
@@ -236,22 +237,6 @@ def build_inputs(cfg, partitions, geometry, seed: int, worker: int = 0, workers:
     if valid_steps == 0:
         raise SystemExit("error: the validation partition has no readable audio: add validation songs")
     return inputs, valid_data, valid_steps, source
-
-
-def validation_by_dataset(cfg, partitions, geometry) -> dict:
-    """``{dataset: (cached validation batches, steps)}`` for cfg.valid_by_dataset, else ``{}``."""
-    from Input.streams import StreamSettings, validation_stream
-    if not cfg["valid_by_dataset"]:
-        return {}
-    if cfg["distribute"] == "multi_worker":
-        raise SystemExit("error: cfg.valid_by_dataset=True works on one worker: leave it False with multi_worker")
-    settings = StreamSettings.from_config(cfg)
-    sets = {}
-    for name in sorted({track.dataset for track in partitions.valid}):
-        data = validation_stream([t for t in partitions.valid if t.dataset == name], cfg["sources"], geometry,
-                                 settings).cache()
-        sets[name] = (data, sum(1 for _ in data))
-    return sets
 
 
 def evaluate_best(cfg, partitions, best_path: str, folder: str, progress: bool, _run) -> dict:
@@ -368,9 +353,10 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
                                         cfg["image_every"])]
         if cfg["semi_supervised"]:
             callbacks.append(TermDiagnostics(log_scalar, next(iter(inputs.segment(0))), every=10))
+    from Input.training_input import validation_by_dataset
     try:
         optimise(model, cfg, batches, validation, valid_steps, counters, callbacks, save_state, log_scalar, best_path,
-                 progress, validation_by_dataset(cfg, partitions, geometry))
+                 progress, validation_by_dataset(cfg, partitions.valid, geometry))
     except tf.errors.OpError as error:
         if not (multi_worker and cluster.is_peer_failure(error)):
             raise

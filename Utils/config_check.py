@@ -61,6 +61,9 @@ def check_config(config: Dict[str, Any]) -> None:
                           f"a recording is separated on its own); use mono=True")
     if config["distribute"] not in ("none", "mirrored", "multi_worker"):
         raise ConfigError(f"cfg.distribute={config['distribute']!r} is unknown: valid are none, mirrored, multi_worker")
+    if config["valid_by_dataset"] and config["distribute"] == "multi_worker":
+        raise ConfigError("cfg.valid_by_dataset=True works on one worker: leave it False with "
+                          "cfg.distribute=multi_worker")
     if config["cluster"] not in ("tf_config", "slurm"):
         raise ConfigError(f"cfg.cluster={config['cluster']!r} is unknown: valid are tf_config, slurm")
     if config["stream_source"] not in ("auto", "memory", "files"):

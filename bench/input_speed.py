@@ -21,7 +21,8 @@ def timed(iterator, count: int):
 
 def measure(batches: int):
     from Input.partition import partitions_from_config
-    from Input.streams import StreamSettings, TrainingInput
+    from Input.streams import StreamSettings
+    from Input.training_input import TrainingInput
     from Models.saved_separator import geometry_for
     from bench.configs import config_for
     rows = []

@@ -30,7 +30,8 @@ def measure(label: str, semi: bool, steps: int):
 
     from Input.memory_streams import stream_source_for
     from Input.partition import partitions_from_config
-    from Input.streams import StreamSettings, TrainingInput
+    from Input.streams import StreamSettings
+    from Input.training_input import TrainingInput
     from Models.build import build_training_model
     from bench.configs import config_for
     config = config_for(label, semi_supervised=semi)

@@ -35,11 +35,49 @@ def demo_root():
     return out
 
 
+# Songs per folder of the small corpus the training tests use (the demo's layouts, its first songs).
+MINI_SONGS = {"musdb/train": 3, "musdb/test": 4, "ccmixter": 6, "mixtures": 3, "solo_vocals": 3,
+              "solo_accompaniment": 3}
+MINI_WHOLE = ("dsd100", "medleydb", "paper_ccmixter", "ikala", "paper_manifest.json")
+
+
+@pytest.fixture(scope="session")
+def mini_demo(tmp_path_factory, demo_root):
+    """The demo corpus cut to a few songs per folder (symlinks, and a manifest listing just them, so that
+    ``cfg.demo`` takes it as rendered): 3 paired songs, 2 + 2 held-out studio songs, 6 CCMixter songs
+    (thirds of 2), 3 recordings per unpaired collection. Training and evaluating on it is what the tests need."""
+    import json
+    out = tmp_path_factory.mktemp("mini_demo")
+    with open(os.path.join(demo_root, "manifest.json")) as handle:
+        manifest = json.load(handle)
+    kept = []
+    for folder, count in MINI_SONGS.items():
+        names = sorted(os.listdir(os.path.join(demo_root, folder)))[:count]
+        os.makedirs(out / folder, exist_ok=True)
+        for name in names:
+            os.symlink(os.path.join(demo_root, folder, name), out / folder / name)
+        kept += [f"{folder}/{name}" for name in names]
+    stems = {os.path.splitext(name)[0] for name in os.listdir(out / "solo_accompaniment")}
+    for folder in ("solo_drums", "solo_bass", "solo_other"):  # the solo accompaniments' own stems
+        os.makedirs(out / folder)
+        for name in sorted(os.listdir(os.path.join(demo_root, folder))):
+            if os.path.splitext(name)[0] in stems:
+                os.symlink(os.path.join(demo_root, folder, name), out / folder / name)
+                kept.append(f"{folder}/{name}")
+    for name in MINI_WHOLE:
+        os.symlink(os.path.join(demo_root, name), out / name)
+    inside = lambda relative: any(relative == k or relative.startswith(k + "/") for k in kept)
+    manifest["songs"] = [song for song in manifest["songs"] if all(inside(f) for f in song["files"].values())]
+    with open(out / "manifest.json", "w") as handle:
+        json.dump(manifest, handle)
+    return str(out)
+
+
 @pytest.fixture
-def workdir(tmp_path, demo_root):
-    """A working folder like a user's checkout: data/demo points at the corpus, runs/ is its own."""
+def workdir(tmp_path, mini_demo):
+    """A working folder like a user's checkout: data/demo points at the small corpus, runs/ is its own."""
     os.makedirs(tmp_path / "data")
-    os.symlink(demo_root, tmp_path / "data" / "demo")
+    os.symlink(mini_demo, tmp_path / "data" / "demo")
     return tmp_path
 
 
@@ -84,11 +122,11 @@ TINY = ["cfg.epoch_it=6", "cfg.max_epochs=2", "cfg.patience=5", "cfg.batch_size=
 
 
 @pytest.fixture(scope="session")
-def trained_run(tmp_path_factory, demo_root):
-    """One short semi-supervised run on the demo corpus, evaluated on its test partition."""
+def trained_run(tmp_path_factory, mini_demo):
+    """One short semi-supervised run on the small demo corpus, evaluated on its test partition."""
     workdir = tmp_path_factory.mktemp("user")
     os.makedirs(workdir / "data")
-    os.symlink(demo_root, workdir / "data" / "demo")
+    os.symlink(mini_demo, workdir / "data" / "demo")
     result = run_script(["Training.py", "with", "cfg.semi_sup", "cfg.demo", *TINY, "cfg.valid_by_dataset=True"],
                         cwd=workdir)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

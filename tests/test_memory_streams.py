@@ -5,7 +5,8 @@ import os
 import numpy as np
 
 from Input.memory_streams import choose_stream_source, memory_bytes
-from Input.streams import StreamSettings, TrainingInput
+from Input.streams import StreamSettings
+from Input.training_input import TrainingInput
 from Input.track import read_role
 from Models.geometry import unet_geometry
 from Utils.spectral import stft_numpy

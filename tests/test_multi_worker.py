@@ -40,13 +40,13 @@ def digest(output):
     return next(line.split()[3] for line in output.splitlines() if line.startswith("separator weights digest"))
 
 
-def test_two_workers_train_as_one_and_resume_together(tmp_path, demo_root):
+def test_two_workers_train_as_one_and_resume_together(tmp_path, mini_demo):
     # Two clusters side by side: supervised in one folder, semi-supervised in another.
     folders = {}
     for method in ("sup", "semi_sup"):
         folders[method] = tmp_path / method
         os.makedirs(folders[method] / "data")
-        os.symlink(demo_root, folders[method] / "data" / "demo")
+        os.symlink(mini_demo, folders[method] / "data" / "demo")
     clusters = {method: start_workers([f"cfg.{method}", *TINY, "cfg.max_epochs=1"], folder)
                 for method, folder in folders.items()}
     for method, workers in clusters.items():

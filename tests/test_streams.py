@@ -4,7 +4,8 @@ import soundfile
 import tensorflow as tf
 
 from Input.datasets import read_collection
-from Input.streams import StreamSettings, TrainingInput, segment_plan, training_stream, validation_stream
+from Input.streams import StreamSettings, segment_plan, training_stream, validation_stream
+from Input.training_input import TrainingInput
 from Models.geometry import unet_geometry
 from tests.conftest import SOURCES, demo_partitions, write_tone
 
