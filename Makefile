@@ -48,7 +48,7 @@ corpus: setup
 demo: setup
 	$(PY) Training.py with cfg.semi_sup cfg.demo $(DEMO_ARGS)
 
-test: setup
+test: setup corpus
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: setup
