@@ -14,7 +14,7 @@ import sys
 from typing import Dict, List, Optional
 
 from Utils.observers import DEFAULT_DB, mask_password
-from Utils.runs import read_file_runs, read_mongo_runs
+from Utils.runs import RUNS_DIR, read_file_runs, read_mongo_runs
 
 SHOWN_METRICS = ("SDR", "SIR", "SAR")
 
@@ -109,7 +109,7 @@ def plot_scores(runs: List[Dict], path: str) -> None:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("ids", nargs="*", help="run ids to compare (default: all)")
-    parser.add_argument("--runs", default="runs", help="the file observer's folder (default: runs)")
+    parser.add_argument("--runs", default=RUNS_DIR, help="the file observer's folder (default: %(default)s)")
     parser.add_argument("--mongo", action="store_true", help="read runs from MONGO_URL / MONGO_DB instead")
     parser.add_argument("--plot", default=None, help="write a bar plot of test scores to this PNG")
     parser.add_argument("--html", default=None, metavar="FOLDER",

@@ -18,6 +18,7 @@ from sacred import SETTINGS, Experiment  # noqa: E402
 from sacred.utils import apply_backspaces_and_linefeeds  # noqa: E402
 
 from Config import cfg, reject_invalid_seed  # noqa: E402
+from Models.engines import DEFAULT_ENGINE  # noqa: E402
 from Utils.observers import attach_observers, hide_result_line, report_header, run_folder  # noqa: E402
 from Utils.process import run_and_exit  # noqa: E402
 
@@ -33,7 +34,7 @@ def options():
     run = None           # a training run folder (its best_separator.keras); default: the latest finished run
     partition = "test"   # test, valid, train_sup, or a dataset name
     progress = True
-    engine = "litert"      # where the network runs: litert or tensorflow (Models.engines)
+    engine = DEFAULT_ENGINE  # where the network runs: litert or tensorflow (Models.engines)
     precision = "float32"  # the network's arithmetic: float32 (the reference numbers), int8 (litert), bfloat16
                            # (tensorflow) or auto
 

@@ -23,9 +23,11 @@ import signal
 import sys
 from typing import Dict, List, Optional
 
-from Models.engines import DEFAULT_ENGINE, ENGINES, unoffered_precision  # none of these loads TensorFlow: --help is quick
+from Models.chunks import CHUNK_SECONDS  # none of these loads TensorFlow: --help is quick
+from Models.engines import DEFAULT_ENGINE, ENGINES, unoffered_precision
 from Models.full_band import BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION
 from Utils.hardware import PRECISION_CHOICES
+from Utils.runs import RUNS_DIR
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -37,8 +39,8 @@ def parse_arguments(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--checkpoint", default=None,
                         help="a saved separator (.keras) or a run folder (default: latest finished run in runs/)")
     parser.add_argument("--format", choices=("wav", "flac", "mp3"), default="wav", help="output format")
-    parser.add_argument("--runs", default="runs", help="where to look for the latest run (default: runs)")
-    parser.add_argument("--chunk-seconds", type=float, default=60.0,
+    parser.add_argument("--runs", default=RUNS_DIR, help="where to look for the latest run (default: %(default)s)")
+    parser.add_argument("--chunk-seconds", type=float, default=CHUNK_SECONDS,
                         help="separate in chunks of about this length (whole network windows), bounding memory; "
                              "0: in one piece (default: 60)")
     parser.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,

@@ -12,6 +12,8 @@ import numpy as np
 
 from Utils import audio as audio_io
 
+CHUNK_SECONDS = 60.0  # audio per chunk by default (Separator, Separate.py --chunk-seconds)
+
 
 @dataclasses.dataclass(frozen=True)
 class Chunk:

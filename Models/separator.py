@@ -24,7 +24,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 import numpy as np
 import scipy.fft
 
-from Models.chunks import Chunk, chunk_plan, song_frames_range
+from Models.chunks import CHUNK_SECONDS, Chunk, chunk_plan, song_frames_range
 from Models.engines import DEFAULT_ENGINE, open_engine
 from Models.full_band import (BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION, DEFAULT_MASK_RULE, MASK_RULES, InputGrid,
                               masks_on_input_grid, own_share, source_masks, synthesise, windowed_frames)
@@ -33,7 +33,6 @@ from Utils import audio as audio_io
 from Utils.files import output_folder, safe_name
 from Utils.spectral import from_model_space, istft_numpy, stft_numpy, to_model_space
 
-CHUNK_SECONDS = 60.0  # audio per chunk by default (Separate.py --chunk-seconds says the same)
 BATCH_FRAMES = 2048  # output frames per network call by default (64 s at 8192 Hz / hop 256): bounds memory
 RESAMPLER_SECONDS = 0.05  # reach of the resampler's filter (soxr HQ: about 10 ms), with room to spare
 FULL_BAND_FRAMES = 512  # input STFT frames masked at once (12 s at 44.1 kHz): bounds the full-band work's memory

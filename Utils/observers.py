@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 from sacred.observers import FileStorageObserver
 
+from Utils.runs import RUNS_DIR
+
 DEFAULT_DB = "adversarial_separation"
 CONNECT_TIMEOUT_MS = 10000
 
@@ -113,7 +115,7 @@ def invalid_url_message(url: str, error: Exception) -> str:
     return f"{mask_password(url)} is not a valid MongoDB URL ({reason}){hint}"
 
 
-def attach_observers(experiment, argv: List[str], runs_dir: str = "runs", write: bool = True) -> List[str]:
+def attach_observers(experiment, argv: List[str], runs_dir: str = RUNS_DIR, write: bool = True) -> List[str]:
     """Adds the file observer and, if asked for, a MongoDB observer; returns ``argv`` without ``-m``.
 
     Exits with one line on stderr if MongoDB is asked for, unreachable and no fallback is allowed.
@@ -164,6 +166,6 @@ def run_folder(run) -> str:
     for observer in run.observers:
         if isinstance(observer, FileStorageObserver) and observer.dir:
             return observer.dir
-    folder = os.path.join("runs", f"unobserved-{os.getpid()}")
+    folder = os.path.join(RUNS_DIR, f"unobserved-{os.getpid()}")
     os.makedirs(folder, exist_ok=True)
     return folder

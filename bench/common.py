@@ -8,6 +8,8 @@ import sys
 import time
 from typing import Callable, Dict, List, Sequence
 
+from Utils.runs import RUNS_DIR
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.environ.get("BENCH_RESULTS", os.path.join(ROOT, "bench", "results"))  # elsewhere: runs compared by a bench
 
@@ -104,8 +106,8 @@ def project_script(workdir: str, arguments: List[str]) -> str:
                             env=dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2"))
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(arguments)} failed:\n{result.stderr[-2000:]}")
-    runs = sorted(int(n) for n in os.listdir(os.path.join(workdir, "runs")) if n.isdigit())
-    return os.path.join(workdir, "runs", str(runs[-1]))
+    runs = sorted(int(n) for n in os.listdir(os.path.join(workdir, RUNS_DIR)) if n.isdigit())
+    return os.path.join(workdir, RUNS_DIR, str(runs[-1]))
 
 
 def demo_workdir(workdir: str) -> str:
