@@ -52,7 +52,7 @@ def mini_demo(tmp_path_factory, demo_root):
         manifest = json.load(handle)
     kept = []
     for folder, count in MINI_SONGS.items():
-        names = sorted(os.listdir(os.path.join(demo_root, folder)))[:count]
+        names = sorted(name for name in os.listdir(os.path.join(demo_root, folder)) if not name.startswith("."))[:count]
         os.makedirs(out / folder, exist_ok=True)
         for name in names:
             os.symlink(os.path.join(demo_root, folder, name), out / folder / name)
@@ -61,7 +61,7 @@ def mini_demo(tmp_path_factory, demo_root):
     for folder in ("solo_drums", "solo_bass", "solo_other"):  # the solo accompaniments' own stems
         os.makedirs(out / folder)
         for name in sorted(os.listdir(os.path.join(demo_root, folder))):
-            if os.path.splitext(name)[0] in stems:
+            if os.path.splitext(name)[0] in stems and not name.startswith("."):
                 os.symlink(os.path.join(demo_root, folder, name), out / folder / name)
                 kept.append(f"{folder}/{name}")
     for name in MINI_WHOLE:
