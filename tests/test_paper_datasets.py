@@ -77,6 +77,22 @@ def test_medleydb_authors_vocals_are_the_listed_stem_at_triple_gain_clipped_and_
     assert instrumental.roles["vocals"] == [] and np.abs(read_role(instrumental, "mixture", clip=False)).max() > 0.01
 
 
+def test_medleydb_authors_vocals_keep_the_singers_stems_for_a_song_the_list_does_not_name(demo_root, tmp_path,
+                                                                                         monkeypatch):
+    from Input.datasets import medleydb
+    warnings = []
+    monkeypatch.setattr(medleydb.log, "warning", lambda message, *args: warnings.append(message % args))
+    audio = tmp_path / "medleydb" / "Audio"
+    shutil.copytree(os.path.join(demo_root, "medleydb", "Audio", "MusicDelta_Punk"), audio / "Someone_Unlisted")
+    os.rename(audio / "Someone_Unlisted" / "MusicDelta_Punk_METADATA.yaml", audio / "Someone_Unlisted" /
+              "Someone_Unlisted_METADATA.yaml")
+    [track] = read_medleydb(str(tmp_path / "medleydb"), SOURCES, vocals="authors")
+    assert [os.path.basename(p) for p in track.roles["vocals"]] == ["MusicDelta_Punk_STEM_04.wav",
+                                                                     "MusicDelta_Punk_STEM_05.wav"]
+    assert warnings == ["medleydb: 1 songs are not in the authors' list, so their vocals are every singing stem "
+                        "(cfg.datasets.medleydb.vocals='authors' covers listed songs): Someone_Unlisted"]
+
+
 def test_ikala_channels_are_accompaniment_and_voice(demo_root):
     tracks = read_ikala(os.path.join(demo_root, "ikala"), SOURCES)
     assert len(tracks) == 3 and tracks[0].channels == 1

@@ -59,12 +59,13 @@ def in_listed_order(tracks: List[Track], name: str, kind: str, subset: str, unli
     missing = [song for song in order if song not in by_name]
     if missing:
         log.warning("%s: %d of the %d songs in the authors' list are not on disk and are left out: %s", name,
-                    len(missing), len(order), _first_names(missing))
+                    len(missing), len(order), some_names(missing))
     listed = set(order)
     unlisted += [f"{name}/{track.name}" for track in tracks if track.name not in listed]
     return [by_name[song] for song in order if song in by_name]
 
 
-def _first_names(names: Sequence[str], shown: int = 5) -> str:
+def some_names(names: Sequence[str], shown: int = 5) -> str:
+    """The first ``shown`` names and how many more, for a one-line message."""
     more = f" and {len(names) - shown} more" if len(names) > shown else ""
     return ", ".join(names[:shown]) + more

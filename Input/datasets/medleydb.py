@@ -83,7 +83,7 @@ def read_medleydb(root: str, sources: Sequence[str], name: str = "medleydb", ind
     if unlisted:
         log.warning("%s: %d songs are not in the authors' list, so their vocals are every singing stem "
                     "(cfg.datasets.%s.vocals='authors' covers listed songs): %s", name, len(unlisted), name,
-                    ", ".join(unlisted[:5]) + (f" and {len(unlisted) - 5} more" if len(unlisted) > 5 else ""))
+                    authors_lists.some_names(unlisted))
     tracks = make_tracks(songs, name, root, index_cache, skipped)
     if not tracks:
         raise DatasetError(f"no MedleyDB songs in {audio}: expected <song>/<song>_METADATA.yaml and "
