@@ -216,6 +216,11 @@ def band_extension_for(protocol: str, band_extension: str) -> str:
     return "none" if protocol == "paper" else band_extension
 
 
+def score_names(rows: List[Dict]) -> List[str]:
+    """The metrics the rows hold (SDR, SIR, SAR and, with museval, ISR), sorted."""
+    return sorted({m for row in rows for entry in row["methods"].values() for s in entry.values() for m in s})
+
+
 def summary_group(row: Dict) -> str:
     """The dataset row a track is summarised in: its dataset, or, in the ``paper`` protocol, ``"<dataset> (silent
     ref)"`` for a song with a silent reference (an instrumental song's vocals, scored against tiny noise), so
@@ -230,12 +235,12 @@ def summarise(rows: List[Dict], sources: Sequence[str]) -> Dict:
     """Median and mean over tracks of the per-track medians, per method, dataset row (see :func:`summary_group`;
     'all' is every song outside a silent-reference row) and source."""
     summary = {}
-    metric_names = sorted({m for row in rows for e in row["methods"].values() for s in e.values() for m in s})
-    groups = {row["track"]: summary_group(row) for row in rows}
+    metric_names = score_names(rows)
+    groups = [summary_group(row) for row in rows]  # by position: songs of two datasets may share a name
     for method in ("separator", "mixture"):
-        for dataset in sorted(set(groups.values())) + ["all"]:
-            chosen = [row for row in rows if groups[row["track"]] == dataset
-                      or (dataset == "all" and groups[row["track"]] == row["dataset"])]
+        for dataset in sorted(set(groups)) + ["all"]:
+            chosen = [row for row, group in zip(rows, groups)
+                      if group == dataset or (dataset == "all" and group == row["dataset"])]
             for source in sources:
                 key = f"{method}/{dataset}/{source}"
                 summary[key] = {"tracks": len(chosen)}
@@ -277,7 +282,7 @@ def write_tables(rows: List[Dict], sources: Sequence[str], out_dir: str, skipped
 
 def write_track_scores(rows: List[Dict], path: str) -> None:
     """One CSV line per track, method and source: the track's score per metric (its median over windows)."""
-    metrics = sorted({m for row in rows for e in row["methods"].values() for s in e.values() for m in s})
+    metrics = score_names(rows)
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["track", "dataset", "summary_row", "method", "source", *metrics])

@@ -213,3 +213,20 @@ def test_a_silent_estimate_is_scored_nan_with_a_warning_and_the_evaluation_compl
     for row in scores["tracks"]:
         assert np.isnan(row["methods"]["separator"]["vocals"]["SDR"])
         assert np.isfinite(row["methods"]["separator"]["accompaniment"]["SDR"])
+
+
+def test_paper_summary_puts_silent_reference_songs_in_their_own_row_even_when_names_repeat(tmp_path):
+    from Utils.evaluation import write_tables
+    song = lambda dataset, silent, sdr: {"track": "Artist - Title", "dataset": dataset, "protocol": "paper",
+                                         "silent_references": ["vocals"] if silent else [],
+                                         "methods": {"separator": {"vocals": {"SDR": sdr}},
+                                                     "mixture": {"vocals": {"SDR": float("nan") if silent else 0.0}}}}
+    rows = [song("musdb", False, 4.0), song("dsd100", True, -20.0), song("dsd100", False, 6.0)]  # MUSDB holds DSD100
+    tables = write_tables(rows, ["vocals"], str(tmp_path), [])
+    tracks = {key: entry["tracks"] for key, entry in tables.summary.items()}
+    assert tracks["separator/dsd100 (silent ref)/vocals"] == 1 and tracks["separator/dsd100/vocals"] == 1
+    assert tracks["separator/all/vocals"] == tracks["mixture/all/vocals"] == 2
+    assert tables.summary["separator/all/vocals"]["SDR_mean"] == 5.0
+    with open(tmp_path / "scores.csv") as handle:
+        lines = handle.read().splitlines()
+    assert lines[0] == "track,dataset,summary_row,method,source,SDR" and len(lines) == 1 + 3 * 2
