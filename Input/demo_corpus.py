@@ -35,7 +35,8 @@ from tqdm import tqdm
 
 from Input import chorales, fluidsynth
 from Input.errors import DatasetError
-from Input.paper_layouts import LISTED_NAMES, PAPER_COLLECTIONS, listed_song_name, write_paper_layout
+from Input.paper_layouts import (LISTED_NAMES, PAPER_COLLECTIONS, PAPER_FOLDERS, ccmixter_files, listed_song_name,
+                                  write_paper_layout)
 from Utils import audio as audio_io
 from Utils.files import write_json_atomically
 
@@ -126,15 +127,13 @@ def write_collection(song: dict, name: str, stems: Dict[str, np.ndarray], out: s
     stems = {stem: audio.astype(np.int32) for stem, audio in stems.items()}
     accompaniment = stems["drums"] + stems["bass"] + stems["other"]
     mixture = accompaniment + stems["vocals"]
-    if collection.split("/")[0] in ("dsd100", "medleydb", "paper_ccmixter", "ikala"):
+    if collection.split("/")[0] in PAPER_FOLDERS:
         files = write_paper_layout(collection, song["place"], name, stems, out)
     elif collection.startswith("musdb/"):
         files = {role: (f"{collection}/{name}/{role}.wav", audio)
                  for role, audio in [("mixture", mixture), *stems.items()]}
     elif collection == "ccmixter":
-        files = {role: (f"ccmixter/{name}/{file}.wav", audio) for role, file, audio in
-                 [("mixture", "mix", mixture), ("accompaniment", "source-01", accompaniment),
-                  ("vocals", "source-02", stems["vocals"])]}
+        files = ccmixter_files(collection, name, stems)
     else:
         extension, rate, channels = UNPAIRED_FORMATS[song["index"] % len(UNPAIRED_FORMATS)]
         if extension == ".mp3" and shutil.which("ffmpeg") is None:
@@ -246,9 +245,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     except fluidsynth.MissingToolError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    layouts = ", ".join(collection.split("/")[0] for collection, _, _ in PAPER_COLLECTIONS[1:])
     print(f"demo corpus: {len(manifest['songs'])} songs in {args.out}, and "
-          f"{sum(count for _, count, _ in PAPER_COLLECTIONS)} in the paper's layouts ({layouts})")
+          f"{sum(count for _, count, _ in PAPER_COLLECTIONS)} in the paper's layouts ({', '.join(PAPER_FOLDERS)})")
     return 0
 
 

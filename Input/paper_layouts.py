@@ -20,10 +20,13 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
+from Input.datasets.ccmixter import FILES as CCMIXTER_FILES
+
 
 # (collection, number of songs, family); 20 songs.
 PAPER_COLLECTIONS = (("dsd100/Dev", 2, "studio"), ("dsd100/Test", 4, "studio"), ("medleydb", 5, "stage"),
                      ("paper_ccmixter", 6, "stage"), ("ikala", 3, "stage"))
+PAPER_FOLDERS = tuple(dict.fromkeys(collection.split("/")[0] for collection, _, _ in PAPER_COLLECTIONS))
 # Song names by place, from the authors' lists (Input/datasets/authors_lists/). In the lists' order DSD100's
 # validation half is 001 and 040 (alphabetically: 001 and 013); MedleyDB's first song is FreeJazz
 # (alphabetically: 80sRock); CCMixter's thirds differ from the case-sensitive alphabetical ones.
@@ -74,9 +77,7 @@ def write_paper_layout(collection: str, place: int, name: str, stems: Dict[str, 
         return {"mixture": (f"dsd100/Mixtures/{split}/{name}/mixture.wav", accompaniment + stems["vocals"]),
                 **{stem: (f"dsd100/Sources/{split}/{name}/{stem}.wav", audio) for stem, audio in stems.items()}}
     if collection == "paper_ccmixter":
-        return {role: (f"paper_ccmixter/{name}/{file}.wav", audio) for role, file, audio in
-                [("mixture", "mix", accompaniment + stems["vocals"]), ("accompaniment", "source-01", accompaniment),
-                 ("vocals", "source-02", stems["vocals"])]}
+        return ccmixter_files(collection, name, stems)
     song = name.replace(" - ", "_").replace(" ", "")
     if collection == "ikala":
         channels = np.stack([accompaniment.mean(axis=1), stems["vocals"].mean(axis=1)], axis=1)
@@ -84,6 +85,14 @@ def write_paper_layout(collection: str, place: int, name: str, stems: Dict[str, 
     if collection != "medleydb":
         raise ValueError(f"{collection} is not a paper layout")
     return medleydb_files(song, place, stems, out)
+
+
+def ccmixter_files(folder: str, name: str, stems: Dict[str, np.ndarray]) -> Dict[str, Tuple[str, np.ndarray]]:
+    """A song in CCMixter's layout, with the file names its reader expects (``Input.datasets.ccmixter.FILES``):
+    the mixture, the accompaniment and the voice."""
+    accompaniment = stems["drums"] + stems["bass"] + stems["other"]
+    audio = {"mixture": accompaniment + stems["vocals"], "accompaniment": accompaniment, "vocals": stems["vocals"]}
+    return {role: (f"{folder}/{name}/{file}", audio[role]) for role, file in CCMIXTER_FILES.items()}
 
 
 def medleydb_files(song: str, place: int, stems: Dict[str, np.ndarray], out: str
