@@ -13,8 +13,8 @@ import shutil
 import sys
 from typing import Dict, List, Optional
 
-from Utils.observers import DEFAULT_DB, mask_password
-from Utils.runs import RUNS_DIR, read_file_runs, read_mongo_runs
+from Runs.observers import DEFAULT_DB, mask_password
+from Runs.folders import RUNS_DIR, read_file_runs, read_mongo_runs
 
 SHOWN_METRICS = ("SDR", "SIR", "SAR")
 
@@ -156,7 +156,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def write_html(runs: List[Dict], out: str) -> int:
     """Compare.py --html: the runs' listening reports side by side; a run without one is one line."""
-    from Utils.listening_report import write_comparison
+    from Evaluation.listening_report import write_comparison
     if len(runs) < 2 or not all(run.get("folder") for run in runs):
         print("error: --html compares two or more runs of the file observer's folder (give their ids)",
               file=sys.stderr)

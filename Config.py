@@ -16,9 +16,20 @@ from sacred import Ingredient
 from Input.datasets import check_datasets
 from Models import check_architecture
 from Models.full_band import DEFAULT_BAND_EXTENSION
+from Runs.cluster import CLUSTERS
 from Utils.config_check import ConfigError, check_config
 
 cfg = Ingredient("cfg")
+
+# The valid values of the settings that take one of a few (the base config's comments say what each means).
+# The datasets', the separator's and the band extension's are beside their code (Input.datasets, Models).
+CHOICES = {
+    "partition_order": ("shuffled", "file", "authors"),
+    "stream_source": ("auto", "memory", "files"),
+    "eval_protocol": ("sisec", "paper"),
+    "distribute": ("none", "mirrored", "multi_worker"),
+    "cluster": CLUSTERS,
+}
 
 
 @cfg.config
@@ -96,7 +107,7 @@ def base():
     band_extension = DEFAULT_BAND_EXTENSION  # 'average': full-band masks on the input's STFT; 'zeros'; 'none':
     #                                  the paper's band-limited estimates, resampled (Models/full_band.py)
     eval_protocol = "sisec"        # 'sisec': museval BSS Eval v4 at the songs' rate; 'paper': the authors' Test.py,
-    #                                mir_eval v3 on whole songs, mono at sample_rate (Utils/evaluation.py)
+    #                                mir_eval v3 on whole songs, mono at sample_rate (Evaluation/scores.py)
     eval_workers = 2               # processes evaluating tracks in parallel
 
     # ---- Logging and devices
@@ -124,7 +135,8 @@ def semi_sup():
 
 @cfg.named_config
 def demo():
-    # The built-in demo corpus and sizes that train in about 10 minutes on 2 CPU cores.
+    # The built-in demo corpus and sizes that train in under half an hour on 2 CPU cores (a bench.semi_vs_sup run,
+    # 1000 steps and three scorings on 24 songs, took 21 to 25 minutes on an idle 2-core machine).
     # Chosen on the validation songs (never the test songs), 2 paired songs, 1000 steps, best validation
     # loss per run (bench/results/semi_vs_sup_findings.md):
     # - head_init: with the authors' initialisation an output head died (all-zero estimates) in seed 1
@@ -157,7 +169,7 @@ def demo():
     separator_lr = 5e-4
     critic_lr = 5e-4
     epoch_it = 250
-    max_epochs = 4                 # 1000 steps, as bench.semi_vs_sup; make demo stays under 10 minutes
+    max_epochs = 4                 # 1000 steps, as bench.semi_vs_sup
     patience = 2
     checkpoint_every = 50
     cache_size = 16
@@ -221,7 +233,7 @@ RESUME_FIXED_KEYS = ("sources", "sample_rate", "mono", "n_fft", "hop", "separato
 def reject_invalid_values(config, command_name, logger):
     """Stops any command with one line naming the key and a valid value when the config is invalid."""
     try:
-        check_config(config["cfg"])
+        check_config(config["cfg"], CHOICES, base())
         check_datasets(config["cfg"])
         check_architecture(config["cfg"])
     except ConfigError as error:

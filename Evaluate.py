@@ -1,5 +1,5 @@
 """Batch evaluation of a trained separator: tables per dataset and source, the SiSEC 2018 way (museval,
-the default) or the paper's (``cfg.eval_protocol=paper``: the authors' mir_eval protocol, Utils/evaluation.py).
+the default) or the paper's (``cfg.eval_protocol=paper``: the authors' mir_eval protocol, Evaluation/scores.py).
 
     python Evaluate.py with cfg.semi_sup checkpoint=runs/3/best_separator.keras
     python Evaluate.py with cfg.semi_sup cfg.demo run=runs/3 partition=valid
@@ -19,7 +19,7 @@ from sacred.utils import apply_backspaces_and_linefeeds  # noqa: E402
 
 from Config import cfg, reject_invalid_seed  # noqa: E402
 from Models.engines import DEFAULT_ENGINE  # noqa: E402
-from Utils.observers import attach_observers, hide_result_line, report_header, run_folder  # noqa: E402
+from Runs.observers import attach_observers, hide_result_line, report_header, run_folder  # noqa: E402
 from Utils.process import run_and_exit  # noqa: E402
 
 SETTINGS.CAPTURE_MODE = "sys"  # fd capture waits on the scoring worker processes at exit
@@ -54,11 +54,12 @@ def select_tracks(partitions, partition: str):
 @ex.main
 def evaluate(cfg, checkpoint, run, partition, progress, engine, precision, _run):
     from Input.datasets import DatasetError
-    from Input.partition import partitions_from_config
-    from Input.track import read_role
+    from Input.datasets.partition import partitions_from_config
+    from Input.datasets.track import read_role
+    from Input.demo.corpus import render_if_asked
     from Models.separator import Separator
-    from Utils.evaluation import band_extension_for, evaluate_tracks
-    from Utils.runs import resolve_checkpoint
+    from Evaluation.scores import band_extension_for, evaluate_tracks
+    from Runs.folders import resolve_checkpoint
 
     try:
         path = resolve_checkpoint(checkpoint, run)
@@ -72,6 +73,7 @@ def evaluate(cfg, checkpoint, run, partition, progress, engine, precision, _run)
                          f"{', '.join(cfg['sources'])} (cfg.sources): evaluate it with the named configs it was "
                          f"trained with")
     try:
+        render_if_asked(cfg, progress=progress)
         # Songs are read from their own files: the training's resampled cache is not read.
         tracks = select_tracks(partitions_from_config(dict(cfg, resampled_cache=None), progress=progress), partition)
     except DatasetError as error:

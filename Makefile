@@ -43,7 +43,7 @@ $(SEPARATE_VENV)/.installed: requirements-separate.txt
 	touch $@
 
 corpus: setup
-	$(PY) -m Input.demo_corpus --out data/demo
+	$(PY) -m Input.demo.corpus --out data/demo
 
 demo: setup
 	$(PY) Training.py with cfg.semi_sup cfg.demo $(DEMO_ARGS)

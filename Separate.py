@@ -27,7 +27,7 @@ from Models.chunks import CHUNK_SECONDS  # none of these loads TensorFlow: --hel
 from Models.engines import DEFAULT_ENGINE, ENGINES, unoffered_precision
 from Models.full_band import BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION
 from Utils.hardware import PRECISION_CHOICES
-from Utils.runs import RUNS_DIR
+from Runs.folders import RUNS_DIR
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -87,7 +87,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     from Models.separator import Separator
     from Utils.audio import AudioReadError, DiskFullError
-    from Utils.runs import resolve_checkpoint
+    from Runs.folders import resolve_checkpoint
 
     try:
         path = resolve_checkpoint(args.checkpoint, None, args.runs)

@@ -27,10 +27,10 @@ from sacred import SETTINGS, Experiment
 from sacred.utils import apply_backspaces_and_linefeeds
 
 from Config import cfg, reject_invalid_seed
-from Utils import cluster
-from Utils.observers import attach_observers, hide_result_line, report_header, run_folder
+from Runs import cluster
+from Runs.observers import attach_observers, hide_result_line, report_header, run_folder
 from Utils.process import run_and_exit
-from Utils.runs import BEST_MODEL, LAST_MODEL, best_model_for
+from Runs.folders import BEST_MODEL, LAST_MODEL, best_model_for
 
 SETTINGS.CAPTURE_MODE = "sys"  # fd capture waits on the evaluation's worker processes at exit
 ex = Experiment("adversarial_separation", ingredients=[cfg])
@@ -87,7 +87,7 @@ def restore(model, cfg, resume: str, folder: str, best_path: str) -> dict:
     """Loads the resumable state of ``resume`` into ``model``; returns its counters (the best model moves along).
     The learning rates are the config's, so that a resume may change them."""
     from Models.saved_separator import separator_files
-    from Utils import checkpoint
+    from Runs import checkpoint
     found = checkpoint.find_state(resume)
     if found is None:
         raise SystemExit(f"error: resume={resume}: no checkpoint (state.json and state.npz) there or in "
@@ -118,11 +118,11 @@ def optimise(model, cfg, batches: Callable, valid_data, valid_steps: int, counte
              log_scalar, best_path: str, progress: bool, valid_by_dataset: Optional[dict] = None) -> None:
     """Epochs of ``epoch_it`` separator steps until early stopping: validates after each, keeps the best model.
 
-    Each epoch reads fresh excerpts: its input is ``batches(plan)`` for the :func:`Input.streams.segment_plan`
+    Each epoch reads fresh excerpts: its input is ``batches(plan)`` for the :func:`Input.streams.training_input.segment_plan`
     from the current step to the epoch's end, cut at every checkpoint (so a resumed run continues the same
     excerpts). ``valid_by_dataset`` (``{dataset: (batches, steps)}``) adds each dataset's loss and best model.
     """
-    from Input.streams import segment_plan
+    from Input.streams.training_input import segment_plan
     from Models.build import save_separator
     while not cfg["max_epochs"] or counters["epoch"] < cfg["max_epochs"]:
         step = int(model.optimizer.iterations.numpy())
@@ -181,7 +181,7 @@ def keep_best_by_dataset(model, cfg, valid_by_dataset: dict, counters: dict, fol
 
 def resumed_seed(resume: Optional[str], seed: int) -> int:
     """The seed of the run being resumed (its excerpt streams and penalty points continue), else ``seed``."""
-    from Utils import checkpoint
+    from Runs import checkpoint
     found = checkpoint.find_state(resume) if resume else None
     if not found:
         return seed
@@ -194,8 +194,10 @@ def resumed_seed(resume: Optional[str], seed: int) -> int:
 def read_partitions(cfg, _run, progress: bool = True):
     """The run's partitions (printed, and recorded in the run's info); a dataset problem is one line."""
     from Input.datasets import DatasetError
-    from Input.partition import partitions_from_config
+    from Input.datasets.partition import partitions_from_config
+    from Input.demo.corpus import render_if_asked
     try:
+        render_if_asked(cfg, progress=progress)
         partitions = partitions_from_config(cfg, progress=progress)
     except DatasetError as error:
         raise SystemExit(f"error: {error}")
@@ -212,9 +214,10 @@ def build_inputs(cfg, partitions, geometry, seed: int, worker: int = 0, workers:
 
     With several workers, each reads its share of the batch with its own seed (the chief's is ``seed``)."""
     import dataclasses
-    from Input.memory_streams import stream_source_for
-    from Input.streams import StreamSettings, validation_stream
-    from Input.training_input import TrainingInput
+    from Input.streams.memory import stream_source_for
+    from Input.streams.files import validation_stream
+    from Input.streams.settings import StreamSettings
+    from Input.streams.training_input import TrainingInput
     settings = StreamSettings.from_config(cfg)
     source, needed = stream_source_for(partitions, cfg["sources"], cfg["semi_supervised"], geometry, settings,
                                        "memory" if cfg["data_service"] else cfg["stream_source"])
@@ -241,9 +244,9 @@ def build_inputs(cfg, partitions, geometry, seed: int, worker: int = 0, workers:
 
 def evaluate_best(cfg, partitions, best_path: str, folder: str, progress: bool, _run) -> dict:
     """Scores the best model on the test partition (Evaluate.py's code); returns the medians per source."""
-    from Input.track import read_role
+    from Input.datasets.track import read_role
     from Models.separator import Separator
-    from Utils.evaluation import band_extension_for, evaluate_tracks
+    from Evaluation.scores import band_extension_for, evaluate_tracks
     separator = Separator.from_checkpoint(best_path,
                                           band_extension=band_extension_for(cfg["eval_protocol"], cfg["band_extension"]))
     tables = evaluate_tracks(separator, partitions.test, read_role, os.path.join(folder, "evaluation"),
@@ -291,10 +294,10 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
     from Models.build import build_training_model, save_separator
     from Models.engines import export_for_litert
     from Models.saved_separator import separator_files
-    from Utils import checkpoint
-    from Utils.callbacks import (GuardAndCheckpoint, MetricsSink, NonFiniteLossError, SpectrogramImages,
+    from Runs import checkpoint
+    from Runs.callbacks import (GuardAndCheckpoint, MetricsSink, NonFiniteLossError, SpectrogramImages,
                                  TermDiagnostics, fan_out, scalar_writer)
-    from Utils.runs import run_location
+    from Runs.folders import run_location
 
     try:
         resume = run_location(resume)
@@ -353,7 +356,7 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
                                         cfg["image_every"])]
         if cfg["semi_supervised"]:
             callbacks.append(TermDiagnostics(log_scalar, next(iter(inputs.segment(0))), every=10))
-    from Input.training_input import validation_by_dataset
+    from Input.streams.training_input import validation_by_dataset
     try:
         optimise(model, cfg, batches, validation, valid_steps, counters, callbacks, save_state, log_scalar, best_path,
                  progress, validation_by_dataset(cfg, partitions.valid, geometry))
@@ -372,7 +375,7 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
         _run.info["stopped"] = str(error)
         raise SystemExit(f"error: {error}")
     finally:
-        _run.info["skipped_files"] = list(partitions.skipped) + [m for s in inputs.samplers for m in s.failed]
+        _run.info["skipped_files"] = list(partitions.skipped) + inputs.failed
         _run.info["skipped_count"] = len(_run.info["skipped_files"])
         _run.info["history"] = counters["history"]
         if worker != 0:

@@ -1,14 +1,17 @@
 """Model architectures, looked up by name from the config (``cfg.separator``, ``cfg.critic``).
 
-A new separator or critic is one new file and one entry here. Builders are named as
-``"module:function"`` and imported when looked up, so that checking a config loads no Keras.
+A new critic is one new file and one entry in ``CRITICS``. A new separator is one new file, one entry in
+``SEPARATORS`` and its geometry in ``GEOMETRIES``; its size settings are the U-Net's today: ``unet_levels`` and
+``unet_filters`` are read by :func:`check_architecture`, ``Models/build.py``, ``Models/saved_separator.py`` and
+``Models/separator.py`` (the context of a window), which a separator with other sizes would change. Builders
+are named as ``"module:function"`` and imported when looked up, so that checking a config loads no Keras.
 """
 import importlib
 import math
 from typing import Any, Callable, Dict
 
 from Models.full_band import BAND_EXTENSIONS
-from Models.geometry import unet_geometry
+from Models.geometry import frames_of, unet_geometry
 from Utils.config_check import ConfigError
 
 SEPARATORS: Dict[str, str] = {"unet": "Models.unet:build_unet"}
@@ -53,7 +56,7 @@ def check_architecture(config: Dict[str, Any]) -> None:
     if config["band_extension"] not in BAND_EXTENSIONS:
         raise ConfigError(f"cfg.band_extension={config['band_extension']!r} is unknown: valid are "
                           f"{', '.join(BAND_EXTENSIONS)}")
-    excerpt_frames = int(config["excerpt_duration"] * config["sample_rate"]) // config["hop"] + 1
+    excerpt_frames = frames_of(config["excerpt_duration"], config["sample_rate"], config["hop"])
     needed = geometry.output_shape[1]
     if excerpt_frames < needed:
         shortest = math.ceil((needed - 1) * config["hop"] / config["sample_rate"] * 10) / 10

@@ -88,3 +88,13 @@ def unet_geometry(levels: int, desired_output: Tuple[int, int], n_fft: int) -> G
         raise ValueError(f"a U-Net output of {output[0]} bins cannot hold the {bins} bins of n_fft={n_fft}; "
                          f"ask for at least {n_fft // 2} output bins")
     return Geometry(tuple(inputs), tuple(output), tuple(int(s) for s in desired_output), bins)
+
+
+def samples_of(seconds: float, sample_rate: int) -> int:
+    """Samples of ``seconds`` of audio, rounded to the nearest one."""
+    return int(round(seconds * sample_rate))
+
+
+def frames_of(seconds: float, sample_rate: int, hop: int) -> int:
+    """STFT frames of ``seconds`` of audio (the STFT pads the edges)."""
+    return samples_of(seconds, sample_rate) // hop + 1

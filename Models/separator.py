@@ -22,20 +22,17 @@ import sys
 from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
-import scipy.fft
 
 from Models.chunks import CHUNK_SECONDS, Chunk, chunk_plan, song_frames_range
 from Models.engines import DEFAULT_ENGINE, open_engine
-from Models.full_band import (BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION, DEFAULT_MASK_RULE, MASK_RULES, InputGrid,
-                              masks_on_input_grid, own_share, source_masks, synthesise, windowed_frames)
+from Models.band_outputs import band_output
+from Models.full_band import BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION, DEFAULT_MASK_RULE, MASK_RULES
 from Models.saved_separator import load_separator_settings
 from Utils import audio as audio_io
 from Utils.files import output_folder, safe_name
-from Utils.spectral import from_model_space, istft_numpy, stft_numpy, to_model_space
 
 BATCH_FRAMES = 2048  # output frames per network call by default (64 s at 8192 Hz / hop 256): bounds memory
 RESAMPLER_SECONDS = 0.05  # reach of the resampler's filter (soxr HQ: about 10 ms), with room to spare
-FULL_BAND_FRAMES = 512  # input STFT frames masked at once (12 s at 44.1 kHz): bounds the full-band work's memory
 log = logging.getLogger(__name__)
 
 
@@ -223,34 +220,29 @@ class Separator:
         plan = chunk_plan(length, sample_rate, rate, hop, self.chunk_frames, self.margin_frames)
         song_frames = plan[-1].stop_frame
         assembly = OutputAssembly(self.sources, audio.shape, sink, progress, mono_input)
-        grid = InputGrid.for_input(sample_rate, rate, self.settings["n_fft"], hop)
-        carried = None  # full band: the previous chunk's last frame, between which and this chunk's first it interpolates
+        output = band_output(self.band_extension, self.mask_rule, self.settings, self.sources, sample_rate)
         # One worker thread, in order: reads ahead (resampling and STFT of the next chunk), and finishes the
-        # last one (ISTFT, resampling back, adding into the output) while this thread runs the network.
+        # last one (waveforms, adding into the output) while this thread runs the network.
         with concurrent.futures.ThreadPoolExecutor(1) as worker:
-            analysed = worker.submit(self._analyse, audio[plan[0].read_start:plan[0].read_stop], sample_rate)
+            analysed = worker.submit(output.analyse, audio[plan[0].read_start:plan[0].read_stop], sample_rate)
             finished = None
             for index, chunk in enumerate(plan):
-                log_magnitude, phasor = analysed.result()
+                log_magnitude, extra = analysed.result()
                 last = index + 1 == len(plan)
                 if not last:
                     upcoming = plan[index + 1]
-                    analysed = worker.submit(self._analyse, audio[upcoming.read_start:upcoming.read_stop], sample_rate)
+                    analysed = worker.submit(output.analyse, audio[upcoming.read_start:upcoming.read_stop], sample_rate)
                 first_frame = chunk.read_start * rate // sample_rate // hop  # exact: reads start on frames
                 estimates = self.separate_magnitude(log_magnitude, first_frame, song_frames,
                                                     needed=(chunk.first_frame, chunk.stop_frame))
-                if self.band_extension != "none":
-                    owned = slice(chunk.first_frame - first_frame, chunk.stop_frame - first_frame)
-                    own = np.stack([estimates[s][..., owned] for s in self.sources] + [log_magnitude[..., owned]])
-                    magnitudes = np.expm1(own if carried is None else np.concatenate([carried, own], -1))
-                    masks = source_masks(magnitudes[:-1], magnitudes[-1], self.mask_rule)  # the last row: the mixture
-                    carried = own[..., -1:]
-                    estimates = (masks, chunk.first_frame - (index > 0), grid, audio, index == 0, last)
+                waveforms = output.prepare(chunk, first_frame, estimates, log_magnitude, extra, audio, sample_rate,
+                                           first=index == 0, last=last)
                 if finished is not None:
                     finished.result()  # at most three chunks in memory; raises the worker's errors
                 next_read = length if last else plan[index + 1].read_start
                 done = length if last else min(chunk.stop_frame * hop * sample_rate // rate, length)
-                finished = worker.submit(self._finish, assembly, chunk, estimates, phasor, sample_rate, next_read, done)
+                finished = worker.submit(lambda job=waveforms, chunk=chunk, next_read=next_read, done=done:
+                                         assembly.add(chunk, job(), next_read, done))
             finished.result()
         return {source: value[:, 0] if mono_input else value for source, value in assembly.outputs.items()}
 
@@ -314,77 +306,3 @@ class Separator:
                       disable=not progress, file=sys.stdout, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s") as seconds_done:
                 self.separate(mixture, header.sample_rate, sink=write,
                               progress=lambda samples: seconds_done.update(samples / header.sample_rate))
-
-    def _finish(self, assembly: OutputAssembly, chunk: Chunk, estimates: Dict[str, np.ndarray], phasor: Optional[np.ndarray],
-                sample_rate: int, next_read: int, done: int) -> None:
-        """Turns a chunk's estimates into waveforms and adds them to the output (on the worker thread).
-
-        ``estimates`` are the network's log1p estimates per source for the band-limited output (with the
-        model-rate ``phasor``), and :meth:`_masked_input`'s arguments after the chunk for the full band."""
-        if self.band_extension == "none":
-            waveforms = self._synthesise(estimates, phasor, sample_rate, chunk.read_stop - chunk.read_start)
-        else:
-            waveforms = self._masked_input(chunk, *estimates)
-        assembly.add(chunk, waveforms, next_read, done)
-
-    def _masked_input(self, chunk: Chunk, masks: np.ndarray, first_model_frame: int, grid: InputGrid,
-                      audio: np.ndarray, first: bool, last: bool) -> List[np.ndarray]:
-        """Per source, the waveform ``(samples, channels)`` from ``chunk.read_start``: the chunk's own input
-        STFT frames times the source's mask, inverted (``Models.full_band``).
-
-        The chunk owns the input frames whose centres lie between model frames ``first_frame - 1`` and
-        ``stop_frame - 1`` (the first and last chunks: to the song's ends); ``masks`` holds model frames
-        ``first_model_frame`` onwards. Frames are taken ``FULL_BAND_FRAMES`` at a time (bounded memory).
-        With ``average``, one source is the chunk's share of the input less the others, so that the sources
-        add up to the input: with ``ratio`` masks (adding up to 1) this is its own masked inverse, without an
-        inverse FFT; with ``mixture`` masks it takes what the others leave."""
-        length = len(audio)
-        owned = (0 if first else grid.first_frame_at_or_after(chunk.first_frame - 1),
-                 grid.frame_count(length) if last else grid.first_frame_at_or_after(chunk.stop_frame - 1))
-        half, read = grid.n_fft // 2, chunk.read_start
-        # Channels first inside (the FFTs' layout): one transposing copy in, and one out as the outputs are added.
-        chunk_audio = np.ascontiguousarray(audio[read:chunk.read_stop].T)
-        outputs = [np.zeros(chunk_audio.shape, np.float32) for _ in self.sources]
-        # With 'average', one source is the input's share less the others': the last that estimates anything
-        # (a dead head's mask is zero, and its output stays exactly silent).
-        live = np.flatnonzero(masks.reshape(len(masks), -1).any(axis=1))
-        residual = int(live[-1]) if self.band_extension == "average" else None
-        masked_ones = [k for k in range(len(masks)) if k != residual]
-        for begin in range(owned[0], owned[1], FULL_BAND_FRAMES):
-            frames = (begin, min(begin + FULL_BAND_FRAMES, owned[1]))
-            start, stop = frames[0] * grid.hop - half, (frames[1] - 1) * grid.hop + half
-            lo, hi = max(start, 0), min(stop, length)
-            assert read <= lo and hi <= chunk.read_stop, (chunk, lo, hi)  # the margin covers the frames
-            segment = np.pad(chunk_audio[:, lo - read:hi - read], [(0, 0), (lo - start, stop - hi)])
-            spectrum = scipy.fft.rfft(windowed_frames(segment, grid), axis=-1)  # (channels, frames, bins)
-            on_grid = masks_on_input_grid(masks[masked_ones], first_model_frame, grid, frames, self.band_extension)
-            masked = spectrum[None] * on_grid  # (sources, channels, frames, bins)
-            inverted = synthesise(scipy.fft.irfft(masked, n=grid.n_fft, axis=-1), grid)
-            for k, waveform in zip(masked_ones, inverted):
-                outputs[k][:, lo - read:hi - read] += waveform[:, lo - start:hi - start]
-            if residual is not None:  # the unmasked inverse is the input itself, but at the song's edges
-                remainder = own_share(segment, grid) - inverted.sum(0)
-                outputs[residual][:, lo - read:hi - read] += remainder[:, lo - start:hi - start]
-        return [output.T for output in outputs]
-
-    def _analyse(self, segment: np.ndarray, sample_rate: int) -> Tuple[np.ndarray, Optional[np.ndarray]]:
-        """The log1p magnitudes ``(channels, bins, frames)`` of input samples at the model rate, and their
-        phase as unit complex numbers (the mixture's phase, given to every source's estimate; zero where
-        the mixture is exactly zero, so that digital silence stays silent)."""
-        rate, n_fft, hop = self.settings["sample_rate"], self.settings["n_fft"], self.settings["hop"]
-        spectrum = stft_numpy(audio_io.resample(segment, sample_rate, rate).T, n_fft, hop)  # all channels at once
-        magnitude = np.abs(spectrum)
-        if self.band_extension != "none":
-            return to_model_space(magnitude), None  # full band takes the phase of the input's own STFT
-        return to_model_space(magnitude), spectrum / np.where(magnitude > 0, magnitude, 1.0)
-
-    def _synthesise(self, estimates: Dict[str, np.ndarray], phasor: np.ndarray, sample_rate: int,
-                    length: int) -> List[np.ndarray]:
-        """Per source, the waveform ``(samples, channels)`` at ``sample_rate`` of log1p magnitude estimates with
-        the mixture's phase, for ``length`` input samples (the resampler may give one sample more or less)."""
-        rate, n_fft, hop = self.settings["sample_rate"], self.settings["n_fft"], self.settings["hop"]
-        magnitudes = from_model_space(np.stack([estimates[source] for source in self.sources]))
-        waveforms = istft_numpy(magnitudes * phasor, n_fft, hop, audio_io.resampled_length(length, sample_rate, rate))
-        # Interleaved (samples, channels) before resampling, where it is 5 times shorter: soxr then returns the
-        # layout of the output files, and adding chunks into them is a plain copy, not a transposing one.
-        return audio_io.resample_all(list(np.swapaxes(waveforms, 1, 2)), rate, sample_rate)

@@ -1,10 +1,11 @@
 """STFT, inverse STFT and the log1p normalisation, in one place for training and inference.
 
 The transform matches ``librosa.stft(center=True, window='hann', pad_mode='constant')`` so that
-spectrograms computed here agree with the authors' librosa-based pipeline. It is written twice, side by
-side: in TensorFlow ops for the training graph (:func:`stft`, :func:`istft`, :func:`magnitude`; TensorFlow
-is imported on first use), and in numpy/scipy for separation (:func:`stft_numpy`, :func:`istft_numpy`),
-which then runs without TensorFlow and with scipy's faster FFT. A test holds the two equal within 1e-5.
+spectrograms computed here agree with the authors' librosa-based pipeline. The forward transform is written
+twice, side by side: in TensorFlow ops for the training graph (:func:`stft`, :func:`magnitude`; TensorFlow is
+imported on first use), and in numpy/scipy for separation (:func:`stft_numpy`), which then runs without
+TensorFlow and with scipy's faster FFT; a test holds the two equal within 1e-5. Only separation inverts a
+spectrogram (:func:`istft_numpy`, held to librosa's ``istft`` by a test).
 """
 from typing import TYPE_CHECKING
 
@@ -43,34 +44,6 @@ def magnitude(audio: "tf.Tensor", n_fft: int, hop: int) -> "tf.Tensor":
     return tf.abs(stft(audio, n_fft, hop))
 
 
-def istft(spec: "tf.Tensor", n_fft: int, hop: int, length: int) -> "tf.Tensor":
-    """Inverse of :func:`stft` (windowed overlap-add, least-squares), cut or padded to ``length``.
-
-    Args:
-        spec: complex tensor ``(..., n_fft // 2 + 1, frames)``.
-        n_fft: FFT and window length used by :func:`stft`.
-        hop: hop length used by :func:`stft`.
-        length: number of output samples.
-
-    Returns:
-        float32 waveform(s) of shape ``(..., length)``.
-    """
-    import tensorflow as tf
-    frames = tf.linalg.matrix_transpose(spec)
-    window = tf.signal.hann_window(n_fft)
-    audio = tf.signal.overlap_and_add(tf.signal.irfft(frames, [n_fft]) * window, hop)
-    # Divide by the overlap-added squared window itself (as librosa does), not by the constant a
-    # full overlap would give: the first and last hops of a song are covered by fewer frames.
-    frame_count = tf.shape(frames)[-2]
-    norm = tf.signal.overlap_and_add(tf.tile(tf.square(window)[None, :], [frame_count, 1]), hop)
-    audio = tf.where(norm > 1e-8, audio / tf.maximum(norm, 1e-8), audio)
-    audio = audio[..., n_fft // 2:]
-    missing = tf.maximum(length - tf.shape(audio)[-1], 0)
-    rank = audio.shape.rank
-    audio = tf.pad(audio, [[0, 0]] * (rank - 1) + [[0, missing]])
-    return audio[..., :length]
-
-
 def hann_window(n_fft: int) -> np.ndarray:
     """The periodic Hann window of ``n_fft`` samples (as ``tf.signal.hann_window`` and librosa's)."""
     return np.hanning(n_fft + 1)[:-1].astype(np.float32)
@@ -96,7 +69,7 @@ def stft_numpy(audio: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
 
 def istft_numpy(spectrum: np.ndarray, n_fft: int, hop: int, length: int) -> np.ndarray:
     """Inverse of :func:`stft_numpy` (windowed overlap-add divided by the overlap-added squared window), cut
-    or padded to ``length``: :func:`istft`'s numbers without TensorFlow.
+    or padded to ``length``, as ``librosa.istft``.
 
     Args:
         spectrum: complex array ``(..., n_fft // 2 + 1, frames)``.

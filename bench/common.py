@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Callable, Dict, List, Sequence
 
-from Utils.runs import RUNS_DIR
+from Runs.folders import RUNS_DIR, newest_run_folder
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.environ.get("BENCH_RESULTS", os.path.join(ROOT, "bench", "results"))  # elsewhere: runs compared by a bench
@@ -96,7 +96,7 @@ def _fmt(value) -> str:
 def demo_corpus() -> str:
     """The demo corpus folder (rendered if needed)."""
     out = os.path.join(ROOT, "data", "demo")
-    subprocess.run([sys.executable, "-m", "Input.demo_corpus", "--out", out], cwd=ROOT, check=True)
+    subprocess.run([sys.executable, "-m", "Input.demo.corpus", "--out", out], cwd=ROOT, check=True)
     return out
 
 
@@ -106,8 +106,7 @@ def project_script(workdir: str, arguments: List[str]) -> str:
                             env=dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2"))
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(arguments)} failed:\n{result.stderr[-2000:]}")
-    runs = sorted(int(n) for n in os.listdir(os.path.join(workdir, RUNS_DIR)) if n.isdigit())
-    return os.path.join(workdir, RUNS_DIR, str(runs[-1]))
+    return newest_run_folder(os.path.join(workdir, RUNS_DIR))
 
 
 def demo_workdir(workdir: str) -> str:
@@ -132,7 +131,7 @@ def trained_demo_run(workdir: str) -> str:
     if os.path.isfile(marker):
         with open(marker) as handle:
             return handle.read().strip()
-    print("training the demo's model (about 10 minutes on 2 cores)", flush=True)
+    print("training the demo's model (about 20 minutes on 2 cores)", flush=True)
     folder = project_script(demo_workdir(workdir), [os.path.join(ROOT, "Training.py"), "with", "cfg.semi_sup",
                                                     "cfg.demo", "seed=1", "evaluate=False", "progress=False"])
     with open(marker, "w") as handle:

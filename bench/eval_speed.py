@@ -13,7 +13,7 @@ from bench.common import Timer, demo_corpus, report
 
 
 def score(job):
-    from Utils.evaluation import bss_scores
+    from Evaluation.scores import bss_scores
     references, estimates, rate = job
     return bss_scores(references, estimates, rate)
 
@@ -23,8 +23,8 @@ def main(argv=None):
     parser.add_argument("--tracks", type=int, default=4)
     args = parser.parse_args(argv)
     from Config import resolve
-    from Input.partition import partitions_from_config
-    from Input.track import read_role
+    from Input.datasets.partition import partitions_from_config
+    from Input.datasets.track import read_role
     demo_corpus()
     tracks = (partitions_from_config(resolve(["cfg.demo"])).test * args.tracks)[:args.tracks]
     rng = np.random.default_rng(0)

@@ -21,10 +21,10 @@ from Models.full_band import DEFAULT_MASK_RULE, MASK_RULES
 def scores(workdir: str, run: str, partition: str, rule: str) -> List[Dict]:
     """Per-track scores (``scores.json`` rows) of ``run`` on a partition with one mask rule, through the library."""
     from Config import resolve
-    from Input.partition import partitions_from_config
-    from Input.track import read_role
+    from Input.datasets.partition import partitions_from_config
+    from Input.datasets.track import read_role
     from Models.separator import Separator
-    from Utils.evaluation import evaluate_tracks
+    from Evaluation.scores import evaluate_tracks
     previous = os.getcwd()
     os.chdir(workdir)  # cfg.demo's dataset roots are relative (data/demo)
     try:

@@ -66,9 +66,9 @@ def training_row(label: str, semi: bool, mixed: bool, xla: bool, steps: int) -> 
 
     from bench.configs import config_for
     from bench.train_speed import StepClock
-    from Input.partition import partitions_from_config
-    from Input.streams import StreamSettings
-    from Input.training_input import TrainingInput
+    from Input.datasets.partition import partitions_from_config
+    from Input.streams.settings import StreamSettings
+    from Input.streams.training_input import TrainingInput
     from Models.build import build_training_model
     from Utils.native_logs import load_tensorflow
     tf = load_tensorflow()

@@ -20,9 +20,9 @@ def timed(iterator, count: int):
 
 
 def measure(batches: int):
-    from Input.partition import partitions_from_config
-    from Input.streams import StreamSettings
-    from Input.training_input import TrainingInput
+    from Input.datasets.partition import partitions_from_config
+    from Input.streams.settings import StreamSettings
+    from Input.streams.training_input import TrainingInput
     from Models.saved_separator import geometry_for
     from bench.configs import config_for
     rows = []
@@ -35,10 +35,10 @@ def measure(batches: int):
             with Timer() as load:
                 inputs = TrainingInput(partitions, config["sources"], geometry, settings, 1, True, config["n_critic"],
                                        in_memory=source == "memory", progress=False)
-            for sampler in inputs.samplers:
-                first, seconds = timed(iter(inputs.stream(sampler, 0)), batches)
+            for stream in inputs.streams:
+                first, seconds = timed(iter(inputs.stream(stream, 0)), batches)
                 examples = batches * settings.batch_size / seconds
-                rows.append([label, source, sampler.name, settings.batch_size, round(first, 2), examples, "-"])
+                rows.append([label, source, stream.name, settings.batch_size, round(first, 2), examples, "-"])
             steps = max(2, batches // 4)
             first, seconds = timed(iter(inputs.segment(0)), steps)
             rows.append([label, source, "all", settings.batch_size, round(first + load.seconds, 2),

@@ -18,7 +18,7 @@ import tempfile
 import numpy as np
 
 from bench.common import ROOT, report
-from Utils.cluster import free_ports
+from Runs.cluster import free_ports
 
 EPOCH_LINE = re.compile(r"^(\d+)/\1 - \d+s - ([\d.]+)(ms|s)/step", re.MULTILINE)
 

@@ -43,7 +43,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from bench.common import RESULTS, ROOT, demo_workdir, machine, project_script, write_markdown
-from Utils.runs import LAST_MODEL, best_model_for
+from Runs.folders import LAST_MODEL, best_model_for
 
 PROTOCOL = 2  # 1: corpus 3, fixed partition, best epoch only (bench/results/history_semi_vs_sup_corpus3.md)
 DOMAINS = {"musdb": "studio (paired family)", "ccmixter": "stage (unpaired family)"}
@@ -146,7 +146,7 @@ def warm_cache(plan: Dict) -> None:
     """Fills the shared resampled cache with every seed's partition first, in one process: runs side by side
     would otherwise write the same cache files at once."""
     from Config import resolve
-    from Input.partition import partitions_from_config
+    from Input.datasets.partition import partitions_from_config
     with tempfile.TemporaryDirectory() as workdir:
         here = os.getcwd()
         os.chdir(demo_workdir(workdir))

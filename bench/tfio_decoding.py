@@ -24,7 +24,7 @@ SAMPLE_TYPES = ({"PCM_16": 0, "PCM_24": 1, "PCM_32": 1}, ((16, 32768.0), (32, 2.
 
 def plan_for(config, count: int, seed: int = 0) -> List[Tuple[str, float, float]]:
     """``(file, offset s, duration s)`` of random excerpts of the single-file roles a training run reads."""
-    from Input.partition import partitions_from_config
+    from Input.datasets.partition import partitions_from_config
     from Utils import audio as audio_io
     partitions = partitions_from_config(config)
     files = sorted({ref for tracks in [partitions.train_sup, *partitions.train_unsup.values()] for track in tracks

@@ -28,10 +28,10 @@ def step_flops(model, config) -> float:
 def measure(label: str, semi: bool, steps: int):
     import tensorflow as tf
 
-    from Input.memory_streams import stream_source_for
-    from Input.partition import partitions_from_config
-    from Input.streams import StreamSettings
-    from Input.training_input import TrainingInput
+    from Input.streams.memory import stream_source_for
+    from Input.datasets.partition import partitions_from_config
+    from Input.streams.settings import StreamSettings
+    from Input.streams.training_input import TrainingInput
     from Models.build import build_training_model
     from bench.configs import config_for
     config = config_for(label, semi_supervised=semi)

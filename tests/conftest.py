@@ -29,7 +29,7 @@ def pytest_collection_modifyitems(config, items):
 def demo_root():
     """The built-in demo corpus, rendered by the public entry point (cached between sessions)."""
     out = os.environ.get("DEMO_CORPUS_DIR", os.path.join(ROOT, "data", "demo"))
-    result = subprocess.run([sys.executable, "-m", "Input.demo_corpus", "--out", out], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "Input.demo.corpus", "--out", out], cwd=ROOT,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     return out
@@ -133,18 +133,20 @@ def trained_run(tmp_path_factory, mini_demo):
     return workdir, workdir / "runs" / "1", result
 
 
-def latest_run(runs_dir):
-    """The folder of the newest run in a file observer's folder."""
-    ids = sorted(int(name) for name in os.listdir(runs_dir) if name.isdigit())
-    return os.path.join(runs_dir, str(ids[-1]))
-
-
 SOURCES = ["accompaniment", "vocals"]
+
+
+def stream_settings(**changes):
+    """The base config's stream settings (the paper's), with ``changes``."""
+    import dataclasses
+    from Config import resolve
+    from Input.streams.settings import StreamSettings
+    return dataclasses.replace(StreamSettings.from_config(resolve()), **changes)
 
 
 def demo_partitions(demo_root, seed=1):
     """The paper's partitions of the demo corpus, built from its folders (no config, no Sacred)."""
-    from Input.partition import build_partitions
+    from Input.datasets.partition import build_partitions
     return build_partitions(
         {"musdb": {"type": "musdb", "root": os.path.join(demo_root, "musdb"), "is_wav": True},
          "ccmixter": {"type": "ccmixter", "root": os.path.join(demo_root, "ccmixter")}},

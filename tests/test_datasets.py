@@ -80,7 +80,7 @@ def test_partitions_follow_the_paper_and_are_repeatable(demo_root):
 
 
 def test_each_partition_seed_draws_its_own_paired_and_held_out_songs(demo_root):
-    from Input.partition import build_partitions
+    from Input.datasets.partition import build_partitions
     datasets = {"musdb": {"type": "musdb", "root": os.path.join(demo_root, "musdb"), "is_wav": True},
                 "ccmixter": {"type": "ccmixter", "root": os.path.join(demo_root, "ccmixter")}}
     names = lambda tracks: sorted(t.name for t in tracks)
@@ -92,7 +92,7 @@ def test_each_partition_seed_draws_its_own_paired_and_held_out_songs(demo_root):
 
 
 def test_a_dataset_can_keep_its_unpaired_third_out_of_training(demo_root):
-    from Input.partition import build_partitions
+    from Input.datasets.partition import build_partitions
     datasets = {"musdb": {"type": "musdb", "root": os.path.join(demo_root, "musdb"), "is_wav": True},
                 "ccmixter": {"type": "ccmixter", "root": os.path.join(demo_root, "ccmixter"), "unpaired": False}}
     without = build_partitions(datasets, "musdb", [], SOURCES)

@@ -84,7 +84,7 @@ def test_paired_songs_and_unpaired_data_come_from_two_families(demo_root):
 
 
 def test_a_new_rendering_removes_the_songs_of_the_old_one(tmp_path):
-    from Input.demo_corpus import remove_rendering
+    from Input.demo.corpus import remove_rendering
     old = {"songs": [{"files": {"mixture": "musdb/test/Old song/mixture.wav", "vocals": "musdb/test/Old song/vocals.wav"}},
                      {"files": {"x": "../outside.wav"}}]}
     for relative in ("musdb/test/Old song/mixture.wav", "musdb/test/Old song/vocals.wav", "musdb/test/Kept/mixture.wav"):
@@ -108,7 +108,7 @@ def test_unpaired_collections_share_no_song_with_paired_sets(demo_root):
 
 
 def test_second_call_returns_at_once_and_size_is_bounded(demo_root):
-    result = subprocess.run([sys.executable, "-m", "Input.demo_corpus", "--out", demo_root], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "Input.demo.corpus", "--out", demo_root], cwd=ROOT,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "100 songs" in result.stdout
     total = sum(os.path.getsize(os.path.join(folder, name)) for folder, _, names in os.walk(demo_root)
@@ -118,7 +118,7 @@ def test_second_call_returns_at_once_and_size_is_bounded(demo_root):
 
 def test_missing_fluidsynth_is_one_line_naming_the_package(tmp_path):
     environment = dict(os.environ, PATH=str(tmp_path))  # no fluidsynth on this PATH
-    result = subprocess.run([sys.executable, "-m", "Input.demo_corpus", "--out", str(tmp_path / "c")], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "Input.demo.corpus", "--out", str(tmp_path / "c")], cwd=ROOT,
                             capture_output=True, text=True, timeout=120, env=environment)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == ["error: fluidsynth is not installed: apt-get install fluidsynth "

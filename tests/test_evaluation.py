@@ -9,9 +9,10 @@ import numpy as np
 import soundfile
 
 from Utils import audio as audio_io
-from Utils.evaluation import bss_scores
+from Evaluation.scores import bss_scores
 from Utils.hardware import auto_precision
-from tests.conftest import latest_run, run_script, start_script, write_tone
+from Runs.folders import newest_run_folder
+from tests.conftest import run_script, start_script, write_tone
 
 
 def test_perfect_estimates_score_high_and_mixture_row_is_museval(trained_run, demo_root):
@@ -36,7 +37,7 @@ def test_evaluate_writes_tables_loadable_by_museval(trained_run):
     result = run_script(["Evaluate.py", "with", "cfg.semi_sup", "cfg.demo", f"run={folder}", "partition=ccmixter",  # its 2 validation + 2 test songs
                          "progress=False"], cwd=workdir)
     assert result.returncode == 0, result.stderr[-3000:]
-    evaluation = os.path.join(latest_run(workdir / "runs"), "evaluation")
+    evaluation = os.path.join(newest_run_folder(str(workdir / "runs")), "evaluation")
     with open(os.path.join(evaluation, "summary.json")) as handle:
         summary = json.load(handle)
     entry = summary["separator/ccmixter/vocals"]
@@ -209,14 +210,14 @@ def test_a_silent_estimate_is_scored_nan_with_a_warning_and_the_evaluation_compl
                          "partition=train_sup", "cfg.train_sup_songs=2", "progress=False"], cwd=workdir)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stderr.count("silent estimate (separator/vocals), scored as NaN") == 2
-    scores = json.loads(open(os.path.join(latest_run(workdir / "runs"), "evaluation", "scores.json")).read())
+    scores = json.loads(open(os.path.join(newest_run_folder(str(workdir / "runs")), "evaluation", "scores.json")).read())
     for row in scores["tracks"]:
         assert np.isnan(row["methods"]["separator"]["vocals"]["SDR"])
         assert np.isfinite(row["methods"]["separator"]["accompaniment"]["SDR"])
 
 
 def test_paper_summary_puts_silent_reference_songs_in_their_own_row_even_when_names_repeat(tmp_path):
-    from Utils.evaluation import write_tables
+    from Evaluation.scores import write_tables
     song = lambda dataset, silent, sdr: {"track": "Artist - Title", "dataset": dataset, "protocol": "paper",
                                          "silent_references": ["vocals"] if silent else [],
                                          "methods": {"separator": {"vocals": {"SDR": sdr}},

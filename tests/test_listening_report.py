@@ -64,7 +64,7 @@ def test_the_report_loads_plays_and_shows_the_summary_of_its_run(trained_run, br
 def test_a_silent_estimate_and_a_long_song_make_a_whole_page(tmp_path):
     """A dead output head (an all-zero estimate) and a song longer than the excerpt, written straight."""
     import numpy as np
-    from Utils.listening_report import EXCERPT_SECONDS, write_report, write_song_media
+    from Evaluation.listening_report import EXCERPT_SECONDS, write_report, write_song_media
     rate, seconds = 22050, 40
     t = np.arange(rate * seconds) / rate
     tone = (0.3 * np.sin(2 * np.pi * 220 * t) * (t > 25))[:, None].astype(np.float32)  # loud from 25 s on

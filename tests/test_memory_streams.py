@@ -4,16 +4,15 @@ import os
 
 import numpy as np
 
-from Input.memory_streams import choose_stream_source, memory_bytes
-from Input.streams import StreamSettings
-from Input.training_input import TrainingInput
-from Input.track import read_role
+from Input.streams.memory import choose_stream_source, memory_bytes
+from Input.streams.training_input import TrainingInput
+from Input.datasets.track import read_role
 from Models.geometry import unet_geometry
 from Utils.spectral import stft_numpy
-from tests.conftest import SOURCES, demo_partitions, run_script, start_script
+from tests.conftest import SOURCES, demo_partitions, run_script, start_script, stream_settings
 
 DEMO = unet_geometry(4, (256, 16), 512)
-SETTINGS = StreamSettings(batch_size=8, excerpt_duration=4.0, cache_size=16, min_replacement_rate=2, read_workers=2)
+SETTINGS = stream_settings(batch_size=8, excerpt_duration=4.0, cache_size=16, min_replacement_rate=2, read_workers=2)
 
 
 def song_spectrograms(tracks, role, context):
@@ -100,11 +99,11 @@ def test_auto_holds_in_memory_what_fits_in_a_quarter_of_the_ram(demo_root):
 def test_training_reads_its_batches_from_a_tf_data_service(workdir):
     """A dispatcher and a worker on 127.0.0.1 (the project's command), then a few supervised demo steps fed
     by them: the same weights as the same run fed locally, since the service computes the same batches."""
-    dispatcher = start_script(["-m", "Input.data_service", "dispatcher"], cwd=workdir)
+    dispatcher = start_script(["-m", "Input.streams.service", "dispatcher"], cwd=workdir)
     try:
         address = dispatcher.stdout.readline().split()[-1]
         assert address.startswith("grpc://127.0.0.1:") or address.startswith("grpc://localhost:"), address
-        worker = start_script(["-m", "Input.data_service", "worker", "--dispatcher", address[len("grpc://"):]],
+        worker = start_script(["-m", "Input.streams.service", "worker", "--dispatcher", address[len("grpc://"):]],
                               cwd=workdir)
         try:
             assert "worker serving" in worker.stdout.readline()

@@ -6,7 +6,7 @@ import subprocess
 import time
 
 from tests.conftest import script_command
-from Utils.cluster import free_ports
+from Runs.cluster import free_ports
 
 TINY = ["cfg.demo", "cfg.distribute=multi_worker", "cfg.epoch_it=4", "cfg.batch_size=4", "cfg.n_critic=1",
         "cfg.checkpoint_every=2", "cfg.cache_size=4", "cfg.min_replacement_rate=2", "cfg.excerpt_duration=2.0",

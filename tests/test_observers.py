@@ -10,7 +10,7 @@ from sacred import Experiment
 from sacred.observers import MongoObserver
 
 from Config import cfg
-from Utils.observers import (ObserverError, attach_observers, make_mongo_observer, mask_password, mongo_from_flag,
+from Runs.observers import (ObserverError, attach_observers, make_mongo_observer, mask_password, mongo_from_flag,
                              split_mongo_flag)
 
 
@@ -97,7 +97,7 @@ def test_an_invalid_url_is_called_invalid_not_unreachable(tmp_path, url):
 
 
 def test_replay_with_an_unescaped_password_is_one_line(monkeypatch, capsys, tmp_path):
-    from Utils import mongo_replay
+    from Runs import mongo_replay
     monkeypatch.setenv("MONGO_URL", "mongodb://ann:p@ss:w/rd@127.0.0.1:27017")
     assert mongo_replay.main([str(tmp_path)]) == 2
     err = capsys.readouterr().err

@@ -12,9 +12,10 @@ import soundfile
 import soxr
 
 from Input.datasets import DatasetError, read_dsd100, read_ikala, read_medleydb
-from Input.partition import build_partitions
-from Input.track import read_role
-from tests.conftest import SOURCES, latest_run, run_script, write_tone
+from Input.datasets.partition import build_partitions
+from Input.datasets.track import read_role
+from Runs.folders import newest_run_folder
+from tests.conftest import SOURCES, run_script, write_tone
 
 PAPER_ON_DEMO = ["cfg.semi_sup", "cfg.demo", "cfg.paper", "cfg.resampled_cache=data/paper_8k", "cfg.eval_workers=2",
                  *[f"cfg.datasets.{name}.root=data/demo/{name}" for name in ("dsd100", "medleydb", "ikala")],
@@ -205,7 +206,7 @@ def test_paper_protocol_scores_the_mono_8k_estimates_with_mir_eval(paper_run, de
     assert result.returncode == 0, result.stderr[-3000:]
     for dataset in ("dsd100", "medleydb", "ccmixter", "ikala"):
         assert any(line.split()[:2] == ["separator", dataset] for line in result.stdout.splitlines()), dataset
-    evaluation = os.path.join(latest_run(workdir / "runs"), "evaluation")
+    evaluation = os.path.join(newest_run_folder(str(workdir / "runs")), "evaluation")
     rows = {row["track"]: row for row in json.loads(open(os.path.join(evaluation, "scores.json")).read())["tracks"]}
     assert len(rows) == 8 and {row["protocol"] for row in rows.values()} == {"paper"}
     assert not os.path.exists(os.path.join(evaluation, "separator"))  # no museval files: not that protocol

@@ -10,8 +10,9 @@ import numpy as np
 import soundfile
 
 from Utils.files import safe_name
-from Utils.mongo_replay import replay_run
-from tests.conftest import ROOT, TINY, latest_run, run_script, start_script, write_tone
+from Runs.mongo_replay import replay_run
+from Runs.folders import newest_run_folder
+from tests.conftest import ROOT, TINY, run_script, start_script, write_tone
 
 LONG = [*TINY, "cfg.epoch_it=40", "cfg.max_epochs=1", "cfg.checkpoint_every=3", "evaluate=False"]
 
@@ -43,7 +44,7 @@ def test_sigkill_mid_epoch_then_resume_loses_at_most_one_interval(workdir):
     assert result.returncode == 0, result.stderr[-2000:]
     step = int(re.search(r"at epoch 0, step (\d+)", result.stdout).group(1))
     assert step >= saved and step % 3 == 0
-    with open(os.path.join(latest_run(workdir / "runs"), "run.json")) as handle:
+    with open(os.path.join(newest_run_folder(str(workdir / "runs")), "run.json")) as handle:
         assert json.load(handle)["result"]["steps"] == 40
 
 
@@ -195,7 +196,7 @@ def test_a_damaged_newest_checkpoint_resumes_from_the_previous_one(trained_run, 
     # The previous pair is the periodic save at the epoch's last step, made before the epoch's validation:
     # the resumed run validates epoch 2 without another step.
     assert "at epoch 1, step 12" in result.stdout and "epoch 2: 0 separator steps" in result.stdout
-    run = json.loads(open(os.path.join(latest_run(workdir / "runs"), "run.json")).read())
+    run = json.loads(open(os.path.join(newest_run_folder(str(workdir / "runs")), "run.json")).read())
     assert run["result"]["steps"] == 12 and run["result"]["epochs"] == 2
 
 
@@ -216,7 +217,7 @@ def test_a_run_killed_without_a_trace_is_shown_dead(trained_run, tmp_path):
     """Sacred leaves a SIGKILLed run RUNNING in run.json; its stopped heartbeat tells it is dead."""
     import datetime
     import shutil
-    from Utils.runs import latest_checkpoint, read_file_runs
+    from Runs.folders import latest_checkpoint, read_file_runs
     _, folder, _ = trained_run
     now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
     for run_id, beat in (("1", now), ("2", now - datetime.timedelta(hours=1))):
@@ -255,7 +256,7 @@ def test_resume_takes_a_run_number_refuses_fixed_settings_and_applies_the_rest(t
     # were at the checkpoint (step 12), which they would not with the run's own rates.
     frozen = run_script([*common, "cfg.separator_lr=1e-30", "cfg.critic_lr=1e-30", "cfg.max_epochs=3"], cwd=workdir)
     assert frozen.returncode == 0, frozen.stderr[-3000:]
-    resumed = latest_run(workdir / "runs")  # the refused resume made a run folder of its own, marked FAILED
+    resumed = newest_run_folder(str(workdir / "runs"))  # the refused resume made a run folder of its own, marked FAILED
     run = json.loads(open(os.path.join(resumed, "run.json")).read())
     assert run["result"]["steps"] == 18
     before = load_separator_weights(str(workdir / "runs" / "1" / "last_separator.keras")).weights

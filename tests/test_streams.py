@@ -4,10 +4,10 @@ import soundfile
 import tensorflow as tf
 
 from Input.datasets import read_collection
-from Input.streams import StreamSettings, segment_plan, training_stream, validation_stream
-from Input.training_input import TrainingInput
+from Input.streams.files import training_stream, validation_stream
+from Input.streams.training_input import TrainingInput, segment_plan
 from Models.geometry import unet_geometry
-from tests.conftest import SOURCES, demo_partitions, write_tone
+from tests.conftest import SOURCES, demo_partitions, stream_settings, write_tone
 
 PAPER = unet_geometry(4, (256, 64), 512)
 DEMO = unet_geometry(4, (256, 16), 512)   # cfg.demo's output width: smaller crops, a faster test
@@ -15,9 +15,8 @@ DEMO = unet_geometry(4, (256, 16), 512)   # cfg.demo's output width: smaller cro
 
 def test_paper_config_shapes_and_dtypes(demo_root):
     partitions = demo_partitions(demo_root)
-    inputs = TrainingInput(partitions, SOURCES, PAPER, StreamSettings(), seed=5, semi_supervised=True, n_critic=5)
+    inputs = TrainingInput(partitions, SOURCES, PAPER, stream_settings(), seed=5, semi_supervised=True, n_critic=5)
     batch = next(iter(inputs.segment(0)))
-    samplers = inputs.samplers
     assert batch["sup"]["mixture"].shape == (64, 350, 158, 1) and batch["sup"]["mixture"].dtype == tf.float32
     for source in SOURCES:
         assert batch["sup"][source].shape == (64, 258, 66, 1)
@@ -26,12 +25,12 @@ def test_paper_config_shapes_and_dtypes(demo_root):
     mixture = batch["sup"]["mixture"].numpy()
     assert mixture.min() >= 0 and mixture.max() > 0.1                 # log1p magnitudes
     assert not mixture[:, :46].any() and not mixture[:, 46 + 257:].any()  # frequency padding (46, 47)
-    assert len(samplers) == 4 and all(not s.failed for s in samplers)
+    assert len(inputs.streams) == 4 and not inputs.failed
 
 
 def test_paired_excerpt_mixture_is_the_sum_of_its_sources(demo_root):
     partitions = demo_partitions(demo_root)
-    _, sampler = training_stream(partitions.train_sup, ["mixture", *SOURCES], PAPER, StreamSettings(), 3, "paired")
+    _, sampler = training_stream(partitions.train_sup, ["mixture", *SOURCES], PAPER, stream_settings(), 3, "paired")
     for index in range(3):
         ok, starts, mixture, accompaniment, vocals = sampler(0, index)
         assert ok and len(mixture) == 10 * 8192 + 2 * 46 * 256   # excerpt plus the U-Net's context
@@ -42,7 +41,7 @@ def test_paired_excerpt_mixture_is_the_sum_of_its_sources(demo_root):
 
 def test_same_seed_same_excerpts(demo_root):
     partitions = demo_partitions(demo_root)
-    settings = StreamSettings(batch_size=4, cache_size=4, min_replacement_rate=2, excerpt_duration=2.0)
+    settings = stream_settings(batch_size=4, cache_size=4, min_replacement_rate=2, excerpt_duration=2.0)
     first = [next(iter(training_stream(partitions.train_sup, ["mixture"], PAPER, settings, 9, "a")[0]))["mixture"]
              for _ in range(2)]
     assert np.array_equal(first[0].numpy(), first[1].numpy())
@@ -54,7 +53,7 @@ def test_corrupt_and_silent_files_do_not_stop_the_stream(tmp_path):
     write_tone(tmp_path / "later_broken.wav", seconds=3, rate=8192)
     tracks = read_collection(str(tmp_path), "vocals")
     (tmp_path / "later_broken.wav").write_bytes(b"garbage" * 10)  # breaks after indexing
-    settings = StreamSettings(batch_size=4, cache_size=4, min_replacement_rate=2, excerpt_duration=1.0,
+    settings = stream_settings(batch_size=4, cache_size=4, min_replacement_rate=2, excerpt_duration=1.0,
                               read_workers=2)
     data, sampler = training_stream(tracks, ["vocals"], PAPER, settings, 1, "solo", amplify=True)
     iterator = iter(data)
@@ -68,7 +67,7 @@ def test_two_file_collection_keeps_producing(tmp_path):
     write_tone(tmp_path / "a.wav", seconds=0.5, rate=22050)   # shorter than one excerpt
     write_tone(tmp_path / "b.flac", seconds=4, rate=44100, channels=2)
     tracks = read_collection(str(tmp_path), "mixture")
-    settings = StreamSettings(batch_size=8, cache_size=4, min_replacement_rate=4, excerpt_duration=2.0)
+    settings = stream_settings(batch_size=8, cache_size=4, min_replacement_rate=4, excerpt_duration=2.0)
     data, _ = training_stream(tracks, ["mixture"], PAPER, settings, 2, "mixtures", amplify=True)
     batches = list(data.take(25))
     assert len(batches) == 25 and batches[-1]["mixture"].shape == (8, 350, 158, 1)
@@ -76,7 +75,7 @@ def test_two_file_collection_keeps_producing(tmp_path):
 
 def test_validation_tiles_cover_whole_songs_deterministically(demo_root):
     partitions = demo_partitions(demo_root)
-    settings = StreamSettings(batch_size=16)
+    settings = stream_settings(batch_size=16)
     first = [b["vocals"].numpy() for b in validation_stream(partitions.valid[:2], SOURCES, PAPER, settings)]
     second = [b["vocals"].numpy() for b in validation_stream(partitions.valid[:2], SOURCES, PAPER, settings)]
     frames = [int(t.duration * 8192) // 256 + 1 for t in partitions.valid[:2]]
@@ -94,7 +93,7 @@ def test_segments_cut_at_checkpoints_and_epoch_ends():
 def test_epochs_draw_fresh_excerpts_and_a_resume_draws_what_the_run_drew(demo_root):
     """Two consecutive epochs share no crop; the stream from a checkpoint's step on is the uninterrupted one's."""
     partitions = demo_partitions(demo_root)
-    settings = StreamSettings(batch_size=4, cache_size=4, min_replacement_rate=2, excerpt_duration=6.0)
+    settings = stream_settings(batch_size=4, cache_size=4, min_replacement_rate=2, excerpt_duration=6.0)
     inputs = TrainingInput(partitions, SOURCES, DEMO, settings, seed=3, semi_supervised=False, n_critic=1)
 
     def crops(plan):

@@ -5,7 +5,8 @@ import os
 import numpy as np
 
 from Models.build import load_separator_weights
-from tests.conftest import TINY, latest_run, run_script, start_script
+from Runs.folders import newest_run_folder
+from tests.conftest import TINY, run_script, start_script
 
 def test_short_run_writes_metrics_checkpoint_model_and_result(trained_run):
     _, folder, result = trained_run
@@ -59,7 +60,7 @@ def test_resume_continues_from_the_saved_step(trained_run):
                          "cfg.max_epochs=3", "evaluate=False"], cwd=workdir)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "at epoch 2, step 12" in result.stdout
-    resumed_folder = latest_run(workdir / "runs")
+    resumed_folder = newest_run_folder(str(workdir / "runs"))
     with open(os.path.join(resumed_folder, "run.json")) as handle:
         resumed = json.load(handle)
     assert os.path.isfile(os.path.join(resumed_folder, "best_separator.keras"))

@@ -1,4 +1,8 @@
-"""Dataset readers, one per on-disk layout, each returning :class:`Input.track.Track` lists.
+"""The datasets on disk: a reader per layout, each returning :class:`Input.datasets.track.Track` lists; the
+tracks and their roles (``track``); the paper's partitions (``partition``, in the order of the authors' lists,
+``authors_lists``); the resampled cache (``resampled_cache``).
+
+Readers:
 
 - ``musdb``: MUSDB18 (``.stem.mp4``) and MUSDB18-HQ (wav), through the ``musdb`` package;
 - ``dsd100``: DSD100's ``Mixtures/`` and ``Sources/`` folders, split into Dev and Test;
@@ -16,8 +20,8 @@ from Input.datasets.dsd100 import read_dsd100
 from Input.datasets.ikala import read_ikala
 from Input.datasets.medleydb import read_medleydb
 from Input.datasets.musdb import read_musdb
-from Input.errors import DatasetError
-from Input.track import Track
+from Input.datasets.errors import DatasetError
+from Input.datasets.track import Track
 from Utils.config_check import ConfigError
 
 __all__ = ["read_ccmixter", "read_collection", "read_dataset", "read_dsd100", "read_ikala", "read_medleydb",

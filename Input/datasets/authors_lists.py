@@ -12,7 +12,7 @@ import logging
 import os
 from typing import List, Optional, Sequence, Tuple
 
-from Input.track import Track
+from Input.datasets.track import Track
 
 log = logging.getLogger(__name__)
 

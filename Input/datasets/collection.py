@@ -8,8 +8,8 @@ import logging
 import os
 from typing import List, Optional
 
-from Input.errors import DatasetError
-from Input.track import HeaderIndex, Track, make_track
+from Input.datasets.errors import DatasetError
+from Input.datasets.track import HeaderIndex, Track, make_track
 from Utils.audio import AUDIO_EXTENSIONS
 
 log = logging.getLogger(__name__)

@@ -2,8 +2,8 @@
 import os
 from typing import List, Optional, Sequence
 
-from Input.errors import DatasetError
-from Input.track import Track, make_tracks
+from Input.datasets.errors import DatasetError
+from Input.datasets.track import Track, make_tracks
 
 STEMS = ("bass", "drums", "other", "vocals")
 SPLIT_FOLDERS = {"train": "Dev", "test": "Test"}

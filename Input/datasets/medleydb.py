@@ -5,8 +5,8 @@ import os
 from typing import Dict, List, Optional, Sequence
 
 from Input.datasets import authors_lists
-from Input.errors import DatasetError
-from Input.track import Part, Track, make_tracks
+from Input.datasets.errors import DatasetError
+from Input.datasets.track import Part, Track, make_tracks
 
 log = logging.getLogger(__name__)
 

@@ -3,8 +3,8 @@ import logging
 import os
 from typing import List, Optional, Sequence
 
-from Input.errors import DatasetError
-from Input.track import HeaderIndex, Track, make_track
+from Input.datasets.errors import DatasetError
+from Input.datasets.track import HeaderIndex, Track, make_track
 
 log = logging.getLogger(__name__)
 STEMS = ("drums", "bass", "other", "vocals")

@@ -25,8 +25,8 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from Input.streams import StreamSettings, frequency_padding
-from Input.track import Track, read_role
+from Input.streams.settings import ExcerptLayout, StreamSettings, frequency_padding
+from Input.datasets.track import Track, read_role
 from Models.geometry import Geometry
 from Utils import audio as audio_io
 from Utils.spectral import stft_numpy, to_model_space
@@ -92,7 +92,7 @@ def stream_source_for(partitions, sources: Sequence[str], semi_supervised: bool,
 
 
 def load_bank(tracks: Sequence[Track], roles: Sequence[str], geometry: Geometry, settings: StreamSettings,
-              excerpt_frames: int, context_frames: int, amplify: bool, name: str, progress: bool = True) -> SpectrogramBank:
+              layout: ExcerptLayout, amplify: bool, name: str, progress: bool = True) -> SpectrogramBank:
     """Reads and transforms a stream's songs once (at the model's rate, mono).
 
     Args:
@@ -100,8 +100,8 @@ def load_bank(tracks: Sequence[Track], roles: Sequence[str], geometry: Geometry,
         roles: the roles read together (e.g. mixture and sources).
         geometry: the separator's geometry (the model's heights).
         settings: stream settings.
-        excerpt_frames: frames of an excerpt, context included.
-        context_frames: zero frames before and after each song (the U-Net's context at its edges).
+        layout: the stream's excerpts: their frames (context included) and the context, added as zero frames
+            before and after each song (the U-Net's context at its edges).
         amplify: the stream applies a random gain per excerpt (the bank keeps plain magnitudes).
         name: the stream's name, for messages.
         progress: show a progress bar.
@@ -109,6 +109,8 @@ def load_bank(tracks: Sequence[Track], roles: Sequence[str], geometry: Geometry,
     Raises:
         ValueError: no song of the stream could be read.
     """
+    excerpt_frames, context_frames = layout.frames, layout.context_frames
+
     def transform(track):
         waves = [read_role(track, role, settings.sample_rate) for role in roles]
         length = min(len(wave) for wave in waves)
@@ -137,7 +139,7 @@ def load_bank(tracks: Sequence[Track], roles: Sequence[str], geometry: Geometry,
     for index, role in enumerate(roles):
         magnitudes = np.concatenate([part[index] for part in parts], axis=-1)
         padding = frequency_padding(role, geometry)
-        rows[role] = tf.constant(np.pad(magnitudes if amplify else np.log1p(magnitudes), [padding, (0, 0)]).T)
+        rows[role] = tf.constant(np.pad(magnitudes if amplify else to_model_space(magnitudes), [padding, (0, 0)]).T)
     return SpectrogramBank(rows, amplify, first_starts, lengths - excerpt_frames + 1, weights, skipped)
 
 
@@ -148,22 +150,21 @@ def _try(function, argument):
         return error
 
 
-def memory_stream(bank: SpectrogramBank, crops: Dict[str, tuple], excerpt_frames: int, settings: StreamSettings,
-                  seed: int, segment, batches: int = 1) -> tf.data.Dataset:
+def memory_stream(bank: SpectrogramBank, layout: ExcerptLayout, settings: StreamSettings, seed: int, segment,
+                  batches: int = 1) -> tf.data.Dataset:
     """An endless stream of one segment from a bank: ``{role: (batch, F, T, 1)}`` float32 log1p magnitudes, or
     with ``batches`` > 1, ``batches`` consecutive batches at once, ``{role: (batches, batch, F, T, 1)}``.
 
     Args:
         bank: the stream's :func:`load_bank`.
-        crops: role -> ``(frames, shift)``: a crop of ``frames`` starting ``shift`` frames after the common start.
-        excerpt_frames: frames of an excerpt (as given to :func:`load_bank`).
+        layout: the stream's excerpts and crops (as given to :func:`load_bank`).
         settings: stream settings.
         seed: the stream's seed.
         segment: the segment's key (its first step).
         batches: batches drawn at once (the pool is refreshed as for each of them).
     """
-    span = max(frames + shift for frames, shift in crops.values())
-    offsets = max(excerpt_frames - span, 0) + 1
+    crops = layout.crops
+    offsets = max(layout.frames - layout.span, 0) + 1
     pool_size, batch = settings.cache_size, settings.batch_size * batches
     replaced = min(pool_size, math.ceil(settings.min_replacement_rate) * batches)
     log_weights = tf.constant(np.log(bank.weights)[None], tf.float32)

@@ -1,10 +1,10 @@
 """The built-in demo corpus: rendered Bach chorale multitracks in the real datasets' layouts.
 
-    python -m Input.demo_corpus --out data/demo
+    python -m Input.demo.corpus --out data/demo
 
 writes, deterministically for a seed (and returns at once when already rendered), the paper's
 problem in small: few paired songs of one family of timbres ("studio"), and plenty of unpaired
-audio of another ("stage") that a second test set is drawn from too (Input/chorales.py, FAMILIES):
+audio of another ("stage") that a second test set is drawn from too (Input/demo/chorales.py, FAMILIES):
 
 - ``musdb/{train,test}/<track>/{mixture,vocals,drums,bass,other}.wav``: MUSDB18-HQ layout, 44.1 kHz
   stereo, studio family: the paired songs, and the in-domain validation and test songs;
@@ -14,7 +14,7 @@ audio of another ("stage") that a second test set is drawn from too (Input/chora
   stems of the solo accompaniment songs): unpaired collections of other stage songs, in wav, flac
   and mp3, at 44.1 and 22.05 kHz, mono and stereo;
 - ``dsd100/``, ``medleydb/``, ``paper_ccmixter/`` and ``ikala/``: the paper's datasets' layouts, a few
-  songs each, named as in the authors' lists (Input/paper_layouts.py), rendered after the rest from
+  songs each, named as in the authors' lists (Input/demo/paper_layouts.py), rendered after the rest from
   chorales no other song uses, with their own ``paper_manifest.json`` (so that adding them left the songs
   above as they were);
 - ``manifest.json``: each song's chorale, family, licence notes and rendering parameters.
@@ -33,9 +33,9 @@ from typing import Dict, List, Optional
 import numpy as np
 from tqdm import tqdm
 
-from Input import chorales, fluidsynth
-from Input.errors import DatasetError
-from Input.paper_layouts import (LISTED_NAMES, PAPER_COLLECTIONS, PAPER_FOLDERS, ccmixter_files, listed_song_name,
+from Input.demo import chorales, fluidsynth
+from Input.datasets.errors import DatasetError
+from Input.demo.paper_layouts import (LISTED_NAMES, PAPER_COLLECTIONS, PAPER_FOLDERS, ccmixter_files, listed_song_name,
                                   write_paper_layout)
 from Utils import audio as audio_io
 from Utils.files import write_json_atomically
@@ -45,7 +45,7 @@ from Utils.files import write_json_atomically
 CORPUS_VERSION = 4
 SAMPLE_RATE = 44100
 # (collection, number of songs, family): 96 songs. musdb/test halves into 12 validation and 12 test songs,
-# ccmixter's thirds into 12 unpaired, 12 validation and 12 test songs (Input/partition.py).
+# ccmixter's thirds into 12 unpaired, 12 validation and 12 test songs (Input/datasets/partition.py).
 COLLECTIONS = (("musdb/train", 8, "studio"), ("musdb/test", 24, "studio"), ("ccmixter", 36, "stage"),
                ("mixtures", 12, "stage"), ("solo_vocals", 10, "stage"), ("solo_accompaniment", 10, "stage"))
 # Solo collections of single stems, written from the solo accompaniment songs (4-source training).
@@ -227,6 +227,22 @@ def remove_rendering(out: str, manifest: dict) -> None:
             while os.path.abspath(folder) != os.path.abspath(out) and os.path.isdir(folder) and not os.listdir(folder):
                 os.rmdir(folder)
                 folder = os.path.dirname(folder)
+
+
+def render_if_asked(config: Dict, folder: str = "data/demo", progress: bool = True) -> None:
+    """Renders the demo corpus into ``folder`` when the ``cfg`` dict asks (``render_demo_corpus``); at once when
+    it is there.
+
+    Raises:
+        DatasetError: a tool or soundfont is missing (the message names the package), or ``folder`` is a link
+            to a folder that is gone.
+    """
+    if not config.get("render_demo_corpus"):
+        return
+    try:
+        build(folder, progress=progress)
+    except fluidsynth.MissingToolError as error:
+        raise DatasetError(str(error)) from None
 
 
 def _render_job(arguments):

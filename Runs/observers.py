@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from sacred.observers import FileStorageObserver
 
-from Utils.runs import RUNS_DIR
+from Runs.folders import RUNS_DIR
 
 DEFAULT_DB = "adversarial_separation"
 CONNECT_TIMEOUT_MS = 10000

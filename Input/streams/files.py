@@ -13,11 +13,10 @@ so a buffer holds crops of about ``cache_size`` excerpts and every batch brings 
 libsndfile/ffmpeg and soxr (no worker processes, so nothing can hang on a fork).
 
 Training draws fresh excerpts for the whole run, as the authors' workers did: the input of a run is a
-chain of *segments* (:func:`segment_plan`), each a stream of its own keyed by the run's seed and the
+chain of *segments* (:func:`Input.streams.training_input.segment_plan`), each a stream of its own keyed by the run's seed and the
 separator step it starts at. Segments end at every checkpoint and epoch end, so each epoch draws new
 excerpts and a run resumed from a checkpoint draws exactly what the uninterrupted run drew there.
 """
-import dataclasses
 import logging
 import threading
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
@@ -25,40 +24,13 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import tensorflow as tf
 
-from Input.track import Track, read_role
+from Input.datasets.track import Track, read_role
+from Input.streams.settings import ExcerptLayout, StreamSettings, excerpt_layout, frequency_padding
 from Models.geometry import Geometry
 from Utils import audio as audio_io
 from Utils.spectral import magnitude, to_model_space
 
 log = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass(frozen=True)
-class StreamSettings:
-    """What every stream needs to know (from the config)."""
-    sample_rate: int = 8192
-    n_fft: int = 512
-    hop: int = 256
-    batch_size: int = 64
-    excerpt_duration: float = 10.0
-    cache_size: int = 64
-    min_replacement_rate: float = 8
-    amplify_range: Tuple[float, float] = (0.2, 1.2)
-    sample_by_duration: bool = True
-    read_workers: int = 4
-
-    @property
-    def crops_per_excerpt(self) -> int:
-        return max(1, int(round(self.batch_size / self.min_replacement_rate)))
-
-    @classmethod
-    def from_config(cls, config: Dict) -> "StreamSettings":
-        """The stream settings of a ``cfg`` dict."""
-        return cls(sample_rate=config["sample_rate"], n_fft=config["n_fft"], hop=config["hop"],
-                   batch_size=config["batch_size"], excerpt_duration=config["excerpt_duration"],
-                   cache_size=config["cache_size"], min_replacement_rate=config["min_replacement_rate"],
-                   amplify_range=tuple(config["amplify_range"]), sample_by_duration=config["sample_by_duration"],
-                   read_workers=config["read_workers"])
 
 
 class ExcerptSampler:
@@ -68,27 +40,20 @@ class ExcerptSampler:
         tracks: the stream's tracks (each has every role in ``roles``).
         roles: roles to read for the same time window (e.g. mixture and sources).
         settings: stream settings.
-        context_frames: STFT frames of context read on both sides of the excerpt.
-        crops: role -> (frames, shift): each crop starts ``shift`` frames after the common start.
+        layout: where the crops lie in an excerpt (:func:`Input.streams.settings.excerpt_layout`).
         amplify: multiply the excerpt by a random gain from ``settings.amplify_range``.
         seed: with the segment, makes the i-th excerpt the same in every run.
         name: the stream's name, for messages.
     """
 
-    def __init__(self, tracks: Sequence[Track], roles: Sequence[str], settings: StreamSettings, context_frames: int,
-                 crops: Dict[str, Tuple[int, int]], amplify: bool, seed: int, name: str):
-        if not tracks:
-            raise ValueError(f"stream {name!r} has no tracks: add data to it or train with cfg.sup")
-        self.tracks, self.roles, self.settings = list(tracks), list(roles), settings
-        self.crops, self.amplify, self.seed, self.name = crops, amplify, seed, name
+    def __init__(self, tracks: Sequence[Track], roles: Sequence[str], settings: StreamSettings, layout: ExcerptLayout,
+                 amplify: bool, seed: int, name: str):
+        self.tracks, self.roles, self.settings, self.layout = list(tracks), list(roles), settings, layout
+        self.amplify, self.seed, self.name = amplify, seed, name
         durations = np.array([max(t.duration, 1e-3) for t in self.tracks])
         self.weights = durations / durations.sum() if settings.sample_by_duration else None
-        hop = settings.hop
-        self.context_samples = context_frames * hop
-        self.span = max(frames + shift for frames, shift in crops.values())
-        excerpt = int(round(settings.excerpt_duration * settings.sample_rate)) + 2 * self.context_samples
-        self.window = max(excerpt, (self.span - 1) * hop)  # never shorter than one crop needs
-        self.frames = self.window // hop + 1
+        self.context_samples = layout.context_frames * settings.hop
+        self.window, self.frames = layout.window, layout.frames
         self.failed: List[str] = []
         self._lock = threading.Lock()
         self._failures_in_a_row = 0
@@ -101,7 +66,7 @@ class ExcerptSampler:
         latest = max(track.duration - self.settings.excerpt_duration, 0.0)
         start = int(rng.uniform(0.0, latest) * rate) - self.context_samples
         gain = rng.uniform(*self.settings.amplify_range) if self.amplify else 1.0
-        starts = rng.integers(0, max(self.frames - self.span, 0) + 1, self.settings.crops_per_excerpt).astype(np.int32)
+        starts = rng.integers(0, max(self.frames - self.layout.span, 0) + 1, self.settings.crops_per_excerpt).astype(np.int32)
         try:
             waves = [gain * read_role(track, role, rate, offset=start / rate, duration=self.window / rate) for role in self.roles]
             waves = [audio_io.fix_length(w[:, None], self.window)[:, 0].astype(np.float32) for w in waves]
@@ -141,7 +106,7 @@ def excerpt_crops(sampler: ExcerptSampler, settings: StreamSettings, segment: tf
         out = {}
         for role, wave in waves.items():
             spec = to_model_space(magnitude(wave, settings.n_fft, settings.hop))  # (bins, frames)
-            frames, shift = sampler.crops[role]
+            frames, shift = sampler.layout.crops[role]
             index = starts[:, None] + shift + tf.range(frames)[None, :]  # (k, frames)
             out[role] = tf.transpose(tf.gather(spec, index, axis=1), [1, 0, 2])  # (k, bins, frames)
         return out
@@ -153,15 +118,6 @@ def excerpt_crops(sampler: ExcerptSampler, settings: StreamSettings, segment: tf
     return dataset.unbatch()
 
 
-def frequency_padding(role: str, geometry: Geometry) -> Tuple[int, int]:
-    """Bins of zeros before and after a role's spectrogram to reach the model's height: the input's for the
-    mixture, the output's for a source."""
-    if role == "mixture":
-        return geometry.input_freq_padding
-    front = geometry.output_freq_offset
-    return front, geometry.output_shape[0] - geometry.bins - front
-
-
 def _shape_for_model(crops: Dict[str, tf.Tensor], geometry: Geometry) -> Dict[str, tf.Tensor]:
     """Pads frequency to the model's input (mixture) or output (sources) height and adds a channel axis."""
     return {role: tf.pad(spec, [frequency_padding(role, geometry), [0, 0]])[..., None] for role, spec in crops.items()}
@@ -169,11 +125,7 @@ def _shape_for_model(crops: Dict[str, tf.Tensor], geometry: Geometry) -> Dict[st
 
 def stream_sampler(tracks: Sequence[Track], roles: Sequence[str], geometry: Geometry, settings: StreamSettings,
                    seed: int, name: str, amplify: bool = False) -> ExcerptSampler:
-    """The excerpt sampler of one training stream.
-
-    With a ``mixture`` role the mixture is read with the U-Net's context and cropped to its input
-    width, and sources are cropped to the output frames at the centre; without one (a solo source
-    stream), sources are cropped to the output width directly.
+    """The excerpt sampler of one training stream (its crops as :func:`Input.streams.settings.excerpt_layout`).
 
     Args:
         tracks: tracks that have all ``roles``.
@@ -184,10 +136,7 @@ def stream_sampler(tracks: Sequence[Track], roles: Sequence[str], geometry: Geom
         name: the stream's name in messages.
         amplify: random gain per excerpt (unpaired streams).
     """
-    context = geometry.context_frames if "mixture" in roles else 0
-    crops = {role: ((geometry.input_shape[1], 0) if role == "mixture" else (geometry.output_shape[1], context))
-             for role in roles}
-    return ExcerptSampler(tracks, roles, settings, context, crops, amplify, seed, name)
+    return ExcerptSampler(tracks, roles, settings, excerpt_layout(roles, geometry, settings), amplify, seed, name)
 
 
 def sampler_stream(sampler: ExcerptSampler, geometry: Geometry, settings: StreamSettings,
@@ -255,14 +204,3 @@ def validation_stream(tracks: Sequence[Track], sources: Sequence[str], geometry:
     signature.update({s: tf.TensorSpec((*geometry.output_shape, 1), tf.float32) for s in sources})
     dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
     return dataset.batch(settings.batch_size).prefetch(2)
-
-
-def segment_plan(start_step: int, end_step: int, every: int) -> List[Tuple[int, int]]:
-    """``(first step, steps)`` of the segments from ``start_step`` to ``end_step``: a segment ends at every
-    multiple of ``every`` (the checkpoints) and at ``end_step`` (the epoch's end)."""
-    plan, step = [], start_step
-    while step < end_step:
-        end = min(end_step, (step // every + 1) * every)
-        plan.append((step, end - step))
-        step = end
-    return plan

@@ -18,7 +18,7 @@ import numpy as np
 
 from Input.datasets import SPLIT_TYPES, DatasetError, read_collection, read_dataset
 from Input.datasets.authors_lists import in_listed_order
-from Input.track import Track
+from Input.datasets.track import Track
 
 log = logging.getLogger(__name__)
 
@@ -125,17 +125,14 @@ def _shuffled(tracks: List[Track], rng: np.random.Generator) -> List[Track]:
     return [tracks[i] for i in rng.permutation(len(tracks))]
 
 
-def partitions_from_config(config: Dict, demo_folder: str = "data/demo", progress: bool = True) -> Partitions:
-    """Partitions for a ``cfg`` dict: renders the demo corpus first and resamples to a cache when it asks for it
-    (``progress``: their progress bars)."""
-    if config.get("render_demo_corpus"):
-        from Input import demo_corpus
-        demo_corpus.build(demo_folder, progress=progress)
+def partitions_from_config(config: Dict, progress: bool = True) -> Partitions:
+    """Partitions for a ``cfg`` dict, resampled to a cache when it asks for one (``progress``: its progress bar).
+    The demo corpus must exist: :func:`Input.demo.corpus.render_if_asked` renders it."""
     partitions = build_partitions(config["datasets"], config["supervised_dataset"], config["unpaired_collections"],
                                   config["sources"], config["partition_seed"], config["index_cache"],
                                   config["train_sup_songs"], config["partition_order"])
     if config.get("resampled_cache"):
-        from Input.resampled_cache import resample_partitions
+        from Input.datasets.resampled_cache import resample_partitions
         partitions = resample_partitions(partitions, config["resampled_cache"], config["sample_rate"],
                                          config["read_workers"], progress)
     return partitions

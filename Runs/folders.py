@@ -63,6 +63,18 @@ def read_mongo_runs(url: str, db_name: str, client=None) -> List[Dict]:
     return runs
 
 
+def newest_run_folder(runs_dir: str = RUNS_DIR) -> str:
+    """The folder of the run with the highest number in a file observer's folder, whatever its status.
+
+    Raises:
+        FileNotFoundError: ``runs_dir`` holds no numbered run.
+    """
+    numbers = [int(name) for name in os.listdir(runs_dir) if name.isdigit()] if os.path.isdir(runs_dir) else []
+    if not numbers:
+        raise FileNotFoundError(f"{runs_dir} holds no run")
+    return os.path.join(runs_dir, str(max(numbers)))
+
+
 def latest_checkpoint(runs_dir: str = RUNS_DIR) -> Optional[str]:
     """The best model of the latest training run that finished (COMPLETED), or None."""
     for run in reversed(read_file_runs(runs_dir)):

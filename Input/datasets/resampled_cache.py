@@ -15,7 +15,7 @@ from typing import List
 
 from tqdm import tqdm
 
-from Input.track import Track, read_role, role_key
+from Input.datasets.track import Track, read_role, role_key
 from Utils import audio as audio_io
 
 log = logging.getLogger(__name__)

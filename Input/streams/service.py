@@ -1,8 +1,8 @@
 """A tf.data service for the training streams (``cfg.data_service``): a dispatcher, and workers that compute
 the batches on other cores or machines.
 
-    python -m Input.data_service dispatcher --port 5000
-    python -m Input.data_service worker --dispatcher localhost:5000   # on each machine lending cores
+    python -m Input.streams.service dispatcher --port 5000
+    python -m Input.streams.service worker --dispatcher localhost:5000   # on each machine lending cores
     python Training.py with cfg.semi_sup cfg.data_service=grpc://localhost:5000
 
 The trainer sends the streams' graph (with the songs' spectrograms, ``cfg.stream_source=memory``) to the

@@ -107,7 +107,7 @@ def _score_track(job) -> Dict:
 def _report_media(report: Dict, name: str, dataset: str, sources: Sequence[str], references: np.ndarray,
                   estimates: np.ndarray, mixture: np.ndarray, rate: int) -> Optional[Dict]:
     """The song's clips and image for the listening report; None (and a warning) where they cannot be written."""
-    from Utils.listening_report import write_song_media
+    from Evaluation.listening_report import write_song_media
     signals = {"mixture": mixture, **{f"estimate {s}": estimates[i] for i, s in enumerate(sources)},
                **{f"reference {s}": references[i] for i, s in enumerate(sources)}}
     try:
@@ -158,7 +158,7 @@ def evaluate_tracks(separator: SeparatorLike, tracks: Sequence[Any], read: Calla
             :func:`band_extension_for`).
         tracks: tracks (``name``, ``dataset``, ``sample_rate``) with a mixture and every source.
         read: ``read(track, role, sample_rate, mono=..., clip=False)`` -> ``(samples, channels)``, or
-            ``(samples,)`` when mono (``Input.track.read_role``); raises ``AudioReadError`` for an
+            ``(samples,)`` when mono (``Input.datasets.track.read_role``); raises ``AudioReadError`` for an
             unreadable track. ``sisec`` reads at the track's own rate and channels, ``paper`` the mono
             downmix at the model's rate.
         out_dir: receives ``scores.json`` and the tables; with ``sisec`` also
@@ -168,9 +168,9 @@ def evaluate_tracks(separator: SeparatorLike, tracks: Sequence[Any], read: Calla
         workers: processes scoring tracks in parallel (separation runs in this process).
         progress: show a progress bar.
         report_header: where given, a listening report is written too (``out_dir/report/index.html``,
-            :mod:`Utils.listening_report`), with these header lines (run, configs, checkpoint, command...).
+            :mod:`Evaluation.listening_report`), with these header lines (run, configs, checkpoint, command...).
     """
-    from Utils.listening_report import REPORT_FOLDER
+    from Evaluation.listening_report import REPORT_FOLDER
     sources, model_rate = separator.sources, separator.settings["sample_rate"]
     os.makedirs(out_dir, exist_ok=True)
     report = ({"folder": os.path.join(out_dir, REPORT_FOLDER), "band_edge": model_rate / 2}
@@ -205,7 +205,7 @@ def evaluate_tracks(separator: SeparatorLike, tracks: Sequence[Any], read: Calla
                         row["track"], ", ".join(silent))
     tables = write_tables(rows, sources, out_dir, skipped)
     if report:
-        from Utils.listening_report import write_report
+        from Evaluation.listening_report import write_report
         tables.files.append(write_report(report["folder"], rows, tables.summary, sources, report_header))
     return tables
 

@@ -1,6 +1,6 @@
 """Writes a finished run from its folder (``runs/<id>/``) into MongoDB: for runs whose database went away.
 
-    MONGO_URL=mongodb://host:27017 python -m Utils.mongo_replay runs/3 [runs/4 ...]
+    MONGO_URL=mongodb://host:27017 python -m Runs.mongo_replay runs/3 [runs/4 ...]
 
 The file observer always writes the whole run as JSON (config, run, metrics, info, captured
 output), so a run logged while MongoDB was unreachable is copied from there; Sacred's own
@@ -12,7 +12,7 @@ import os
 import sys
 from typing import List, Optional
 
-from Utils.observers import DEFAULT_DB, invalid_url_message, mask_password
+from Runs.observers import DEFAULT_DB, invalid_url_message, mask_password
 
 
 def _time(text):
@@ -51,7 +51,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     folders = sys.argv[1:] if argv is None else argv
     url = os.environ.get("MONGO_URL")
     if not url or not folders:
-        print("usage: MONGO_URL=mongodb://host:port [MONGO_DB=name] python -m Utils.mongo_replay runs/<id> ...",
+        print("usage: MONGO_URL=mongodb://host:port [MONGO_DB=name] python -m Runs.mongo_replay runs/<id> ...",
               file=sys.stderr)
         return 2
     import pymongo

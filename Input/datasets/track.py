@@ -16,7 +16,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 import numpy as np
 
-from Input.errors import DatasetError
+from Input.datasets.errors import DatasetError
 from Utils import audio as audio_io
 from Utils.files import file_stamp, write_json_atomically
 
