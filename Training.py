@@ -12,14 +12,13 @@ with ``patience``, then the best model is evaluated on the test partition (Evalu
 weights at the stop are kept too, as ``last_separator.keras`` (for comparisons at a fixed budget).
 Everything lands in the run folder ``runs/<id>/`` (and in MongoDB with ``-m`` or ``MONGO_URL``).
 """
-import hashlib
 import logging
 import math
 import os
 import shutil
 import sys
 import tempfile
-from typing import Callable, Optional
+from typing import Callable, Optional, Tuple
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -45,25 +44,6 @@ def run_options():
     evaluate = True      # evaluate the best model on the test partition at the end
     progress = True      # progress bars (Keras) during epochs
     deterministic = False  # a seed repeats the run exactly: one inter-op thread (semi-supervised steps ~1.5x slower)
-
-
-def distribution_strategy(config):
-    """The default strategy, MirroredStrategy over the GPUs (or over ``logical_cpus`` CPU devices), or
-    MultiWorkerMirroredStrategy over the workers of ``cfg.cluster``."""
-    import tensorflow as tf
-    if config["distribute"] == "multi_worker":
-        try:
-            return cluster.multi_worker_strategy(config["cluster"], config["cluster_wait"])
-        except cluster.ClusterError as error:
-            raise SystemExit(f"error: {error}") from None
-    if config["distribute"] != "mirrored":
-        return tf.distribute.get_strategy()
-    cpus = tf.config.list_physical_devices("CPU")
-    if config["logical_cpus"] > 1 and not tf.config.list_physical_devices("GPU"):
-        tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] *
-                                                   config["logical_cpus"])
-        return tf.distribute.MirroredStrategy([d.name for d in tf.config.list_logical_devices("CPU")])
-    return tf.distribute.MirroredStrategy()
 
 
 def check_resumable(cfg, found: str, resume: str) -> None:
@@ -261,49 +241,10 @@ def evaluate_best(cfg, partitions, best_path: str, folder: str, progress: bool, 
             for key, entry in tables.summary.items() if key.startswith("separator/all/")}
 
 
-def served_batches(inputs, address: str) -> Callable:
-    """``plan -> dataset`` whose batches the tf.data service at ``address`` computes (its workers run the
-    streams' graph); a dispatcher that does not answer is one line."""
-    import socket
-    import tensorflow as tf
-    host, port = address[len("grpc://"):].rsplit(":", 1)
-    try:
-        socket.create_connection((host, int(port)), timeout=5).close()
-    except (OSError, ValueError) as error:
-        raise SystemExit(f"error: cfg.data_service={address}: no dispatcher answers ({error}); start one "
-                         f"(docs/data_service.md) or leave cfg.data_service unset") from None
-    print(f"training batches from the tf.data service at {address}")
-    return lambda plan: inputs.steps(plan).apply(
-        tf.data.experimental.service.distribute(processing_mode="parallel_epochs", service=address))
-
-
-def weights_digest(model) -> str:
-    """A short hash of the separator's weights (equal on every worker of a multi-worker run)."""
-    digest = hashlib.sha1()
-    for variable in model.separator.weights:
-        digest.update(variable.numpy().tobytes())
-    return digest.hexdigest()[:16]
-
-
-@ex.main
-def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
+def start_tensorflow(deterministic: bool):
+    """TensorFlow, loaded with its start-up lines filtered; with one inter-op thread where ``deterministic``."""
     from Utils.native_logs import load_tensorflow
-    tf = load_tensorflow()  # first: its start-up lines are filtered
-    import keras
-
-    from Models.build import build_training_model, save_separator
-    from Models.engines import export_for_litert
-    from Models.saved_separator import separator_files
-    from Runs import checkpoint
-    from Runs.callbacks import (GuardAndCheckpoint, MetricsSink, NonFiniteLossError, SpectrogramImages,
-                                 TermDiagnostics, fan_out, scalar_writer)
-    from Runs.folders import run_location
-
-    try:
-        resume = run_location(resume)
-    except ValueError as error:
-        raise SystemExit(f"error: resume={error}") from None
-
+    tf = load_tensorflow()
     if deterministic:
         # With ops running side by side on two inter-op threads, 8 repeats of 40 semi-supervised steps from
         # one state gave at least 3 different results; with one inter-op thread, all 8 were equal.
@@ -313,40 +254,37 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
             raise SystemExit("error: deterministic=True must take effect before TensorFlow starts, and it has "
                              "started already; run Training.py as a command") from None
     logging.getLogger("tensorflow").setLevel(logging.WARNING)  # not a line per all-reduce or exported asset
-    strategy = distribution_strategy(cfg)  # first: a multi-worker strategy must come before other TensorFlow ops
-    multi_worker = cfg["distribute"] == "multi_worker"
-    worker, workers = cluster.worker_index(cfg["cluster"]) if multi_worker else (0, 1)
-    # Only the chief writes the run; another worker's checkpoints and models go to a folder removed at the end.
-    folder = run_folder(_run) if worker == 0 else tempfile.mkdtemp(prefix=f"worker{worker}-")
-    state_dir = os.path.join(folder, "checkpoint")
-    best_path = os.path.join(folder, BEST_MODEL)
-    seed = _run.info["seed"] = resumed_seed(resume, _seed)
-    keras.utils.set_random_seed(seed)
-    partitions = read_partitions(cfg, _run, progress)
-    with strategy.scope():
-        model, geometry = build_training_model(cfg, seed)
-    inputs, valid_data, valid_steps, _run.info["stream_source"] = build_inputs(cfg, partitions, geometry, seed, worker,
-                                                                              workers, progress)
+    return tf
+
+
+def feeds(cfg, inputs, valid_data, strategy, worker: int, workers: int, _run) -> Tuple[Callable, object]:
+    """``(plan -> training batches, validation batches)``: from this process's streams, from the tf.data
+    service, and spread over the workers of a multi-worker run (each worker its own excerpts; every worker
+    validates on all the validation songs)."""
+    from Input.streams.service import served_batches
     batches, validation = inputs.steps, valid_data
     if cfg["data_service"]:
-        batches = served_batches(inputs, cfg["data_service"])
+        try:
+            batches = served_batches(inputs.steps, cfg["data_service"])
+        except ConnectionError as error:
+            raise SystemExit(f"error: {error}") from None
+        print(f"training batches from the tf.data service at {cfg['data_service']}")
         _run.info["data_service"] = cfg["data_service"]
-    if multi_worker:  # each worker's own excerpts; every worker validates on all the validation songs
+    if cfg["distribute"] == "multi_worker":
         read = batches
         batches = lambda plan: strategy.distribute_datasets_from_function(lambda context: read(plan))
         validation = strategy.distribute_datasets_from_function(lambda context: valid_data)
         print(f"worker {worker} of {workers}: {cfg['batch_size'] // workers} examples of each batch of "
               f"{cfg['batch_size']}" + ("" if worker == 0 else "; the chief (worker 0) writes the run"))
+    return batches, validation
 
-    counters = {"epoch": 0, "best_loss": None, "worse_epochs": 0, "history": [], "run_folder": folder}
-    if resume:
-        counters = restore(model, cfg, resume, folder, best_path)
 
-    def save_state():
-        checkpoint.save_state(state_dir, model, {**counters, "best_path": best_path, "seed": seed,
-                                                 "step": int(model.optimizer.iterations.numpy())})
-
-    log_scalar = fan_out(_run.log_scalar, scalar_writer(os.path.join(folder, "tensorboard")))
+def training_callbacks(cfg, folder: str, save_state: Callable, log_scalar: Callable, valid_data, inputs,
+                       worker: int) -> list:
+    """The checkpoints (on every worker); metrics, images and the loss terms' diagnostics (on the chief)."""
+    from Runs import checkpoint
+    from Runs.callbacks import GuardAndCheckpoint, MetricsSink, SpectrogramImages, TermDiagnostics
+    state_dir = os.path.join(folder, "checkpoint")
     callbacks = [GuardAndCheckpoint(save_state, cfg["checkpoint_every"],
                                     lambda: (f"The last good checkpoint is {state_dir} (resume={folder})."
                                              if checkpoint.find_state(state_dir) else "No checkpoint was saved yet."))]
@@ -356,10 +294,66 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
                                         cfg["image_every"])]
         if cfg["semi_supervised"]:
             callbacks.append(TermDiagnostics(log_scalar, next(iter(inputs.segment(0))), every=10))
+    return callbacks
+
+
+def keep_models(model, cfg, partitions, best_path: str, folder: str, evaluate: bool, progress: bool, _run,
+                result: dict) -> dict:
+    """The chief's end: the last weights saved beside the best, the best's files (and LiteRT export) as
+    artifacts, and the best model scored on the test songs."""
+    from Models.build import save_separator
+    from Models.engines import export_for_litert
+    from Models.saved_separator import separator_files
+    save_separator(model.separator, cfg, os.path.join(folder, LAST_MODEL))
+    for path in (*separator_files(best_path), *export_for_litert(best_path)):
+        _run.add_artifact(path, os.path.basename(path))
+    if evaluate and partitions.test:
+        result["test"] = evaluate_best(cfg, partitions, best_path, folder, progress, _run)
+    return result
+
+
+@ex.main
+def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
+    tf = start_tensorflow(deterministic)  # first: its start-up lines are filtered
+    import keras
+
     from Input.streams.training_input import validation_by_dataset
+    from Models.build import build_training_model, weights_digest
+    from Runs import checkpoint
+    from Runs.callbacks import NonFiniteLossError, fan_out, scalar_writer
+    from Runs.folders import run_location
+
     try:
-        optimise(model, cfg, batches, validation, valid_steps, counters, callbacks, save_state, log_scalar, best_path,
-                 progress, validation_by_dataset(cfg, partitions.valid, geometry))
+        resume = run_location(resume)
+        strategy = cluster.distribution_strategy(cfg)  # before other TensorFlow ops (a multi-worker strategy)
+    except (ValueError, cluster.ClusterError) as error:
+        raise SystemExit(f"error: {'resume=' if isinstance(error, ValueError) else ''}{error}") from None
+    multi_worker = cfg["distribute"] == "multi_worker"
+    worker, workers = cluster.worker_index(cfg["cluster"]) if multi_worker else (0, 1)
+    # Only the chief writes the run; another worker's checkpoints and models go to a folder removed at the end.
+    folder = run_folder(_run) if worker == 0 else tempfile.mkdtemp(prefix=f"worker{worker}-")
+    state_dir, best_path = os.path.join(folder, "checkpoint"), os.path.join(folder, BEST_MODEL)
+    seed = _run.info["seed"] = resumed_seed(resume, _seed)
+    keras.utils.set_random_seed(seed)
+    partitions = read_partitions(cfg, _run, progress)
+    with strategy.scope():
+        model, geometry = build_training_model(cfg, seed)
+    inputs, valid_data, valid_steps, _run.info["stream_source"] = build_inputs(cfg, partitions, geometry, seed, worker,
+                                                                              workers, progress)
+    batches, validation = feeds(cfg, inputs, valid_data, strategy, worker, workers, _run)
+    counters = {"epoch": 0, "best_loss": None, "worse_epochs": 0, "history": [], "run_folder": folder}
+    if resume:
+        counters = restore(model, cfg, resume, folder, best_path)
+
+    def save_state():
+        checkpoint.save_state(state_dir, model, {**counters, "best_path": best_path, "seed": seed,
+                                                 "step": int(model.optimizer.iterations.numpy())})
+
+    log_scalar = fan_out(_run.log_scalar, scalar_writer(os.path.join(folder, "tensorboard")))
+    try:
+        optimise(model, cfg, batches, validation, valid_steps, counters,
+                 training_callbacks(cfg, folder, save_state, log_scalar, valid_data, inputs, worker), save_state,
+                 log_scalar, best_path, progress, validation_by_dataset(cfg, partitions.valid, geometry))
     except tf.errors.OpError as error:
         if not (multi_worker and cluster.is_peer_failure(error)):
             raise
@@ -382,16 +376,11 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
             shutil.rmtree(folder, ignore_errors=True)
 
     result = {"best_valid_loss": counters["best_loss"], "epochs": counters["epoch"],
-              "steps": int(model.optimizer.iterations.numpy()), "weights_digest": weights_digest(model)}
+              "steps": int(model.optimizer.iterations.numpy()), "weights_digest": weights_digest(model.separator)}
     print(f"separator weights digest {result['weights_digest']} (equal on every worker of a multi-worker run)")
     if worker != 0:
         return result
-    save_separator(model.separator, cfg, os.path.join(folder, LAST_MODEL))
-    for path in (*separator_files(best_path), *export_for_litert(best_path)):
-        _run.add_artifact(path, os.path.basename(path))
-    if evaluate and partitions.test:
-        result["test"] = evaluate_best(cfg, partitions, best_path, folder, progress, _run)
-    return result
+    return keep_models(model, cfg, partitions, best_path, folder, evaluate, progress, _run, result)
 
 
 if __name__ == "__main__":

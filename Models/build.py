@@ -1,4 +1,5 @@
 """Builds the separator, the critics and the training model from plain settings (no Sacred here)."""
+import hashlib
 import os
 from typing import Dict, Optional, Tuple
 
@@ -84,3 +85,11 @@ def load_separator_weights(path: str) -> keras.Model:
     except Exception as error:  # zip, JSON or Keras errors: all mean the same to the user
         raise ValueError(f"{model_path}: not a saved separator ({type(error).__name__}: {error}); pass the "
                          f"best_separator.keras of a training run") from None
+
+
+def weights_digest(separator: keras.Model) -> str:
+    """A short hash of a separator's weights (equal on every worker of a multi-worker run)."""
+    digest = hashlib.sha1()
+    for variable in separator.weights:
+        digest.update(variable.numpy().tobytes())
+    return digest.hexdigest()[:16]

@@ -130,6 +130,23 @@ def free_ports(count: int) -> List[int]:
     return ports
 
 
+def distribution_strategy(config):
+    """The default strategy, MirroredStrategy over the GPUs (or over ``logical_cpus`` CPU devices), or
+    MultiWorkerMirroredStrategy over the workers of ``cfg.cluster`` (a :class:`ClusterError` where it is not
+    described)."""
+    import tensorflow as tf
+    if config["distribute"] == "multi_worker":
+        return multi_worker_strategy(config["cluster"], config["cluster_wait"])
+    if config["distribute"] != "mirrored":
+        return tf.distribute.get_strategy()
+    cpus = tf.config.list_physical_devices("CPU")
+    if config["logical_cpus"] > 1 and not tf.config.list_physical_devices("GPU"):
+        tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] *
+                                                   config["logical_cpus"])
+        return tf.distribute.MirroredStrategy([d.name for d in tf.config.list_logical_devices("CPU")])
+    return tf.distribute.MirroredStrategy()
+
+
 def is_peer_failure(error: BaseException) -> bool:
     """Whether a TensorFlow error means that another worker of the cluster stopped."""
     return any(word in str(error) for word in PEER_FAILURE_WORDS)

@@ -9,6 +9,14 @@ STEMS = ("bass", "drums", "other", "vocals")
 SPLIT_FOLDERS = {"train": "Dev", "test": "Test"}
 
 
+def song_file(split: str, song: str, role: str) -> str:
+    """The layout: a song's file of ``role`` (``mixture`` or a stem) in the split folder ``split`` (``Dev`` or
+    ``Test``), relative to the root."""
+    if role == "mixture":
+        return os.path.join("Mixtures", split, song, "mixture.wav")
+    return os.path.join("Sources", split, song, f"{role}.wav")
+
+
 def read_dsd100(root: str, sources: Sequence[str], subset: str = "train", name: str = "dsd100",
                 index_cache: bool = True, skipped: Optional[List[str]] = None) -> List[Track]:
     """Tracks of one DSD100 split with the roles ``mixture`` and ``sources``, in file order.
@@ -33,12 +41,11 @@ def read_dsd100(root: str, sources: Sequence[str], subset: str = "train", name: 
     for song in sorted(os.listdir(mixtures)):
         if not os.path.isdir(os.path.join(mixtures, song)):
             continue
-        mixture = os.path.join(mixtures, song, "mixture.wav")
-        vocals = os.path.join(stems, song, "vocals.wav")
+        mixture, vocals = (os.path.join(root, song_file(split, song, role)) for role in ("mixture", "vocals"))
         roles = {"mixture": [mixture]}
         for source in sources:
             roles[source] = ([mixture, {"file": vocals, "gain": -1.0}] if source == "accompaniment"
-                             else [os.path.join(stems, song, f"{source}.wav")])
+                             else [os.path.join(root, song_file(split, song, source))])
         songs.append((song, roles))
     tracks = make_tracks(songs, name, root, index_cache, skipped)
     if not tracks:

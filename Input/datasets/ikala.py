@@ -15,6 +15,11 @@ def song_roles(path: str, sources: Sequence[str]) -> dict:
             **{source: [{"file": path, "channel": CHANNELS[source]}] for source in sources}}
 
 
+def song_file(song: str) -> str:
+    """The layout: a song's stereo file, relative to the root."""
+    return os.path.join("Wavfile", f"{song}.wav")
+
+
 def read_ikala(root: str, sources: Sequence[str], name: str = "ikala", index_cache: bool = True,
                skipped: Optional[List[str]] = None) -> List[Track]:
     """Mono tracks with the roles ``mixture`` and ``sources``, in file order; the mixture is the sum of the
@@ -27,7 +32,7 @@ def read_ikala(root: str, sources: Sequence[str], name: str = "ikala", index_cac
         index_cache: cache header info as JSON in ``root``.
         skipped: receives a message per unreadable or mono file.
     """
-    folder = os.path.join(root, "Wavfile")
+    folder = os.path.dirname(os.path.join(root, song_file("")))
     if not os.path.isdir(folder):
         raise DatasetError(f"iKala folder {folder} does not exist: set cfg.datasets.{name}.root to the folder "
                            f"holding Wavfile/")

@@ -57,11 +57,11 @@ def read_medleydb(root: str, sources: Sequence[str], name: str = "medleydb", ind
         folder = os.path.join(audio, song)
         if not os.path.isdir(folder):
             continue
-        metadata_path = os.path.join(folder, f"{song}_METADATA.yaml")
+        metadata_path = os.path.join(root, song_file(song, "metadata"))
         try:
             with open(metadata_path) as handle:
                 metadata = yaml.safe_load(handle)
-            stem_folder = os.path.join(folder, metadata.get("stem_dir") or f"{song}_STEMS")
+            stem_folder = os.path.join(folder, metadata.get("stem_dir") or os.path.basename(song_file(song, "stems")))
             labelled = [(os.path.join(stem_folder, entry["filename"]), entry.get("instrument"))
                         for _, entry in sorted(metadata["stems"].items())]
             if not labelled:
@@ -91,6 +91,14 @@ def read_medleydb(root: str, sources: Sequence[str], name: str = "medleydb", ind
     return tracks
 
 
+def song_file(song: str, kind: str, stem: int = 0) -> str:
+    """The version 1 layout: a song's ``mix``, ``metadata``, ``stems`` folder or ``stem`` number ``stem``,
+    relative to the root."""
+    names = {"mix": f"{song}_MIX.wav", "metadata": f"{song}_METADATA.yaml", "stems": f"{song}_STEMS",
+             "stem": os.path.join(f"{song}_STEMS", f"{song}_STEM_{stem:02d}.wav")}
+    return os.path.join("Audio", song, names[kind])
+
+
 def authors_roles(stem_folder: str, song: str, voice: Sequence[str], accompaniment: Sequence[str]
                   ) -> Dict[str, List[Part]]:
     """A song's roles as the authors' code made them from their list (``Datasets.getMedleyDB`` and
@@ -105,7 +113,7 @@ def authors_roles(stem_folder: str, song: str, voice: Sequence[str], accompanime
         voice, accompaniment: stem numbers (``"04"``) from :func:`Input.datasets.authors_lists.medleydb_stems`.
     """
     def stem(number: str) -> str:
-        return os.path.join(stem_folder, f"{song}_STEM_{number}.wav")
+        return os.path.join(stem_folder, os.path.basename(song_file(song, "stem", int(number))))
 
     roles: Dict[str, List[Part]] = {"vocals": [], "accompaniment": []}
     if voice:

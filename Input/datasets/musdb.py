@@ -34,10 +34,10 @@ def read_musdb(root: str, sources: Sequence[str], is_wav: bool = False, subset: 
     index = HeaderIndex(root, index_cache)
     tracks = []
     for item in database.tracks:
-        roles = {"mixture": _references(item, "mixture", is_wav)}
+        roles = {"mixture": _references(root, item, "mixture", is_wav)}
         for source in sources:
             stems = [s for s in STEMS if s != "vocals"] if source == "accompaniment" else [source]
-            roles[source] = [ref for stem in stems for ref in _references(item, stem, is_wav)]
+            roles[source] = [ref for stem in stems for ref in _references(root, item, stem, is_wav)]
         track = make_track(item.name, name, roles, index, skipped)
         if track is not None:
             tracks.append(track)
@@ -48,7 +48,12 @@ def read_musdb(root: str, sources: Sequence[str], is_wav: bool = False, subset: 
     return tracks
 
 
-def _references(item, role: str, is_wav: bool) -> List[str]:
+def wav_file(subset: str, track: str, role: str) -> str:
+    """The HQ release's layout: a track's file of ``role`` (``mixture`` or a stem), relative to the root."""
+    return os.path.join(subset, track, f"{role}.wav")
+
+
+def _references(root: str, item, role: str, is_wav: bool) -> List[str]:
     if is_wav:
-        return [os.path.join(os.path.dirname(item.path), f"{role}.wav")]
+        return [os.path.join(root, wav_file(item.subset, item.name, role))]
     return [f"{item.path}#{STEM_STREAM[role]}"]

@@ -34,6 +34,7 @@ import numpy as np
 from tqdm import tqdm
 
 from Input.demo import chorales, fluidsynth
+from Input.datasets import musdb
 from Input.datasets.errors import DatasetError
 from Input.demo.paper_layouts import (LISTED_NAMES, PAPER_COLLECTIONS, PAPER_FOLDERS, ccmixter_files, listed_song_name,
                                   write_paper_layout)
@@ -130,7 +131,8 @@ def write_collection(song: dict, name: str, stems: Dict[str, np.ndarray], out: s
     if collection.split("/")[0] in PAPER_FOLDERS:
         files = write_paper_layout(collection, song["place"], name, stems, out)
     elif collection.startswith("musdb/"):
-        files = {role: (f"{collection}/{name}/{role}.wav", audio)
+        subset = collection.split("/")[1]
+        files = {role: (f"musdb/{musdb.wav_file(subset, name, role)}", audio)
                  for role, audio in [("mixture", mixture), *stems.items()]}
     elif collection == "ccmixter":
         files = ccmixter_files(collection, name, stems)

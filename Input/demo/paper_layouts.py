@@ -20,6 +20,7 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
+from Input.datasets import dsd100, ikala, medleydb
 from Input.datasets.ccmixter import FILES as CCMIXTER_FILES
 
 
@@ -74,14 +75,14 @@ def write_paper_layout(collection: str, place: int, name: str, stems: Dict[str, 
     accompaniment = stems["drums"] + stems["bass"] + stems["other"]
     if collection.startswith("dsd100/"):
         split = collection.split("/")[1]
-        return {"mixture": (f"dsd100/Mixtures/{split}/{name}/mixture.wav", accompaniment + stems["vocals"]),
-                **{stem: (f"dsd100/Sources/{split}/{name}/{stem}.wav", audio) for stem, audio in stems.items()}}
+        return {"mixture": (f"dsd100/{dsd100.song_file(split, name, 'mixture')}", accompaniment + stems["vocals"]),
+                **{stem: (f"dsd100/{dsd100.song_file(split, name, stem)}", audio) for stem, audio in stems.items()}}
     if collection == "paper_ccmixter":
         return ccmixter_files(collection, name, stems)
     song = name.replace(" - ", "_").replace(" ", "")
     if collection == "ikala":
         channels = np.stack([accompaniment.mean(axis=1), stems["vocals"].mean(axis=1)], axis=1)
-        return {"mixture": (f"ikala/Wavfile/{place + 1:05d}_{song}.wav", np.round(channels).astype(np.int32))}
+        return {"mixture": (f"ikala/{ikala.song_file(f'{place + 1:05d}_{song}')}", np.round(channels).astype(np.int32))}
     if collection != "medleydb":
         raise ValueError(f"{collection} is not a paper layout")
     return medleydb_files(song, place, stems, out)
@@ -104,10 +105,9 @@ def medleydb_files(song: str, place: int, stems: Dict[str, np.ndarray], out: str
     if song == MEDLEYDB_BACKING[0]:  # a quieter second voice, a fifth later in time
         audio["backing"] = np.round(0.5 * np.roll(stems["vocals"], len(stems["vocals"]) // 5, axis=0)).astype(np.int32)
         numbers["backing"] = MEDLEYDB_BACKING[1]
-    files = {stem: (f"medleydb/Audio/{song}/{song}_STEMS/{song}_STEM_{numbers[stem]:02d}.wav", audio[stem])
-             for stem in audio}
+    files = {stem: (f"medleydb/{medleydb.song_file(song, 'stem', numbers[stem])}", audio[stem]) for stem in audio}
     mix = np.round(MEDLEYDB_MIX_GAIN * sum(audio.values())).astype(np.int32)
-    files["mixture"] = (f"medleydb/Audio/{song}/{song}_MIX.wav", mix)
+    files["mixture"] = (f"medleydb/{medleydb.song_file(song, 'mix')}", mix)
     files["metadata"] = (write_medleydb_metadata(out, song, numbers), None)
     return files
 
@@ -117,13 +117,14 @@ def write_medleydb_metadata(out: str, song: str, numbers: Dict[str, int]) -> str
     its path relative to ``out``."""
     import yaml
     metadata = {"artist": "Demo", "title": song, "instrumental": "no" if "vocals" in numbers else "yes",
-                "mix_filename": f"{song}_MIX.wav", "stem_dir": f"{song}_STEMS", "raw_dir": f"{song}_RAW",
+                "mix_filename": os.path.basename(medleydb.song_file(song, "mix")),
+                "stem_dir": os.path.basename(medleydb.song_file(song, "stems")), "raw_dir": f"{song}_RAW",
                 "stems": {f"S{k:02d}": {"component": "melody" if stem == "vocals" else "",
-                                        "filename": f"{song}_STEM_{k:02d}.wav",
+                                        "filename": os.path.basename(medleydb.song_file(song, "stem", k)),
                                         "instrument": MEDLEYDB_INSTRUMENTS[stem]}
                           for stem, k in numbers.items()},
                 "version": 1.2}
-    relative = f"medleydb/Audio/{song}/{song}_METADATA.yaml"
+    relative = f"medleydb/{medleydb.song_file(song, 'metadata')}"
     os.makedirs(os.path.dirname(os.path.join(out, relative)), exist_ok=True)
     with open(os.path.join(out, relative), "w") as handle:
         yaml.safe_dump(metadata, handle, sort_keys=True)

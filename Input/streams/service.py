@@ -12,8 +12,28 @@ import argparse
 import os
 import sys
 import time
+from typing import Callable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def served_batches(batches: Callable, address: str) -> Callable:
+    """``plan -> dataset`` whose batches (``batches(plan)``'s) the tf.data service at ``address`` computes: its
+    workers run the streams' graph.
+
+    Raises:
+        ConnectionError: no dispatcher answers at ``address`` (the message says what to do).
+    """
+    import socket
+    import tensorflow as tf
+    host, port = address[len("grpc://"):].rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except (OSError, ValueError) as error:
+        raise ConnectionError(f"cfg.data_service={address}: no dispatcher answers ({error}); start one "
+                              f"(docs/data_service.md) or leave cfg.data_service unset") from None
+    return lambda plan: batches(plan).apply(
+        tf.data.experimental.service.distribute(processing_mode="parallel_epochs", service=address))
 
 
 def main(argv=None) -> int:
