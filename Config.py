@@ -135,7 +135,7 @@ def semi_sup():
 
 @cfg.named_config
 def demo():
-    # The built-in demo corpus and sizes that train in under half an hour on 2 CPU cores (a bench.semi_vs_sup run,
+    # The built-in demo corpus and sizes that train in under half an hour on 2 CPU cores (a bench.studies.semi_vs_sup run,
     # 1000 steps and three scorings on 24 songs, took 21 to 25 minutes on an idle 2-core machine).
     # Chosen on the validation songs (never the test songs), 2 paired songs, 1000 steps, best validation
     # loss per run (bench/results/semi_vs_sup_findings.md):
@@ -169,7 +169,7 @@ def demo():
     separator_lr = 5e-4
     critic_lr = 5e-4
     epoch_it = 250
-    max_epochs = 4                 # 1000 steps, as bench.semi_vs_sup
+    max_epochs = 4                 # 1000 steps, as bench.studies.semi_vs_sup
     patience = 2
     checkpoint_every = 50
     cache_size = 16

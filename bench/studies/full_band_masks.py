@@ -1,7 +1,7 @@
 """Which full-band masks separate better: each estimate over the sum of the estimates, or over the mixture?
 
-    python -m bench.full_band_masks               # make demo's model, trained once (as bench.band_extension)
-    python -m bench.full_band_masks --run runs/3  # a run trained on the demo corpus (cfg.demo)
+    python -m bench.studies.full_band_masks               # make demo's model, trained once (as bench.studies.band_extension)
+    python -m bench.studies.full_band_masks --run runs/3  # a run trained on the demo corpus (cfg.demo)
 
 Both rules (``Models.full_band.MASK_RULES``) separate the same songs with the same model and the default
 band extension (``average``): ``ratio`` divides each source's estimated magnitude by the sum of the
@@ -13,7 +13,7 @@ import json
 import os
 from typing import Dict, List
 
-from bench.demo_choice import compare_choices, demo_model, write_choice_results
+from bench.studies.demo_choice import compare_choices, demo_model, write_choice_results
 from Models.full_band import DEFAULT_MASK_RULE, MASK_RULES
 
 

@@ -1,7 +1,7 @@
 """A separation setting chosen on the demo's validation songs: SDR per domain and source for each choice.
 
-Shared by the benchmarks that compare settings of one trained model (bench.band_extension,
-bench.full_band_masks): each gives a way to score a partition with a choice; this tabulates the
+Shared by the benchmarks that compare settings of one trained model (bench.studies.band_extension,
+bench.studies.full_band_masks): each gives a way to score a partition with a choice; this tabulates the
 validation and test songs, picks the best choice by the mean validation SDR, and writes
 ``bench/results/<name>.{md,csv}``.
 """

@@ -1,7 +1,7 @@
 """Do the faster arithmetics separate as well as float32? One trained model, the test set, each engine and precision.
 
-    python -m bench.precision_quality                    # trains a semi-supervised demo model first (about 7 minutes)
-    python -m bench.precision_quality --run runs/3       # a run trained on the demo corpus (cfg.demo)
+    python -m bench.studies.precision_quality                    # trains a semi-supervised demo model first (about 7 minutes)
+    python -m bench.studies.precision_quality --run runs/3       # a run trained on the demo corpus (cfg.demo)
 
 Separate.py's ``--precision auto`` takes bfloat16 on TensorFlow on CPUs that compute it natively, and
 ``--precision int8`` runs LiteRT's dynamic-range kernels; this is the check of what each costs in
@@ -13,7 +13,7 @@ import os
 import numpy as np
 
 from bench.common import ROOT, project_script, report
-from bench.demo_choice import demo_model
+from bench.studies.demo_choice import demo_model
 
 NETWORKS = (("tensorflow", "float32"), ("tensorflow", "bfloat16"), ("litert", "float32"), ("litert", "int8"))
 REFERENCE = NETWORKS[0]
@@ -45,7 +45,7 @@ def main(argv=None):
                         + [float(max(d, key=abs)) for d in differences])
     report("precision_quality", f"Test-set quality of one model on each engine and precision ({len(tracks)} demo songs)",
            ["engine and precision", "source", "SDR median", "SIR median", "SAR median"], rows,
-           "python -m bench.precision_quality",
+           "python -m bench.studies.precision_quality",
            "Median over the test songs of each song's median over 1 s windows (museval v4), from Evaluate.py "
            "with each engine and precision on the same run, full band (the default band extension)"
            f", {model}.")

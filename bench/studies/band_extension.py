@@ -1,7 +1,7 @@
 """What each band extension gives on full-band songs: SDR per source and domain of the demo corpus.
 
-    python -m bench.band_extension               # trains the demo's model once (make demo's command), then scores
-    python -m bench.band_extension --run runs/3  # scores a trained run instead
+    python -m bench.studies.band_extension               # trains the demo's model once (make demo's command), then scores
+    python -m bench.studies.band_extension --run runs/3  # scores a trained run instead
 
 The model hears 8192 Hz mono; the demo songs are 44.1 kHz stereo with content up to 20 kHz. Each
 extension (``Models/full_band.py``) separates the same songs with the same model: ``none`` writes the
@@ -14,7 +14,7 @@ import os
 from typing import Dict, List
 
 from bench.common import ROOT, project_script
-from bench.demo_choice import compare_choices, demo_model, write_choice_results
+from bench.studies.demo_choice import compare_choices, demo_model, write_choice_results
 from Models.full_band import BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION
 
 

@@ -1,8 +1,8 @@
 """Do unpaired data help? cfg.sup against cfg.semi_sup on the demo corpus, under three selection rules.
 
-    python -m bench.semi_vs_sup              # 8 seeds x {sup, semi_sup}, 2 paired songs (resumes stored runs)
-    python -m bench.semi_vs_sup --quick      # 2 seeds, 300 steps: checks the pipeline (about 15 minutes)
-    python -m bench.semi_vs_sup --analyse    # the tables and plot again from the stored runs only
+    python -m bench.studies.semi_vs_sup              # 8 seeds x {sup, semi_sup}, 2 paired songs (resumes stored runs)
+    python -m bench.studies.semi_vs_sup --quick      # 2 seeds, 300 steps: checks the pipeline (about 15 minutes)
+    python -m bench.studies.semi_vs_sup --analyse    # the tables and plot again from the stored runs only
 
 The protocol, fixed before any of its runs was looked at:
 
@@ -340,7 +340,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     if not args.analyse:
         train_missing(plan, args.store, args.jobs)
     outcomes = finished_runs(plan, args.store)
-    write_results(outcomes, plan, name, "python -m bench.semi_vs_sup" + (" --quick" if args.quick else ""))
+    write_results(outcomes, plan, name, "python -m bench.studies.semi_vs_sup" + (" --quick" if args.quick else ""))
     print(f"took {(time.perf_counter() - started) / 60:.0f} minutes")
 
 
