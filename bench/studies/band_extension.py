@@ -9,12 +9,11 @@ model's band-limited estimates, ``zeros`` masks the input's own STFT up to 4096 
 above, ``average`` carries the top 1 kHz's mean mask upwards. The default is chosen on the validation
 songs; the test songs are reported beside them. Writes ``bench/results/band_extension.{md,csv}``.
 """
-import json
 import os
 from typing import Dict, List
 
 from bench.common import ROOT, project_script
-from bench.studies.demo_choice import compare_choices, demo_model, write_choice_results
+from bench.studies.demo_choice import choice_study, track_scores
 from Models.full_band import BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION
 
 
@@ -23,17 +22,13 @@ def scores(workdir: str, run: str, partition: str, extension: str) -> List[Dict]
     """Per-track scores of ``run`` on a partition with one band extension (Evaluate.py)."""
     folder = project_script(workdir, [os.path.join(ROOT, "Evaluate.py"), "with", "cfg.semi_sup", "cfg.demo", f"run={run}",
                                f"partition={partition}", f"cfg.band_extension={extension}", "progress=False"])
-    with open(os.path.join(folder, "evaluation", "scores.json")) as handle:
-        return json.load(handle)["tracks"]
+    return track_scores(os.path.join(folder, "evaluation"))
 
 
 def main(argv=None):
-    workdir, run, model = demo_model(__doc__.split("\n\n")[0], argv)
-    rows, per_track, valid_means = compare_choices(
-        BAND_EXTENSIONS, lambda partition, extension: scores(workdir, run, partition, extension))
-    write_choice_results("band_extension", "Band extensions on the demo corpus (44.1 kHz stereo songs, a model "
-                         "hearing 8192 Hz mono)", "extension", rows, per_track, valid_means,
-                         ("Models.full_band.DEFAULT_BAND_EXTENSION", DEFAULT_BAND_EXTENSION), f"One model, {model}")
+    choice_study(__doc__.split("\n\n")[0], argv, "band_extension", "Band extensions on the demo corpus (44.1 kHz "
+                 "stereo songs, a model hearing 8192 Hz mono)", "extension", BAND_EXTENSIONS, scores,
+                 ("Models.full_band.DEFAULT_BAND_EXTENSION", DEFAULT_BAND_EXTENSION), "")
 
 
 if __name__ == "__main__":

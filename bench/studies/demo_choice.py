@@ -6,6 +6,7 @@ validation and test songs, picks the best choice by the mean validation SDR, and
 ``bench/results/<name>.{md,csv}``.
 """
 import csv
+import json
 import os
 from typing import Callable, Dict, List, Sequence, Tuple
 
@@ -84,3 +85,21 @@ def demo_model(description: str, argv=None) -> Tuple[str, str, str]:
     if args.run:
         return args.workdir, os.path.abspath(args.run), f"the run {args.run}"
     return args.workdir, trained_demo_run(args.workdir), "`make demo`'s model (seed 1, trained once and kept)"
+
+
+def track_scores(evaluation: str) -> List[Dict]:
+    """The per-track rows of an evaluation folder's ``scores.json``."""
+    with open(os.path.join(evaluation, "scores.json")) as handle:
+        return json.load(handle)["tracks"]
+
+
+def choice_study(description: str, argv, name: str, title: str, column: str, choices: Sequence[str],
+                 scores_of: Callable[[str, str, str, str], List[Dict]], default: Tuple[str, str], note: str) -> str:
+    """A whole study of one model's choices: its command line (:func:`demo_model`), the scores of every choice
+    on the validation and test songs (``scores_of(workdir, run, partition, choice)``), and the tables, whose
+    model line is ``One model, <model>`` and ``note``."""
+    workdir, run, model = demo_model(description, argv)
+    rows, per_track, valid_means = compare_choices(
+        choices, lambda partition, choice: scores_of(workdir, run, partition, choice))
+    return write_choice_results(name, title, column, rows, per_track, valid_means, default,
+                                f"One model, {model}{note}")

@@ -9,11 +9,10 @@ estimates, so the masks add up to 1; ``mixture`` divides it by the mixture's mag
 the last source takes what the others leave. The default is chosen on the validation songs; the test
 songs are reported beside them. Writes ``bench/results/full_band_masks.{md,csv}``.
 """
-import json
 import os
 from typing import Dict, List
 
-from bench.studies.demo_choice import compare_choices, demo_model, write_choice_results
+from bench.studies.demo_choice import choice_study, track_scores
 from Models.full_band import DEFAULT_MASK_RULE, MASK_RULES
 
 
@@ -35,18 +34,13 @@ def scores(workdir: str, run: str, partition: str, rule: str) -> List[Dict]:
         evaluate_tracks(separator, getattr(partitions, partition), read_role, out, progress=False)
     finally:
         os.chdir(previous)
-    with open(os.path.join(out, "scores.json")) as handle:
-        return json.load(handle)["tracks"]
+    return track_scores(out)
 
 
 def main(argv=None):
-    workdir, run, model = demo_model(__doc__.split("\n\n")[0], argv)
-    rows, per_track, valid_means = compare_choices(
-        MASK_RULES, lambda partition, rule: scores(workdir, run, partition, rule))
-    write_choice_results("full_band_masks", "Full-band masks on the demo corpus: each estimate over the sum of the "
-                         "estimates, or over the mixture", "mask rule", rows, per_track, valid_means,
-                         ("Models.full_band.DEFAULT_MASK_RULE", DEFAULT_MASK_RULE),
-                         f"One model, {model}, float32, band extension `average`")
+    choice_study(__doc__.split("\n\n")[0], argv, "full_band_masks", "Full-band masks on the demo corpus: each "
+                 "estimate over the sum of the estimates, or over the mixture", "mask rule", MASK_RULES, scores,
+                 ("Models.full_band.DEFAULT_MASK_RULE", DEFAULT_MASK_RULE), ", float32, band extension `average`")
 
 
 if __name__ == "__main__":
