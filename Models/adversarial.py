@@ -37,9 +37,8 @@ class AdversarialSeparation(keras.Model):
     """
 
     def __init__(self, separator: keras.Model, critics: Dict[str, keras.Model], sources: Sequence[str],
-                 critic_shape: Sequence[int], semi_supervised: bool = True, alpha: float = 0.001,
-                 beta: float = 0.001, gp_lambda: float = 10.0, n_critic: int = 5,
-                 one_sided_penalty: bool = True, seed: int = 0, **kwargs):
+                 critic_shape: Sequence[int], semi_supervised: bool, alpha: float, beta: float, gp_lambda: float,
+                 n_critic: int, one_sided_penalty: bool, seed: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.separator = separator
         self.critics = dict(critics)

@@ -5,7 +5,7 @@ from typing import Dict, Optional, Tuple
 
 import keras
 
-from Models import CRITICS, SEPARATORS, lookup
+from Models import CRITICS, HEAD_INITS, SEPARATORS, lookup
 from Models.adversarial import AdversarialSeparation
 from Models.geometry import Geometry
 from Models.saved_separator import geometry_for, separator_files, separator_hyperparameters
@@ -27,8 +27,9 @@ def build_separator(config: Dict, output_frames: Optional[int] = None,
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(dtype_policy or previous)
     try:
+        # A separator saved before head_init was a setting was initialised as the authors' (HEAD_INITS[0]).
         return builder(geometry, config["sources"], config["unet_levels"], config["unet_filters"],
-                       head_init=config.get("head_init", "glorot_uniform")), geometry
+                       config.get("head_init", HEAD_INITS[0])), geometry
     finally:
         keras.config.set_dtype_policy(previous)
 

@@ -6,7 +6,7 @@ import keras
 from Models.layers import leaky_relu
 
 
-def build_dcgan_critic(input_shape: Tuple[int, int], filters: int = 32, name: str = "critic") -> keras.Model:
+def build_dcgan_critic(input_shape: Tuple[int, int], filters: int, name: str = "critic") -> keras.Model:
     """A critic scoring how real one source's log1p magnitude excerpt looks.
 
     4x4 stride-2 'same' convolutions with LeakyReLU(0.2), doubling the filters, while both axes

@@ -15,8 +15,8 @@ from Models.layers import CentreCropLike, NonNegativeGlorotUniform
 HEAD_INITIALIZERS = dict(zip(HEAD_INITS, (keras.initializers.GlorotUniform, NonNegativeGlorotUniform)))
 
 
-def build_unet(geometry: Geometry, sources: Sequence[str], levels: int = 4, filters: int = 16,
-               name: str = "separator", head_init: str = "glorot_uniform") -> keras.Model:
+def build_unet(geometry: Geometry, sources: Sequence[str], levels: int, filters: int, head_init: str,
+               name: str = "separator") -> keras.Model:
     """The authors' U-Net: conv, then per level max-pool + conv; up-conv, crop-and-concat, conv.
 
     Args:

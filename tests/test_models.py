@@ -14,26 +14,25 @@ from tests.conftest import tiny_batch
 SOURCES = ["accompaniment", "vocals"]
 
 
-def reference_padding(levels, shape):
-    """The authors' getUnetPadding, restated for a test oracle."""
-    rem = np.array(shape, dtype=np.float64)
-    for _ in range(levels):
-        rem = (rem + 2) / 2
-    x = np.ceil(rem).astype(int)
-    x += x % 2
-    out, inp = x.copy(), x.copy()
-    for _ in range(levels):
-        out = out * 2 - 2
-        inp = (inp + 2) * 2
-    return tuple(inp + 2), tuple(out)
+# (levels, desired output) -> (input, output) as the authors' getUnetPadding gives them, worked out by hand:
+# the desired size goes down the levels as (x + 2) / 2, is rounded up to an even number, and comes back up as
+# 2x - 2 (output) and 2(x + 2) (input, plus 2). E.g. 100 frames, 4 levels: 100 -> 51 -> 26.5 -> 14.25 -> 8.125,
+# up to 10; output 18, 34, 66, 130; input 24, 52, 108, 220, + 2 = 222.
+AUTHORS_SHAPES = {
+    (4, (256, 64)): ((350, 158), (258, 66)),    # the paper's
+    (4, (256, 32)): ((350, 126), (258, 34)),
+    (3, (256, 64)): ((302, 110), (258, 66)),
+    (5, (512, 128)): ((702, 318), (514, 130)),
+    (4, (256, 100)): ((350, 222), (258, 130)),
+    (2, (128, 16)): ((150, 38), (130, 18)),
+}
 
 
-@pytest.mark.parametrize("levels, shape", [(4, (256, 64)), (4, (256, 32)), (3, (256, 64)), (5, (512, 128)),
-                                           (4, (256, 100)), (2, (128, 16))])
+@pytest.mark.parametrize("levels, shape", list(AUTHORS_SHAPES))
 def test_geometry_matches_the_authors(levels, shape):
     geometry = unet_geometry(levels, shape, n_fft=2 * shape[0])
-    assert (geometry.input_shape, geometry.output_shape) == reference_padding(levels, shape)
-    network = build_unet(geometry, SOURCES, levels=levels, filters=2)
+    assert (geometry.input_shape, geometry.output_shape) == AUTHORS_SHAPES[levels, shape]
+    network = build_unet(geometry, SOURCES, levels=levels, filters=2, head_init="glorot_uniform")
     outputs = network(np.zeros((1, *geometry.input_shape, 1), np.float32))
     assert all(tuple(o.shape[1:3]) == geometry.output_shape for o in outputs.values())
 
@@ -58,7 +57,8 @@ def test_windows_tile_a_song_with_the_last_one_at_its_end():
 
 
 def test_unet_has_the_authors_filters_and_k_heads():
-    network = build_unet(unet_geometry(4, (256, 64), 512), ["vocals", "drums", "bass"], levels=4, filters=16)
+    network = build_unet(unet_geometry(4, (256, 64), 512), ["vocals", "drums", "bass"], levels=4, filters=16,
+                         head_init="glorot_uniform")
     widths = [network.get_layer(f"enc_conv{i}").filters for i in range(5)]
     assert widths == [16, 32, 64, 128, 256] and sorted(network.output) == ["bass", "drums", "vocals"]
 
@@ -116,10 +116,11 @@ def test_penalty_points_depend_on_the_seed_alone():
 def tiny_model(semi_supervised=True, alpha=0.001, beta=0.001, sources=SOURCES, seed=0):
     keras.utils.set_random_seed(seed)
     geometry = unet_geometry(2, (32, 8), 64)
-    separator = build_unet(geometry, sources, levels=2, filters=4)
+    separator = build_unet(geometry, sources, levels=2, filters=4, head_init="glorot_uniform")
     critics = {s: build_dcgan_critic(geometry.critic_shape, 4, name=f"{s}_critic") for s in sources}
     model = AdversarialSeparation(separator, critics if semi_supervised else {}, sources, geometry.critic_shape,
-                                  semi_supervised=semi_supervised, alpha=alpha, beta=beta, n_critic=2)
+                                  semi_supervised=semi_supervised, alpha=alpha, beta=beta, gp_lambda=10.0, n_critic=2,
+                                  one_sided_penalty=True)
     model.compile(keras.optimizers.Adam(1e-3), {s: keras.optimizers.Adam(1e-3) for s in (critics if semi_supervised else {})})
     return model, geometry
 
