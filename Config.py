@@ -45,6 +45,10 @@ def base():
         "dsd100": {"type": "dsd100", "root": None},       # the paper's datasets (cfg.paper)
         "medleydb": {"type": "medleydb", "root": None, "vocals": "singers"},  # 'authors': their list's stems
         "ikala": {"type": "ikala", "root": None},
+        # The demo corpus's shifted families in CCMixter's layout (python -m Input.demo.corpus --families), for
+        # bench.studies.generality: a root there holds the family's songs out for validation and test.
+        "timbre": {"type": "ccmixter", "root": None, "unpaired": False},
+        "register": {"type": "ccmixter", "root": None, "unpaired": False},
     }
     supervised_dataset = "musdb"   # its train split is train_sup; its test split halves into valid and test (paper: DSD100)
     # Every other multitrack dataset is cut in thirds: unpaired training, validation, test (paper, Sec. 3.1);

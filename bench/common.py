@@ -93,10 +93,11 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def demo_corpus() -> str:
-    """The demo corpus folder (rendered if needed)."""
+def demo_corpus(families: bool = False) -> str:
+    """The demo corpus folder (rendered if needed; with ``families``, the shifted families too)."""
     out = os.path.join(ROOT, "data", "demo")
-    subprocess.run([sys.executable, "-m", "Input.demo.corpus", "--out", out], cwd=ROOT, check=True)
+    subprocess.run([sys.executable, "-m", "Input.demo.corpus", "--out", out, *(["--families"] if families else [])],
+                   cwd=ROOT, check=True)
     return out
 
 

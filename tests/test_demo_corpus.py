@@ -135,3 +135,21 @@ def test_every_file_of_the_corpus_has_sound(demo_root):
                 continue
             audio = audio_io.load(os.path.join(demo_root, relative), 8192, mono=True, clip=False)
             assert np.abs(audio).max() > 0.01, relative
+
+
+def test_shifted_families_are_planned_apart_and_leave_the_main_corpus_as_it_is(demo_root):
+    """The families of the generality study (rendered with --families) draw chorales no other song uses, lie in
+    folders of their own, and the main and paper manifests' keys do not depend on them (no re-rendering)."""
+    from Input.demo import chorales, corpus, fluidsynth
+    main, paper = manifest(demo_root), json.loads(open(os.path.join(demo_root, "paper_manifest.json")).read())
+    used = [song["corpus_id"] for song in main["songs"] + paper["songs"]]
+    songs = corpus.plan(2018, 20.0, 24.0, corpus.FAMILY_COLLECTIONS, len(used), used)
+    assert [s["family"] for s in songs].count("timbre") == [s["family"] for s in songs].count("register") == 68
+    candidates = [c for s in songs for c in s["candidates"]]
+    assert len(candidates) == len(set(candidates)) and not set(candidates) & set(used)
+    assert corpus.family_folder("register/solo_vocals") == ("register/", "solo_vocals")
+    assert corpus.family_folder("musdb/test") == ("", "musdb/test")
+    timbre, register, studio = (chorales.FAMILIES[name] for name in ("timbre", "register", "studio"))
+    assert timbre.voice_octave == studio.voice_octave and not set(timbre.voices + timbre.other) & set(studio.voices + studio.other)
+    assert register.voice_octave == studio.voice_octave - 1 and register.other == studio.other
+    assert main["key"] == corpus.corpus_key(2018, 20.0, 24.0, fluidsynth.find_soundfont())

@@ -2,9 +2,9 @@
 
 Each chorale's soprano becomes the vocal line (a voice patch with vibrato), the alto and tenor
 go to accompanying instruments, the bass to a bass instrument, and a drum pattern is added.
-Tempo, key, instruments and levels vary from song to song, within one of two :data:`FAMILIES`
+Tempo, key, instruments and levels vary from song to song, within one of the :data:`FAMILIES`
 of timbres, so that a corpus can pose a domain shift (paired songs of one family, unpaired data
-and a second test set of the other).
+and a second test set of another).
 The chorale scores are public domain (J. S. Bach, d. 1750; music21's corpus, BSD licence).
 """
 import dataclasses
@@ -17,11 +17,14 @@ import pretty_midi
 # General MIDI names of the programs the families use (for the manifest).
 PROGRAM_NAMES = {0: "Acoustic Grand Piano", 4: "Electric Piano 1", 11: "Vibraphone", 16: "Drawbar Organ",
                  19: "Church Organ", 24: "Acoustic Guitar (nylon)", 25: "Acoustic Guitar (steel)",
-                 32: "Acoustic Bass", 33: "Electric Bass (finger)", 34: "Electric Bass (pick)", 35: "Fretless Bass",
-                 38: "Synth Bass 1", 40: "Violin", 41: "Viola", 42: "Cello", 43: "Contrabass",
+                 5: "Electric Piano 2", 17: "Percussive Organ", 26: "Electric Guitar (jazz)",
+                 27: "Electric Guitar (clean)", 32: "Acoustic Bass", 33: "Electric Bass (finger)",
+                 34: "Electric Bass (pick)", 35: "Fretless Bass", 36: "Slap Bass 1", 37: "Slap Bass 2",
+                 38: "Synth Bass 1", 39: "Synth Bass 2", 40: "Violin", 41: "Viola", 42: "Cello", 43: "Contrabass",
                  46: "Orchestral Harp", 48: "String Ensemble 1", 52: "Choir Aahs", 53: "Voice Oohs",
-                 54: "Synth Voice", 56: "Trumpet", 58: "Tuba", 60: "French Horn", 68: "Oboe", 70: "Bassoon",
-                 71: "Clarinet", 73: "Flute"}
+                 54: "Synth Voice", 56: "Trumpet", 58: "Tuba", 60: "French Horn", 61: "Brass Section",
+                 65: "Alto Sax", 66: "Tenor Sax", 68: "Oboe", 70: "Bassoon", 71: "Clarinet", 73: "Flute",
+                 81: "Lead 2 (sawtooth)", 85: "Lead 6 (voice)", 91: "Pad 4 (choir)"}
 STEMS = ("vocals", "drums", "bass", "other")
 
 
@@ -45,6 +48,14 @@ FAMILIES = {
     "stage": Family(voices=(53, 54), voice_octave=-1, bass=(35, 38, 43, 58, 70),
                     other=(11, 40, 41, 42, 46, 48, 56, 60, 68, 71, 73),
                     drum_patterns=("half-time", "waltz-ride"), tempo=(100.0, 140.0)),
+    # Two more shifted families, each moving one thing away from the studio's (the generality study,
+    # bench.studies.generality; rendered on request: Input.demo.corpus --families):
+    # other timbres (voices, instruments) at the studio's register, tempi and grooves;
+    "timbre": Family(voices=(85, 91), voice_octave=0, bass=(36, 37, 39), other=(5, 17, 26, 27, 61, 65, 66, 81),
+                     drum_patterns=("rock", "four-on-floor"), tempo=(72.0, 108.0)),
+    # the studio's instruments and grooves, the sung line an octave lower (the stage's register).
+    "register": Family(voices=(52,), voice_octave=-1, bass=(32, 33, 34), other=(0, 4, 16, 19, 24, 25),
+                       drum_patterns=("rock", "four-on-floor"), tempo=(72.0, 108.0)),
 }
 
 Note = Tuple[float, float, int]  # start (s), end (s), MIDI pitch

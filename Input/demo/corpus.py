@@ -28,7 +28,7 @@ import os
 import shutil
 import sys
 import tempfile
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from tqdm import tqdm
@@ -55,13 +55,22 @@ SOLO_STEM_COLLECTIONS = {"solo_drums": "drums", "solo_bass": "bass", "solo_other
 UNPAIRED_FORMATS = ((".wav", 44100, 2), (".flac", 22050, 1), (".mp3", 44100, 2))
 
 
+# The shifted families beyond the stage (chorales.FAMILIES), rendered on request into folders of their own,
+# each with what the stage family has: multitrack songs in CCMixter's layout (cut in thirds: unpaired,
+# validation, test) and unpaired collections (bench.studies.generality).
+FAMILY_FOLDERS = ("timbre", "register")
+FAMILY_COLLECTIONS = tuple((f"{family}/{collection}", count, family) for family in FAMILY_FOLDERS
+                           for collection, count in (("ccmixter", 36), ("mixtures", 12), ("solo_vocals", 10),
+                                                     ("solo_accompaniment", 10)))
+FAMILIES_MANIFEST = "families_manifest.json"
 PAPER_MANIFEST = "paper_manifest.json"
 PAPER_DURATIONS = (8.0, 10.0)  # seconds: the paper layouts' songs are shorter (they are read, not studied)
 
 
-def corpus_key(seed: int, min_duration: float, max_duration: float, soundfont: str, collections=COLLECTIONS) -> str:
-    """Identifies one rendering; a folder whose manifest has this key is up to date."""
-    families = {name: dataclasses.asdict(family) for name, family in chorales.FAMILIES.items()}
+def corpus_key(seed: int, min_duration: float, max_duration: float, soundfont: str, collections=COLLECTIONS,
+               families: Sequence[str] = ("studio", "stage")) -> str:
+    """Identifies one rendering of songs of ``families``; a folder whose manifest has this key is up to date."""
+    families = {name: dataclasses.asdict(chorales.FAMILIES[name]) for name in families}
     text = json.dumps([CORPUS_VERSION, seed, min_duration, max_duration, os.path.basename(soundfont),
                        collections, UNPAIRED_FORMATS, SOLO_STEM_COLLECTIONS, families])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -122,9 +131,16 @@ def render_stems(arrangement: chorales.Arrangement, soundfont: str) -> Dict[str,
     return {stem: np.round(audio * scale * 32767).astype(np.int16) for stem, audio in stems.items()}
 
 
+def family_folder(collection: str) -> Tuple[str, str]:
+    """``(folder prefix, collection)``: a shifted family's collections lie in a folder of their own
+    (``timbre/ccmixter``: ``("timbre/", "ccmixter")``), the main corpus's at the top (``("", "ccmixter")``)."""
+    family, _, rest = collection.partition("/")
+    return (f"{family}/", rest) if family in FAMILY_FOLDERS else ("", collection)
+
+
 def write_collection(song: dict, name: str, stems: Dict[str, np.ndarray], out: str) -> Dict[str, str]:
     """Writes a song in its collection's layout; returns ``{role: path relative to out}``."""
-    collection = song["collection"]
+    prefix, collection = family_folder(song["collection"])
     stems = {stem: audio.astype(np.int32) for stem, audio in stems.items()}
     accompaniment = stems["drums"] + stems["bass"] + stems["other"]
     mixture = accompaniment + stems["vocals"]
@@ -135,7 +151,7 @@ def write_collection(song: dict, name: str, stems: Dict[str, np.ndarray], out: s
         files = {role: (f"musdb/{musdb.wav_file(subset, name, role)}", audio)
                  for role, audio in [("mixture", mixture), *stems.items()]}
     elif collection == "ccmixter":
-        files = ccmixter_files(collection, name, stems)
+        files = ccmixter_files(prefix + collection, name, stems)
     else:
         extension, rate, channels = UNPAIRED_FORMATS[song["index"] % len(UNPAIRED_FORMATS)]
         if extension == ".mp3" and shutil.which("ffmpeg") is None:
@@ -147,7 +163,7 @@ def write_collection(song: dict, name: str, stems: Dict[str, np.ndarray], out: s
         for folder, content in contents[collection].items():
             content = content.astype(np.float32) / 32768
             content = content if channels == 2 else content.mean(axis=1, keepdims=True)
-            files[folder] = (f"{folder}/{name}{extension}", audio_io.resample(content, SAMPLE_RATE, rate))
+            files[folder] = (f"{prefix}{folder}/{name}{extension}", audio_io.resample(content, SAMPLE_RATE, rate))
     for relative, audio in files.values():
         path = os.path.join(out, relative)
         if audio is None:  # written already (MedleyDB's metadata)
@@ -162,9 +178,10 @@ def write_collection(song: dict, name: str, stems: Dict[str, np.ndarray], out: s
 
 
 def build(out: str, seed: int = 2018, min_duration: float = 20.0, max_duration: float = 24.0,
-          workers: Optional[int] = None, progress: bool = True) -> dict:
-    """Renders the demo corpus into ``out`` unless it is already there, then the paper layouts; returns the
-    main manifest (the paper layouts' is ``paper_manifest.json``).
+          workers: Optional[int] = None, progress: bool = True, families: bool = False) -> dict:
+    """Renders the demo corpus into ``out`` unless it is already there, then the paper layouts and, with
+    ``families``, the shifted families of :data:`FAMILY_FOLDERS`; returns the main manifest (the others are
+    ``paper_manifest.json`` and ``families_manifest.json``).
 
     Raises:
         fluidsynth.MissingToolError: fluidsynth or a soundfont is missing (the message names the package).
@@ -180,9 +197,17 @@ def build(out: str, seed: int = 2018, min_duration: float = 20.0, max_duration: 
                                seed, soundfont, workers, progress, "rendering demo corpus")
     used = [song["corpus_id"] for song in manifest["songs"]]
     paper_key = corpus_key(seed, *PAPER_DURATIONS, soundfont, [key, PAPER_COLLECTIONS, LISTED_NAMES])
-    render_manifest(out, PAPER_MANIFEST, paper_key,
-                    lambda: plan(seed, *PAPER_DURATIONS, PAPER_COLLECTIONS, len(manifest["songs"]), used),
-                    seed, soundfont, workers, progress, "rendering paper layouts")
+    paper = render_manifest(out, PAPER_MANIFEST, paper_key,
+                            lambda: plan(seed, *PAPER_DURATIONS, PAPER_COLLECTIONS, len(manifest["songs"]), used),
+                            seed, soundfont, workers, progress, "rendering paper layouts")
+    if families:
+        used += [song["corpus_id"] for song in paper["songs"]]
+        families_key = corpus_key(seed, min_duration, max_duration, soundfont, [key, paper_key, FAMILY_COLLECTIONS],
+                                  FAMILY_FOLDERS)
+        first = len(manifest["songs"]) + len(paper["songs"])
+        render_manifest(out, FAMILIES_MANIFEST, families_key,
+                        lambda: plan(seed, min_duration, max_duration, FAMILY_COLLECTIONS, first, used),
+                        seed, soundfont, workers, progress, "rendering shifted families")
     return manifest
 
 
@@ -257,14 +282,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--out", default="data/demo", help="folder to render into (default: data/demo)")
     parser.add_argument("--seed", type=int, default=2018)
     parser.add_argument("--workers", type=int, default=None, help="parallel renderers (default: all cores)")
+    parser.add_argument("--families", action="store_true",
+                        help=f"also the shifted families {', '.join(FAMILY_FOLDERS)} (the generality study)")
     args = parser.parse_args(argv)
     try:
-        manifest = build(args.out, seed=args.seed, workers=args.workers)
+        manifest = build(args.out, seed=args.seed, workers=args.workers, families=args.families)
     except fluidsynth.MissingToolError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"demo corpus: {len(manifest['songs'])} songs in {args.out}, and "
-          f"{sum(count for _, count, _ in PAPER_COLLECTIONS)} in the paper's layouts ({', '.join(PAPER_FOLDERS)})")
+          f"{sum(count for _, count, _ in PAPER_COLLECTIONS)} in the paper's layouts ({', '.join(PAPER_FOLDERS)})"
+          + (f", and {sum(count for _, count, _ in FAMILY_COLLECTIONS)} of the shifted "
+             f"families ({', '.join(FAMILY_FOLDERS)})" if args.families else ""))
     return 0
 
 

@@ -1,6 +1,6 @@
 """Runs every study; each prints its table and writes bench/results/<name>.{md,csv}.
 
-    python -m bench.studies            # all; semi_vs_sup's 16 training runs take 6 to 7 hours on 2 cores (it resumes)
+    python -m bench.studies            # all; semi_vs_sup (16 runs) and generality (20) take hours on 2 cores (they resume)
     python -m bench.studies --quick    # semi_vs_sup in its quick mode (4 short runs), the others as they are
 
 The studies of one model (precision_quality, band_extension, full_band_masks) share ``make demo``'s model,
@@ -11,10 +11,11 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from bench.studies import band_extension, full_band_masks, precision_quality, semi_vs_sup  # noqa: E402
+from bench.studies import band_extension, full_band_masks, generality, precision_quality, semi_vs_sup  # noqa: E402
 
 if __name__ == "__main__":
     semi_vs_sup.main(["--quick"] if "--quick" in sys.argv[1:] else [])
+    generality.main([])
     precision_quality.main([])
     band_extension.main([])
     full_band_masks.main([])

@@ -38,7 +38,7 @@ import json
 import os
 import tempfile
 import time
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -63,10 +63,11 @@ def settings(method: str, plan: Dict, seed: int) -> List[str]:
             "cfg.band_extension=none", "cfg.stream_source=memory"]
 
 
-def train(workdir: str, method: str, plan: Dict, seed: int) -> Dict:
-    """Trains one run (Training.py) and scores it under each rule (Evaluate.py); returns its outcome."""
+def train(workdir: str, method: str, plan: Dict, seed: int, extra: Sequence[str] = ()) -> Dict:
+    """Trains one run (Training.py) and scores it under each rule (Evaluate.py); returns its outcome. ``extra``:
+    config updates beyond :func:`settings` (another study's datasets)."""
     demo_workdir(workdir)
-    common = settings(method, plan, seed)
+    common = [*settings(method, plan, seed), *extra]
     folder = project_script(workdir, [os.path.join(ROOT, "Training.py"), "with", *common, f"cfg.epoch_it={plan['epoch_it']}",
                                    f"cfg.max_epochs={plan['epochs']}", "cfg.patience=100",
                                    "cfg.valid_by_dataset=True", f"seed={seed}", "progress=False"])
@@ -123,23 +124,28 @@ def train_missing(plan: Dict, store: str, jobs: int) -> None:
     missing = [key for key in wanted if not os.path.isfile(run_path(store, plan, *key))]
     print(f"{len(wanted) - len(missing)} of {len(wanted)} runs already done; training {len(missing)}", flush=True)
 
-    def one(key: Tuple[str, int]) -> None:
-        path = run_path(store, plan, *key)
-        os.makedirs(store, exist_ok=True)
-        started = time.perf_counter()
-        with tempfile.TemporaryDirectory() as workdir:
-            outcome = train(workdir, key[0], plan, key[1])
-        outcome["minutes"] = round((time.perf_counter() - started) / 60, 2)
-        with open(path + ".tmp", "w") as handle:
-            json.dump(outcome, handle, indent=0)
-        os.replace(path + ".tmp", path)
-        print(f"done: {os.path.basename(path)} in {outcome['minutes']:.1f} min", flush=True)
-
     if missing:
         warm_cache(plan)
     with concurrent.futures.ThreadPoolExecutor(max(1, jobs)) as pool:
-        for future in [pool.submit(one, key) for key in missing]:
+        futures = [pool.submit(store_run, run_path(store, plan, method, seed),
+                               lambda workdir, method=method, seed=seed: train(workdir, method, plan, seed))
+                   for method, seed in missing]
+        for future in futures:
             future.result()
+
+
+def store_run(path: str, run: Callable[[str], Dict]) -> None:
+    """Runs ``run(workdir)`` in a temporary folder and keeps its outcome, with the minutes it took, at ``path``
+    (written whole or not at all)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as workdir:
+        outcome = run(workdir)
+    outcome["minutes"] = round((time.perf_counter() - started) / 60, 2)
+    with open(path + ".tmp", "w") as handle:
+        json.dump(outcome, handle, indent=0)
+    os.replace(path + ".tmp", path)
+    print(f"done: {os.path.basename(path)} in {outcome['minutes']:.1f} min", flush=True)
 
 
 def warm_cache(plan: Dict) -> None:
@@ -267,16 +273,17 @@ def table(columns: Sequence[str], rows: List[List]) -> str:
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in cells])
 
 
-def write_csv(outcomes: List[Dict], path: str) -> None:
+def write_csv(outcomes: List[Dict], path: str, fields: Sequence[str] = ("method", "seed")) -> None:
+    """One line per run, rule, song and source; ``fields``: the runs' keys that tell them apart."""
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["method", "seed", "rule", "epoch", "dataset", "track", "source", "SDR", "SIR", "SAR"])
+        writer.writerow([*fields, "rule", "epoch", "dataset", "track", "source", "SDR", "SIR", "SAR"])
         for o in outcomes:
             for rule, rows in o["scores"].items():
                 for t in rows:
                     for source in SOURCES:
                         s = t["separator"][source]
-                        writer.writerow([o["method"], o["seed"], rule, o["epochs"][rule], t["dataset"], t["track"],
+                        writer.writerow([*(o[f] for f in fields), rule, o["epochs"][rule], t["dataset"], t["track"],
                                          source, s["SDR"], s["SIR"], s["SAR"]])
 
 
