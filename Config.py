@@ -52,7 +52,7 @@ def base():
     }
     supervised_dataset = "musdb"   # its train split is train_sup; its test split halves into valid and test (paper: DSD100)
     # Every other multitrack dataset is cut in thirds: unpaired training, validation, test (paper, Sec. 3.1);
-    # "unpaired": False leaves that first third unused (bench.semi_vs_sup_control: no stage unpaired audio).
+    # "unpaired": False leaves that first third unused, a number between 0 and 1 uses that share of it.
     # Extra unpaired collections: [stream, folder or .txt/.csv list] pairs; stream is 'mixture' or a source.
     unpaired_collections = []
     partition_order = "shuffled"   # shuffled by partition_seed before the cuts; 'file'; 'authors': their lists (cfg.paper)

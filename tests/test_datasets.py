@@ -101,6 +101,11 @@ def test_a_dataset_can_keep_its_unpaired_third_out_of_training(demo_root):
     with_third = demo_partitions(demo_root)  # the same held-out songs either way
     assert [t.name for t in without.valid] == [t.name for t in with_third.valid]
     assert [t.name for t in without.test] == [t.name for t in with_third.test]
+    datasets["ccmixter"]["unpaired"] = 0.25  # a share of the third: its first songs, the held-out ones unchanged
+    quarter = build_partitions(datasets, "musdb", [], SOURCES)
+    third = [t.name for t in with_third.train_unsup["vocals"] if t.dataset == "ccmixter"]
+    assert [t.name for t in quarter.train_unsup["vocals"]] == third[:3] and len(third) == 12
+    assert [t.name for t in quarter.test] == [t.name for t in with_third.test]
 
 
 def test_a_paired_song_whose_files_differ_in_length_is_an_error_naming_both(tmp_path):

@@ -69,8 +69,10 @@ def check_datasets(config: Dict[str, Any]) -> None:
         if root is not None and not (isinstance(root, str) and root):
             raise ConfigError(f"cfg.datasets.{name}.root={root!r} is invalid: must be a folder's path in quotes, "
                               f"e.g. cfg.datasets.{name}.root='data/{name}', or None (not used)")
-        if not isinstance(spec.get("unpaired", True), bool):
-            raise ConfigError(f"cfg.datasets.{name}.unpaired={spec['unpaired']!r} is invalid: valid are True, False")
+        share = spec.get("unpaired", True)
+        if not (isinstance(share, bool) or isinstance(share, float) and 0.0 < share <= 1.0):
+            raise ConfigError(f"cfg.datasets.{name}.unpaired={spec['unpaired']!r} is invalid: valid are True, False "
+                              f"or the share of its unpaired third to train on, between 0 and 1 (e.g. 0.5)")
         kind = spec.get("type")
         if "vocals" in spec and (kind != "medleydb" or spec["vocals"] not in medleydb.VOCALS):
             raise ConfigError(f"cfg.datasets.{name}.vocals={spec['vocals']!r} is invalid: it is a MedleyDB setting, "

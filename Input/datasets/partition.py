@@ -12,6 +12,7 @@ the lists do not name are left out and counted, see :mod:`Input.datasets.authors
 """
 import dataclasses
 import logging
+import math
 from typing import Dict, List, Sequence
 
 import numpy as np
@@ -103,9 +104,9 @@ def build_partitions(datasets: Dict[str, dict], supervised_dataset: str, unpaire
             tracks += ordered(name, "test")
         third = len(tracks) // 3
         unpaired, valid_part, test_part = tracks[:third], tracks[third:2 * third], tracks[2 * third:]
-        if spec.get("unpaired", True):  # False: the third is left unused (held-out songs stay as they are)
-            for stream in train_unsup:
-                train_unsup[stream] += [_single_role(track, stream) for track in unpaired]
+        share = spec.get("unpaired", True)  # False: the third is left unused; a number: that share of it
+        for stream in train_unsup:  # (the held-out songs stay as they are either way)
+            train_unsup[stream] += [_single_role(track, stream) for track in unpaired[:math.ceil(len(unpaired) * share)]]
         valid += valid_part
         test += test_part
     for stream, location in unpaired_collections:

@@ -1,8 +1,8 @@
 """Does the gain generalise? The semi-supervised method fed the unpaired audio of one shifted family at a time,
 each run scored on every family's test songs: semi - sup as a matrix of unpaired family against test family.
 
-    python -m bench.studies.generality              # 5 seeds x (sup + semi_sup per unpaired family); resumes
-    python -m bench.studies.generality --analyse    # the tables again from the stored runs only
+    python -m bench.studies.generality              # 5 seeds x (sup + semi_sup per unpaired family, + 2 shares); resumes
+    python -m bench.studies.generality --analyse    # the tables and the plot again from the stored runs only
 
 The protocol is semi_vs_sup's (fixed there before its first run), over more families:
 
@@ -19,17 +19,22 @@ The protocol is semi_vs_sup's (fixed there before its first run), over more fami
   last step, best epoch on the studio validation songs), **primary interval**: Student's t over seeds of
   each seed's mean difference; secondary: crossed random effects (seeds and songs).
 
+- **The gain as unpaired audio grows**: semi_sup with ¼ and ½ of the stage family's unpaired pool (the
+  first songs of its third and of each collection; ``cfg.datasets.<name>.unpaired`` takes a share), beside
+  none (sup) and all of it (the matrix's stage run), plotted against the hours of unpaired audio.
+
 Each finished run is one JSON under ``bench/results/generality_runs/`` (committed; an interrupted study
-continues where it stopped). Writes ``bench/results/generality.{md,csv}``.
+continues where it stopped). Writes ``bench/results/generality.{md,csv,png}``.
 """
 import argparse
+import math
 import os
 import time
 from typing import Dict, List, Optional
 
 import numpy as np
 
-from bench.common import RESULTS, demo_corpus, machine, write_markdown
+from bench.common import RESULTS, ROOT, demo_corpus, machine, write_markdown
 from bench.studies.semi_vs_sup import (RULES, SOURCES, crossed_interval, differences, read_json, store_run,
                                        t_interval, table, train, write_csv)
 
@@ -38,32 +43,50 @@ FAMILIES = {"musdb": "studio", "ccmixter": "stage", "timbre": "timbre", "registe
 UNPAIRED = ("ccmixter", "timbre", "register")  # the datasets whose family feeds the unpaired audio, one at a time
 PLAN = {"paired": 2, "seeds": tuple(range(1, 6)), "epoch_it": 250, "epochs": 4}
 STORE = os.path.join(RESULTS, "generality_runs")
+SHARES = (0.25, 0.5)  # of the stage family's unpaired pool, for the curve (0: sup; 1: the matrix's stage run)
 COLLECTIONS = (("mixture", "mixtures"), ("vocals", "solo_vocals"), ("accompaniment", "solo_accompaniment"))
+LISTS = os.path.join(ROOT, "data", "generality_lists")  # the shares' collections, as lists of files
 
 
-def family_settings(unpaired: str) -> List[str]:
+def family_settings(unpaired: str, share: float = 1.0) -> List[str]:
     """Config updates: every shifted family's multitrack songs as a dataset, and the unpaired audio of the
-    family of the dataset ``unpaired`` (its first third and its collections) only."""
-    updates = [f"cfg.datasets.ccmixter.unpaired={unpaired == 'ccmixter'}"]
-    for dataset in UNPAIRED[1:]:  # declared in Config.base with no root
-        updates += [f"cfg.datasets.{dataset}.root=data/demo/{dataset}/ccmixter",
-                    f"cfg.datasets.{dataset}.unpaired={dataset == unpaired}"]
-    folder = "data/demo" if unpaired == "ccmixter" else f"data/demo/{unpaired}"
-    updates.append(f"cfg.unpaired_collections={[[stream, f'{folder}/{name}'] for stream, name in COLLECTIONS]!r}")
-    return updates
+    family of the dataset ``unpaired`` only (its first third and its collections), ``share`` of it."""
+    updates = []
+    for dataset in UNPAIRED:  # the shifted ones are declared in Config.base with no root
+        used = (share if share < 1 else True) if dataset == unpaired else False
+        updates.append(f"cfg.datasets.{dataset}.unpaired={used}")
+        if dataset != "ccmixter":
+            updates.append(f"cfg.datasets.{dataset}.root=data/demo/{dataset}/ccmixter")
+    folder = os.path.join("data", "demo", "" if unpaired == "ccmixter" else unpaired)
+    collections = [[stream, os.path.join(folder, name) if share == 1 else share_list(folder, name, share)]
+                   for stream, name in COLLECTIONS]
+    return updates + [f"cfg.unpaired_collections={collections!r}"]
+
+
+def share_list(folder: str, name: str, share: float) -> str:
+    """A list file of the first ``share`` of a collection's files (sorted as the reader sorts them)."""
+    from Input.datasets.collection import list_audio_files
+    files = list_audio_files(os.path.join(ROOT, folder, name))
+    path = os.path.join(LISTS, f"{os.path.basename(folder) or 'stage'}_{name}_{share}.txt")
+    os.makedirs(LISTS, exist_ok=True)
+    with open(path, "w") as handle:
+        handle.write("".join(f"{file}\n" for file in files[:math.ceil(len(files) * share)]))
+    return path
 
 
 def runs() -> List[Dict]:
-    """The plan's runs: ``{"method", "unpaired", "seed"}``, sup once per seed."""
+    """The plan's runs: ``{"method", "unpaired", "share", "seed"}``; sup once per seed."""
     planned = []
     for seed in PLAN["seeds"]:
-        planned.append({"method": "sup", "unpaired": "none", "seed": seed})
-        planned += [{"method": "semi_sup", "unpaired": dataset, "seed": seed} for dataset in UNPAIRED]
+        planned.append({"method": "sup", "unpaired": "none", "share": 0.0, "seed": seed})
+        planned += [{"method": "semi_sup", "unpaired": dataset, "share": 1.0, "seed": seed} for dataset in UNPAIRED]
+        planned += [{"method": "semi_sup", "unpaired": "ccmixter", "share": share, "seed": seed} for share in SHARES]
     return planned
 
 
 def run_path(store: str, run: Dict) -> str:
-    return os.path.join(store, f"g{PROTOCOL}_{run['method']}_{run['unpaired']}_seed{run['seed']}.json")
+    share = "" if run["share"] in (0.0, 1.0) else f"_share{run['share']}"
+    return os.path.join(store, f"g{PROTOCOL}_{run['method']}_{run['unpaired']}{share}_seed{run['seed']}.json")
 
 
 def train_missing(store: str) -> None:
@@ -74,9 +97,9 @@ def train_missing(store: str) -> None:
     if missing:
         demo_corpus(families=True)
     for run in missing:
-        extra = family_settings("ccmixter" if run["unpaired"] == "none" else run["unpaired"])
+        extra = family_settings("ccmixter" if run["unpaired"] == "none" else run["unpaired"], run["share"] or 1.0)
         store_run(run_path(store, run), lambda workdir, run=run: dict(
-            train(workdir, run["method"], PLAN, run["seed"], extra), unpaired=run["unpaired"]))
+            train(workdir, run["method"], PLAN, run["seed"], extra), unpaired=run["unpaired"], share=run["share"]))
 
 
 def matrix(outcomes: List[Dict]) -> List[List]:
@@ -86,7 +109,7 @@ def matrix(outcomes: List[Dict]) -> List[List]:
     rows = []
     for rule in RULES:
         for unpaired in UNPAIRED:
-            semi = [o for o in outcomes if o["method"] == "semi_sup" and o["unpaired"] == unpaired]
+            semi = [o for o in outcomes if o["method"] == "semi_sup" and o["unpaired"] == unpaired and o["share"] == 1]
             seeds = {o["seed"] for o in semi} & {o["seed"] for o in sup}
             pairs = [o for o in sup + semi if o["seed"] in seeds]
             for dataset, family in FAMILIES.items():
@@ -99,12 +122,79 @@ def matrix(outcomes: List[Dict]) -> List[List]:
     return rows
 
 
+def matrix_tables(rows: List[List], complete: bool) -> List[str]:
+    """Markdown lines: per selection rule, unpaired family and source down, test family across."""
+    def cell(r: List) -> str:
+        mean = ("**%.2f**" if complete and (r[6] > 0 or r[7] < 0) else "%.2f") % r[5]
+        return f"{mean} [{r[6]:.2f}, {r[7]:.2f}] / [{r[8]:.2f}, {r[9]:.2f}], {r[4]} seeds"
+
+    lines = []
+    tests = list(dict.fromkeys(FAMILIES.values()))
+    for rule in RULES:
+        picked = {(r[1], r[3], r[2]): r for r in rows if r[0] == rule}
+        keys = list(dict.fromkeys((r[1], r[3]) for r in rows if r[0] == rule))
+        body = [[unpaired, source, *(cell(picked[unpaired, source, test]) if (unpaired, source, test) in picked
+                                      else "-" for test in tests)] for unpaired, source in keys]
+        lines += [f"**{RULES[rule]}**", "", table(["unpaired family", "source", *(f"test: {t}" for t in tests)],
+                                                   body), ""]
+    return lines
+
+
+def unpaired_hours(outcome: Dict) -> float:
+    """Hours of unpaired audio a run trained on: its unpaired mixtures and solo sources together."""
+    return sum(row["hours"] for row in outcome["partitions"] if row["partition"].startswith("train_unsup/"))
+
+
+def curve(outcomes: List[Dict]) -> List[List]:
+    """Rows ``[rule, share, hours, source, seeds, mean, t low, t high, crossed low, crossed high]`` of semi - sup on
+    the stage test songs against the share of the stage family's unpaired pool (0: sup against itself)."""
+    sup = [o for o in outcomes if o["method"] == "sup"]
+    rows = []
+    for rule in RULES:
+        for share in (*SHARES, 1.0):
+            semi = [o for o in outcomes if o["method"] == "semi_sup" and o["unpaired"] == "ccmixter"
+                    and o["share"] == share]
+            seeds = {o["seed"] for o in semi} & {o["seed"] for o in sup}
+            hours = float(np.mean([unpaired_hours(o) for o in semi if o["seed"] in seeds] or [np.nan]))
+            for source in SOURCES:
+                diffs = differences([o for o in sup + semi if o["seed"] in seeds], rule, "ccmixter", source)
+                if diffs:
+                    mean, low, high, _ = t_interval(diffs)
+                    rows.append([rule, share, hours, source, len(seeds), mean, low, high, *crossed_interval(diffs)])
+    return rows
+
+
+def plot_curve(rows: List[List], path: str) -> None:
+    """semi - sup on the stage test songs against hours of unpaired audio, one panel per selection rule."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    figure, axes = plt.subplots(1, len(RULES), figsize=(12, 3.8), sharey=True, squeeze=False)
+    for axis, rule in zip(axes[0], RULES):
+        for colour, source in zip(("C0", "C1"), SOURCES):
+            picked = [r for r in rows if r[0] == rule and r[3] == source]
+            x = [0.0] + [r[2] for r in picked]
+            y = [0.0] + [r[5] for r in picked]
+            errors = [[0.0] + [r[5] - r[6] for r in picked], [0.0] + [r[7] - r[5] for r in picked]]
+            axis.errorbar(x, y, yerr=errors, fmt="o-", capsize=4, color=colour, label=source)
+        axis.axhline(0, color="k", linewidth=0.8)
+        axis.set_title(RULES[rule], fontsize=9)
+        axis.set_xlabel("hours of unpaired stage audio")
+        axis.grid(alpha=0.3)
+    axes[0][0].set_ylabel("SDR semi_sup - sup, stage test songs (dB)")
+    axes[0][0].legend(fontsize=8)
+    figure.suptitle("The gain as unpaired audio grows: mean over seeds with its 95% t interval", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
 def write_results(outcomes: List[Dict]) -> str:
-    rows = matrix(outcomes)
-    write_csv(outcomes, os.path.join(RESULTS, "generality.csv"), ("method", "unpaired", "seed"))
+    rows, grown = matrix(outcomes), curve(outcomes)
+    if grown:
+        plot_curve(grown, os.path.join(RESULTS, "generality.png"))
+    write_csv(outcomes, os.path.join(RESULTS, "generality.csv"), ("method", "unpaired", "share", "seed"))
     complete = len(outcomes) == len(runs())
-    shown = [[RULES[r[0]], *r[1:5], ("**%.2f**" % r[5]) if complete and np.isfinite(r[6]) and (r[6] > 0 or r[7] < 0)
-              else r[5], *r[6:]] for r in rows]
     text = "\n".join([
         "# Does the gain generalise? Unpaired family against test family", "",
         "Reproduce: `python -m bench.studies.generality` (reads the stored runs in `bench/results/generality_runs/`).",
@@ -113,11 +203,17 @@ def write_results(outcomes: List[Dict]) -> str:
         f"{PLAN['paired']} paired studio songs and 12 validation and 12 test songs per family drawn anew by each "
         f"seed, {PLAN['epoch_it'] * PLAN['epochs']} separator steps per run, one unpaired family per semi_sup run.",
         "", "## semi_sup - sup (SDR, dB), per unpaired family and test family", "",
-        "Per seed, the mean over its test songs of the per-song difference; then the mean over seeds. Primary "
-        "interval: 95% Student t over the seeds' means; secondary: crossed random effects. Bold: the primary "
-        "interval excludes 0, once every planned run is in.", "",
-        table(["selection rule", "unpaired family", "test family", "source", "seeds", "semi - sup", "t 95% low",
-               "t 95% high", "crossed low", "crossed high", "seeds won"], shown), "",
+        "Per seed, the mean over its test songs of the per-song difference; then the mean over seeds. Each cell: "
+        "the mean, its primary interval (95% Student t over the seeds' means) and its secondary one (crossed "
+        "random effects, seeds and songs), and the seeds in. Bold: the primary interval excludes 0, once every "
+        "planned run is in. A row is what training on one family's unpaired audio gives on each family.", "",
+        *matrix_tables(rows, complete),
+        "## The gain as unpaired audio grows (stage family)", "",
+        "semi_sup trained on a share of the stage family's unpaired pool, against its seed's sup, on the stage "
+        "test songs.", "",
+        table(["selection rule", "share of the pool", "unpaired hours", "source", "seeds", "semi - sup",
+               "t 95% low", "t 95% high", "crossed low", "crossed high"], [[RULES[r[0]], *r[1:]] for r in grown]),
+        "", "![semi - sup against hours of unpaired audio](generality.png)" if grown else "", "",
         "Per-song scores of every run and rule: `generality.csv`.", ""])
     return write_markdown("generality", text)
 

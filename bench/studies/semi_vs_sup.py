@@ -87,6 +87,7 @@ def train(workdir: str, method: str, plan: Dict, seed: int, extra: Sequence[str]
         tracks[rule] = read_json(scored, "evaluation", "scores.json")["tracks"]
     return {"protocol": PROTOCOL, "method": method, "paired": plan["paired"], "seed": seed, "epochs": epochs,
             "paired_songs": info["paired_songs"], "stream_source": info.get("stream_source"),
+            "partitions": info["partitions"],
             "history": history, "scores": {rule: trimmed(rows) for rule, rows in tracks.items()}}
 
 
