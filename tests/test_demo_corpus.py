@@ -111,8 +111,9 @@ def test_second_call_returns_at_once_and_size_is_bounded(demo_root):
     result = subprocess.run([sys.executable, "-m", "Input.demo.corpus", "--out", demo_root], cwd=ROOT,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "100 songs" in result.stdout
-    total = sum(os.path.getsize(os.path.join(folder, name)) for folder, _, names in os.walk(demo_root)
-                for name in names)
+    listed = [song for name in ("manifest.json", "paper_manifest.json")
+              for song in json.loads(open(os.path.join(demo_root, name)).read())["songs"]]  # not --families' songs
+    total = sum(os.path.getsize(os.path.join(demo_root, path)) for song in listed for path in song["files"].values())
     assert total < 1400 * 2 ** 20  # about 1.2 GB (corpus 4), 90 MB of it the paper layouts
 
 
