@@ -13,8 +13,8 @@ import shutil
 import sys
 from typing import Dict, List, Optional
 
-from Runs.observers import DEFAULT_DB, mask_password
 from Runs.folders import RUNS_DIR, read_file_runs, read_mongo_runs
+from Runs.observers import DEFAULT_DB, mask_password
 
 SHOWN_METRICS = ("SDR", "SIR", "SAR")
 

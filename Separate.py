@@ -26,8 +26,8 @@ from typing import Dict, List, Optional
 from Models.chunks import CHUNK_SECONDS  # none of these loads TensorFlow: --help is quick
 from Models.engines import DEFAULT_ENGINE, ENGINES, unoffered_precision
 from Models.full_band import BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION
-from Utils.hardware import PRECISION_CHOICES
 from Runs.folders import RUNS_DIR
+from Utils.hardware import PRECISION_CHOICES
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

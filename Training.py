@@ -27,9 +27,9 @@ from sacred.utils import apply_backspaces_and_linefeeds
 
 from Config import cfg, reject_invalid_seed
 from Runs import cluster
+from Runs.folders import BEST_MODEL, LAST_MODEL, best_model_for
 from Runs.observers import attach_observers, hide_result_line, report_header, run_folder
 from Utils.process import run_and_exit
-from Runs.folders import BEST_MODEL, LAST_MODEL, best_model_for
 
 SETTINGS.CAPTURE_MODE = "sys"  # fd capture waits on the evaluation's worker processes at exit
 ex = Experiment("adversarial_separation", ingredients=[cfg])

@@ -23,9 +23,9 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from Models.band_outputs import band_output
 from Models.chunks import CHUNK_SECONDS, Chunk, chunk_plan, song_frames_range
 from Models.engines import DEFAULT_ENGINE, open_engine
-from Models.band_outputs import band_output
 from Models.full_band import BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION, DEFAULT_MASK_RULE, MASK_RULES
 from Models.saved_separator import load_separator_settings
 from Utils import audio as audio_io

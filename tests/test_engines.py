@@ -14,10 +14,10 @@ from Models.build import load_separator_weights
 from Models.engines import ENGINE_PRECISIONS, file_digest
 from Models.saved_separator import litert_file, load_separator_settings
 from Models.separator import Separator
+from tests.conftest import ROOT, run_script
 from Utils import audio as audio_io
 from Utils import spectral
 from Utils.hardware import auto_precision
-from tests.conftest import ROOT, run_script
 
 SEPARATE_PYTHON = os.path.join(ROOT, ".venv-separate", "bin", "python")
 

@@ -8,11 +8,11 @@ import museval
 import numpy as np
 import soundfile
 
-from Utils import audio as audio_io
 from Evaluation.scores import bss_scores
-from Utils.hardware import auto_precision
 from Runs.folders import newest_run_folder
 from tests.conftest import run_script, start_script, write_tone
+from Utils import audio as audio_io
+from Utils.hardware import auto_precision
 
 
 def test_perfect_estimates_score_high_and_mixture_row_is_museval(trained_run, demo_root):

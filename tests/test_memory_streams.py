@@ -4,12 +4,12 @@ import os
 
 import numpy as np
 
+from Input.datasets.track import read_role
 from Input.streams.memory import choose_stream_source, memory_bytes
 from Input.streams.training_input import TrainingInput
-from Input.datasets.track import read_role
 from Models.geometry import unet_geometry
-from Utils.spectral import stft_numpy
 from tests.conftest import SOURCES, demo_partitions, run_script, start_script, stream_settings
+from Utils.spectral import stft_numpy
 
 DEMO = unet_geometry(4, (256, 16), 512)
 SETTINGS = stream_settings(batch_size=8, excerpt_duration=4.0, cache_size=16, min_replacement_rate=2, read_workers=2)

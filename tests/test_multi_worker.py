@@ -5,8 +5,8 @@ import signal
 import subprocess
 import time
 
-from tests.conftest import script_command
 from Runs.cluster import free_ports
+from tests.conftest import script_command
 
 TINY = ["cfg.demo", "cfg.distribute=multi_worker", "cfg.epoch_it=4", "cfg.batch_size=4", "cfg.n_critic=1",
         "cfg.checkpoint_every=2", "cfg.cache_size=4", "cfg.min_replacement_rate=2", "cfg.excerpt_duration=2.0",

@@ -9,10 +9,10 @@ import mongomock
 import numpy as np
 import soundfile
 
-from Utils.files import safe_name
-from Runs.mongo_replay import replay_run
 from Runs.folders import newest_run_folder
+from Runs.mongo_replay import replay_run
 from tests.conftest import ROOT, TINY, run_script, start_script, write_tone
+from Utils.files import safe_name
 
 LONG = [*TINY, "cfg.epoch_it=40", "cfg.max_epochs=1", "cfg.checkpoint_every=3", "evaluate=False"]
 

@@ -17,10 +17,10 @@ from Input.datasets import ccmixter, dsd100, ikala, medleydb, musdb
 from Input.datasets.ccmixter import read_ccmixter
 from Input.datasets.collection import read_collection
 from Input.datasets.dsd100 import read_dsd100
+from Input.datasets.errors import DatasetError
 from Input.datasets.ikala import read_ikala
 from Input.datasets.medleydb import read_medleydb
 from Input.datasets.musdb import read_musdb
-from Input.datasets.errors import DatasetError
 from Input.datasets.track import Track
 from Utils.config_check import ConfigError
 

@@ -25,8 +25,8 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from Input.streams.settings import ExcerptLayout, StreamSettings, frequency_padding
 from Input.datasets.track import Track, read_role
+from Input.streams.settings import ExcerptLayout, StreamSettings, frequency_padding
 from Models.geometry import Geometry
 from Utils import audio as audio_io
 from Utils.spectral import stft_numpy, to_model_space
