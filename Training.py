@@ -341,9 +341,8 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
     inputs, valid_data, valid_steps, _run.info["stream_source"] = build_inputs(cfg, partitions, geometry, seed, worker,
                                                                               workers, progress)
     batches, validation = feeds(cfg, inputs, valid_data, strategy, worker, workers, _run)
-    counters = {"epoch": 0, "best_loss": None, "worse_epochs": 0, "history": [], "run_folder": folder}
-    if resume:
-        counters = restore(model, cfg, resume, folder, best_path)
+    counters = (restore(model, cfg, resume, folder, best_path) if resume else
+                {"epoch": 0, "best_loss": None, "worse_epochs": 0, "history": [], "run_folder": folder})
 
     def save_state():
         checkpoint.save_state(state_dir, model, {**counters, "best_path": best_path, "seed": seed,
@@ -357,10 +356,8 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
     except tf.errors.OpError as error:
         if not (multi_worker and cluster.is_peer_failure(error)):
             raise
-        where = f"resume={folder}" if worker == 0 else "resume=<the chief's run folder>"
-        raise SystemExit(f"error: {cluster.peer_failure_message(error)}; worker {worker} stops at step "
-                         f"{int(model.optimizer.iterations.numpy())}. Start every worker again with {where} "
-                         f"(the last checkpoint)") from None
+        raise SystemExit(cluster.peer_failure_stop(error, worker, int(model.optimizer.iterations.numpy()),
+                                                   folder)) from None
     except KeyboardInterrupt:
         save_state()
         print(f"interrupted: state saved in {state_dir}; continue with resume={folder}", file=sys.stderr)

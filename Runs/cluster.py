@@ -158,3 +158,10 @@ def peer_failure_message(error: BaseException) -> str:
                                and "/task:" in word and "/replica:" in word})
     who = ", ".join(tasks) if tasks else "a worker"
     return f"{who} stopped responding, so the cluster's collective ops were aborted"
+
+
+def peer_failure_stop(error: BaseException, worker: int, step: int, folder: str) -> str:
+    """The line a worker stops with when a peer stopped: who, where it stopped, and how to go on."""
+    where = f"resume={folder}" if worker == 0 else "resume=<the chief's run folder>"
+    return (f"error: {peer_failure_message(error)}; worker {worker} stops at step {step}. Start every worker "
+            f"again with {where} (the last checkpoint)")
