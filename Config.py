@@ -140,7 +140,7 @@ def semi_sup():
 @cfg.named_config
 def demo():
     # The built-in demo corpus and sizes that train in under half an hour on 2 CPU cores (a bench.studies.semi_vs_sup run,
-    # 1000 steps and three scorings on 24 songs, took 21 to 25 minutes on an idle 2-core machine).
+    # 1000 steps and three scorings on 24 songs, took 21 to 25 minutes on the 2-core machine it was measured on).
     # Chosen on the validation songs (never the test songs), 2 paired songs, 1000 steps, best validation
     # loss per run (bench/results/semi_vs_sup_findings.md):
     # - head_init: with the authors' initialisation an output head died (all-zero estimates) in seed 1
