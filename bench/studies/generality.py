@@ -30,7 +30,7 @@ import argparse
 import math
 import os
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -102,16 +102,22 @@ def train_missing(store: str) -> None:
             train(workdir, run["method"], PLAN, run["seed"], extra), unpaired=run["unpaired"], share=run["share"]))
 
 
+def compared(outcomes: List[Dict], unpaired: str, share: float) -> Tuple[set, List[Dict], List[Dict]]:
+    """``(seeds, semi_sup runs, runs to compare)`` of one unpaired setting: its semi_sup runs and their seeds'
+    sup runs, for the seeds that finished both."""
+    semi = [o for o in outcomes if o["method"] == "semi_sup" and o["unpaired"] == unpaired and o["share"] == share]
+    seeds = {o["seed"] for o in semi} & {o["seed"] for o in outcomes if o["method"] == "sup"}
+    semi = [o for o in semi if o["seed"] in seeds]
+    return seeds, semi, [o for o in outcomes if o["method"] == "sup" and o["seed"] in seeds] + semi
+
+
 def matrix(outcomes: List[Dict]) -> List[List]:
     """Rows ``[rule, unpaired family, test family, source, seeds, mean, t low, t high, crossed low, crossed high,
     seeds won]`` of semi - sup, each semi_sup run against its seed's sup."""
-    sup = [o for o in outcomes if o["method"] == "sup"]
     rows = []
     for rule in RULES:
         for unpaired in UNPAIRED:
-            semi = [o for o in outcomes if o["method"] == "semi_sup" and o["unpaired"] == unpaired and o["share"] == 1]
-            seeds = {o["seed"] for o in semi} & {o["seed"] for o in sup}
-            pairs = [o for o in sup + semi if o["seed"] in seeds]
+            seeds, _, pairs = compared(outcomes, unpaired, 1.0)
             for dataset, family in FAMILIES.items():
                 for source in SOURCES:
                     diffs = differences(pairs, rule, dataset, source)
@@ -148,16 +154,13 @@ def unpaired_hours(outcome: Dict) -> float:
 def curve(outcomes: List[Dict]) -> List[List]:
     """Rows ``[rule, share, hours, source, seeds, mean, t low, t high, crossed low, crossed high]`` of semi - sup on
     the stage test songs against the share of the stage family's unpaired pool (0: sup against itself)."""
-    sup = [o for o in outcomes if o["method"] == "sup"]
     rows = []
     for rule in RULES:
         for share in (*SHARES, 1.0):
-            semi = [o for o in outcomes if o["method"] == "semi_sup" and o["unpaired"] == "ccmixter"
-                    and o["share"] == share]
-            seeds = {o["seed"] for o in semi} & {o["seed"] for o in sup}
-            hours = float(np.mean([unpaired_hours(o) for o in semi if o["seed"] in seeds] or [np.nan]))
+            seeds, semi, pairs = compared(outcomes, "ccmixter", share)
+            hours = float(np.mean([unpaired_hours(o) for o in semi] or [np.nan]))
             for source in SOURCES:
-                diffs = differences([o for o in sup + semi if o["seed"] in seeds], rule, "ccmixter", source)
+                diffs = differences(pairs, rule, "ccmixter", source)
                 if diffs:
                     mean, low, high, _ = t_interval(diffs)
                     rows.append([rule, share, hours, source, len(seeds), mean, low, high, *crossed_interval(diffs)])
