@@ -51,16 +51,16 @@ class TrainingInput:
                  semi_supervised: bool, n_critic: int, in_memory: bool = False, progress: bool = True):
         self.geometry, self.settings, self.n_critic = geometry, settings, n_critic
 
-        def stream(name, tracks, roles, stream_seed, amplify):
+        def new_stream(name, tracks, roles, stream_seed, amplify):
             if not tracks:
                 raise ValueError(f"stream {name!r} has no tracks: add data to it or train with cfg.sup")
             return Stream(name, tracks, roles, excerpt_layout(roles, geometry, settings), stream_seed, amplify)
 
-        self.paired = stream("paired", partitions.train_sup, ["mixture", *sources], seed, False)
+        self.paired = new_stream("paired", partitions.train_sup, ["mixture", *sources], seed, False)
         self.unpaired: Dict[str, Stream] = {}
         if semi_supervised:
             for offset, role in enumerate(["mixture", *sources], start=1):
-                self.unpaired[role] = stream(f"unpaired {role}", partitions.train_unsup[role], [role],
+                self.unpaired[role] = new_stream(f"unpaired {role}", partitions.train_unsup[role], [role],
                                              seed + 1000 * offset, True)
         self.banks: Dict[str, SpectrogramBank] = {}
         self.samplers: Dict[str, ExcerptSampler] = {}
