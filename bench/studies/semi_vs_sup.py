@@ -288,7 +288,8 @@ def write_csv(outcomes: List[Dict], path: str, fields: Sequence[str] = ("method"
                                          source, s["SDR"], s["SIR"], s["SAR"]])
 
 
-def write_results(outcomes: List[Dict], plan: Dict, name: str, command: str) -> str:
+def write_results(outcomes: List[Dict], plan: Dict, name: str, command: str, waiting: int = 0) -> str:
+    """The tables, plot and CSV of ``outcomes``; ``waiting``: stored runs whose seed's other run is not done."""
     contrasts, means = analyse(outcomes)
     os.makedirs(RESULTS, exist_ok=True)
     if contrasts:
@@ -307,7 +308,8 @@ def write_results(outcomes: List[Dict], plan: Dict, name: str, command: str) -> 
         f"Reproduce: `{command}` (reads the stored runs in `bench/results/semi_vs_sup_runs/`; "
         "`--store <empty folder>` trains them all again).", "",
         "Machine: " + ", ".join(f"{k} {v}" for k, v in machine().items()), "",
-        f"**{len(outcomes)} of {2 * len(plan['seeds'])} planned runs** (seeds {seeds} finished by both methods). "
+        f"**{len(outcomes)} of {2 * len(plan['seeds'])} planned runs** (seeds {seeds} finished by both methods"
+        + (f"; {waiting} more stored, whose seed's other run is not done yet" if waiting else "") + "). "
         f"Protocol {PROTOCOL} (the benchmark's docstring, fixed before its first run): {plan['paired']} paired "
         f"songs drawn anew by each seed, 12 validation and 12 test songs per domain drawn anew by each seed, "
         f"{plan['epoch_it'] * plan['epochs']} separator steps per run for both methods, memory streams. "
@@ -348,7 +350,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     if not args.analyse:
         train_missing(plan, args.store, args.jobs)
     outcomes = finished_runs(plan, args.store)
-    write_results(outcomes, plan, name, "python -m bench.studies.semi_vs_sup" + (" --quick" if args.quick else ""))
+    stored = sum(os.path.isfile(run_path(args.store, plan, m, seed)) for m in METHODS for seed in plan["seeds"])
+    write_results(outcomes, plan, name, "python -m bench.studies.semi_vs_sup" + (" --quick" if args.quick else ""),
+                  stored - len(outcomes))
     print(f"took {(time.perf_counter() - started) / 60:.0f} minutes")
 
 
