@@ -45,8 +45,9 @@ def first_missing_file(roles: Dict[str, List[Part]]) -> Optional[str]:
 
 
 def role_key(track: "Track", role: str) -> str:
-    """What a role is made of, as text that changes when it does: each part's file stamp, gain and channel
-    (silence: its length)."""
+    """What a role is made of, as text that changes when it does: each part's real path (links resolved, so
+    that a corpus reached through links shares its cache entries), file stamp, gain and channel (silence:
+    its length)."""
     if not track.roles[role]:
         return f"silence:{track.duration:.6f}"
     return "|".join(_part_key(part) for part in track.roles[role])
@@ -56,7 +57,7 @@ def _part_key(part: Part) -> str:
     if isinstance(part, dict) and "sum" in part:
         return f"sum({'|'.join(_part_key(p) for p in part['sum'])}):clip={part.get('clip', False)}"
     reference = part_file(part)
-    key = f"{os.path.abspath(reference)}:{file_stamp(audio_io.split_reference(reference)[0])}"
+    key = f"{os.path.realpath(reference)}:{file_stamp(audio_io.split_reference(reference)[0])}"
     if not isinstance(part, str):
         key += f":gain={part.get('gain', 1.0)}:channel={part.get('channel')}"
     return key
