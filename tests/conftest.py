@@ -73,12 +73,25 @@ def mini_demo(tmp_path_factory, demo_root):
     return str(out)
 
 
+@pytest.fixture(scope="session")
+def resampled_cache(tmp_path_factory):
+    """One resampled cache (cfg.resampled_cache) for every run of the session: each song is resampled once."""
+    return tmp_path_factory.mktemp("demo_8k")
+
+
+def user_checkout(folder, corpus, resampled_cache):
+    """``folder`` made like a user's checkout: data/demo points at ``corpus``, data/demo_8k at the session's
+    resampled cache; runs/ will be its own."""
+    os.makedirs(folder / "data")
+    os.symlink(corpus, folder / "data" / "demo")
+    os.symlink(resampled_cache, folder / "data" / "demo_8k")
+    return folder
+
+
 @pytest.fixture
-def workdir(tmp_path, mini_demo):
-    """A working folder like a user's checkout: data/demo points at the small corpus, runs/ is its own."""
-    os.makedirs(tmp_path / "data")
-    os.symlink(mini_demo, tmp_path / "data" / "demo")
-    return tmp_path
+def workdir(tmp_path, mini_demo, resampled_cache):
+    """A working folder like a user's checkout, with the small corpus as data/demo."""
+    return user_checkout(tmp_path, mini_demo, resampled_cache)
 
 
 def script_command(arguments, env=None):
@@ -107,6 +120,33 @@ def start_script(arguments, cwd=None, env=None):
                             text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
+@pytest.fixture
+def separate_here(monkeypatch, capsys):
+    """Separate.py's ``main`` in this process (for all it prints in Python; a process shows the rest):
+    ``(arguments, cwd=None) -> CompletedProcess`` with its exit status, stdout and stderr."""
+    import Separate
+
+    def run(arguments, cwd=None) -> subprocess.CompletedProcess:
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        capsys.readouterr()
+        code = Separate.main([str(argument) for argument in arguments])
+        printed = capsys.readouterr()
+        return subprocess.CompletedProcess(arguments, code, printed.out, printed.err)
+    return run
+
+
+def stop_message(script: str, arguments, cwd, monkeypatch) -> str:
+    """The one line a command stops with (its ``SystemExit`` text, which the process prints alone on stderr),
+    run in this process from ``cwd`` with its command line parsed as Sacred parses it."""
+    import importlib
+    monkeypatch.chdir(cwd)
+    with pytest.raises(SystemExit) as stop:
+        importlib.import_module(script[:-len(".py")]).ex.run_commandline([script, *arguments])
+    assert isinstance(stop.value.code, str), stop.value.code
+    return stop.value.code
+
+
 def write_tone(path, seconds=2.0, rate=44100, channels=1, frequency=440.0, amplitude=0.3):
     """Writes a sine tone (any format soundfile knows) and returns the samples written."""
     t = np.arange(int(seconds * rate)) / rate
@@ -122,15 +162,25 @@ TINY = ["cfg.epoch_it=6", "cfg.max_epochs=2", "cfg.patience=5", "cfg.batch_size=
 
 
 @pytest.fixture(scope="session")
-def trained_run(tmp_path_factory, mini_demo):
+def trained_run(tmp_path_factory, mini_demo, resampled_cache):
     """One short semi-supervised run on the small demo corpus, evaluated on its test partition."""
-    workdir = tmp_path_factory.mktemp("user")
-    os.makedirs(workdir / "data")
-    os.symlink(mini_demo, workdir / "data" / "demo")
+    workdir = user_checkout(tmp_path_factory.mktemp("user"), mini_demo, resampled_cache)
     result = run_script(["Training.py", "with", "cfg.semi_sup", "cfg.demo", *TINY, "cfg.valid_by_dataset=True"],
                         cwd=workdir)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return workdir, workdir / "runs" / "1", result
+
+
+@pytest.fixture
+def trained_copy(trained_run, tmp_path):
+    """A checkout of its own holding a copy of the session's trained run as runs/1, for a test that resumes,
+    evaluates or changes it (the session's run stays as trained, and its runs/ holds it alone)."""
+    import shutil
+    trained_workdir, folder, _ = trained_run
+    workdir = user_checkout(tmp_path / "user", *(os.path.realpath(trained_workdir / "data" / name)
+                                                 for name in ("demo", "demo_8k")))
+    shutil.copytree(folder, workdir / "runs" / "1", ignore=shutil.ignore_patterns("tensorboard", "evaluation"))
+    return workdir
 
 
 SOURCES = ["accompaniment", "vocals"]

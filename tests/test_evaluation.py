@@ -10,7 +10,7 @@ import soundfile
 
 from Evaluation.scores import bss_scores
 from Runs.folders import newest_run_folder
-from tests.conftest import run_script, start_script, write_tone
+from tests.conftest import run_script, start_script, stop_message, write_tone
 from Utils import audio as audio_io
 from Utils.hardware import auto_precision
 
@@ -32,8 +32,9 @@ def test_perfect_estimates_score_high_and_mixture_row_is_museval(trained_run, de
     assert np.isclose(row["methods"]["mixture"]["vocals"]["SIR"], np.nanmedian(sir[1]), atol=1e-3)
 
 
-def test_evaluate_writes_tables_loadable_by_museval(trained_run):
-    workdir, folder, _ = trained_run
+def test_evaluate_writes_tables_loadable_by_museval(trained_run, workdir):
+    """From a checkout of its own, so that its run is the newest there."""
+    _, folder, _ = trained_run
     result = run_script(["Evaluate.py", "with", "cfg.semi_sup", "cfg.demo", f"run={folder}", "partition=ccmixter",  # its 2 validation + 2 test songs
                          "progress=False"], cwd=workdir)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -55,24 +56,21 @@ def test_evaluate_writes_tables_loadable_by_museval(trained_run):
     assert "SDR med" in result.stdout
 
 
-def test_evaluate_names_a_wrong_precision_without_a_traceback(trained_run):
+def test_evaluate_names_a_wrong_precision_without_a_traceback(trained_run, monkeypatch):
     workdir, folder, _ = trained_run
-    result = run_script(["Evaluate.py", "with", "cfg.semi_sup", "cfg.demo", f"run={folder}", "precision=float16"],
-                        cwd=workdir)
-    assert result.returncode != 0
-    assert "precision='float16': use one of float32, bfloat16, int8, auto" in result.stderr
-    assert "Traceback" not in result.stderr
+    message = stop_message("Evaluate.py", ["with", "cfg.semi_sup", "cfg.demo", f"run={folder}", "precision=float16"],
+                           workdir, monkeypatch)
+    assert message == "error: precision='float16': use one of float32, bfloat16, int8, auto"
 
 
-def test_separate_keeps_rate_length_and_channels_and_skips_bad_files(trained_run, tmp_path):
+def test_separate_keeps_rate_length_and_channels_and_skips_bad_files(trained_run, tmp_path, separate_here):
     workdir, folder, _ = trained_run
     stereo = write_tone(tmp_path / "stereo.wav", seconds=3.0, rate=44100, channels=2, frequency=330)
     audio_io.save(str(tmp_path / "stereo song.mp3"), stereo, 44100)
     write_tone(tmp_path / "mono.wav", seconds=2.5, rate=22050, channels=1)
     (tmp_path / "broken.flac").write_bytes(b"not audio")
-    result = run_script(["Separate.py", str(tmp_path / "stereo song.mp3"), str(tmp_path / "mono.wav"),
-                         str(tmp_path / "broken.flac"), "-o", str(tmp_path / "out"), "--checkpoint", str(folder),
-                         "--no-progress"], cwd=workdir)
+    result = separate_here([tmp_path / "stereo song.mp3", tmp_path / "mono.wav", tmp_path / "broken.flac",
+                            "-o", tmp_path / "out", "--checkpoint", folder, "--no-progress"], cwd=workdir)
     assert result.returncode == 1
     assert "broken.flac" in result.stderr and "separated 2 of 3" in result.stdout
     assert f"network on litert in {auto_precision('litert')} (--precision auto)" in result.stdout
@@ -138,18 +136,17 @@ def test_compare_shows_differing_keys_and_scores(trained_run, tmp_path):
     assert (tmp_path / "cmp.png").stat().st_size > 1000
 
 
-def test_two_inputs_with_one_output_folder_are_refused_before_any_work(tmp_path):
+def test_two_inputs_with_one_output_folder_are_refused_before_any_work(tmp_path, separate_here):
     for folder in ("a", "b"):
         (tmp_path / folder).mkdir()
         write_tone(tmp_path / folder / "same.wav", seconds=1.0)
-    result = run_script(["Separate.py", str(tmp_path / "a" / "same.wav"), str(tmp_path / "b" / "same.wav"),
-                         "-o", str(tmp_path / "out")], cwd=tmp_path, timeout=120)
+    result = separate_here([tmp_path / "a" / "same.wav", tmp_path / "b" / "same.wav", "-o", tmp_path / "out"])
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "would both be written to" in result.stderr
     assert not (tmp_path / "out").exists()
 
 
-def test_broken_checkpoints_are_one_line_and_create_nothing(trained_run, tmp_path):
+def test_broken_checkpoints_are_one_line_and_create_nothing(trained_run, tmp_path, separate_here):
     _, folder, _ = trained_run
     settings = json.loads((folder / "best_separator.json").read_text())
     cases = {"random_zip": None, "missing_key": {k: v for k, v in settings.items() if k != "hop"},
@@ -166,25 +163,24 @@ def test_broken_checkpoints_are_one_line_and_create_nothing(trained_run, tmp_pat
         else:
             model.write_bytes((folder / "best_separator.keras").read_bytes())
         (tmp_path / name / "model.json").write_text(json.dumps(content))
-        result = run_script(["Separate.py", str(tmp_path / "song.wav"), "-o", str(tmp_path / name / "out"),
-                             "--checkpoint", str(model)], cwd=tmp_path)
+        result = separate_here([tmp_path / "song.wav", "-o", tmp_path / name / "out", "--checkpoint", model])
         assert result.returncode == 2 and "Traceback" not in result.stderr, (name, result.stderr[-2000:])
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: cannot load the separator:") and str(model.parent) in lines[0]
         assert not (tmp_path / name / "out").exists(), name
 
 
-def test_an_output_taken_by_a_folder_writes_none_of_the_files_sources(trained_run, tmp_path):
+def test_an_output_taken_by_a_folder_writes_none_of_the_files_sources(trained_run, tmp_path, separate_here):
     _, folder, _ = trained_run
     write_tone(tmp_path / "song.wav", seconds=2.0)
     (tmp_path / "out" / "song" / "vocals.wav").mkdir(parents=True)
-    result = run_script(["Separate.py", str(tmp_path / "song.wav"), "-o", str(tmp_path / "out"), "--checkpoint",
-                         str(folder), "--no-progress"], cwd=tmp_path)
+    result = separate_here([tmp_path / "song.wav", "-o", tmp_path / "out", "--checkpoint", folder, "--no-progress"])
     assert result.returncode == 1 and "vocals.wav is a folder" in result.stderr
     assert os.listdir(tmp_path / "out" / "song") == ["vocals.wav"]   # no accompaniment.wav, no partial file
 
 
 def test_loud_input_written_as_flac_warns_of_clipping_with_its_peak(trained_run, tmp_path):
+    """As a process: the warning is a logged line, which a process prints on stderr."""
     _, folder, _ = trained_run
     rate = 44100
     t = np.arange(3 * rate) / rate
@@ -197,11 +193,11 @@ def test_loud_input_written_as_flac_warns_of_clipping_with_its_peak(trained_run,
     assert warnings and all("was clipped by flac; wav keeps it" in line and "dBFS" in line for line in warnings)
 
 
-def test_a_silent_estimate_is_scored_nan_with_a_warning_and_the_evaluation_completes(trained_run, tmp_path):
+def test_a_silent_estimate_is_scored_nan_with_a_warning_and_the_evaluation_completes(trained_run, workdir, tmp_path):
     """A dead vocal head (a diverged run): museval refuses silent estimates; the evaluation must still finish."""
     from Models.build import load_separator_weights, save_separator
     from Models.saved_separator import load_separator_settings
-    workdir, folder, _ = trained_run
+    _, folder, _ = trained_run
     model = load_separator_weights(str(folder / "best_separator.keras"))
     kernel, bias = model.get_layer("vocals").get_weights()
     model.get_layer("vocals").set_weights([np.zeros_like(kernel), np.full_like(bias, -1.0)])

@@ -7,7 +7,6 @@ from Models.full_band import TOP_BAND_HZ, InputGrid, masks_on_input_grid, mixtur
 from Models.separator import Separator
 from Utils import audio as audio_io
 from Utils.spectral import magnitude, to_model_space
-from tests.conftest import run_script
 
 RATE = 44100
 
@@ -65,13 +64,13 @@ def level_at(audio, frequency):
     return spectrum[frequency * seconds]
 
 
-def test_separate_writes_full_band_sources_that_add_up_to_the_input(trained_run, tmp_path):
+def test_separate_writes_full_band_sources_that_add_up_to_the_input(trained_run, tmp_path, separate_here):
     _, folder, _ = trained_run
     mixture = write_mixture(tmp_path)
     outputs = {}
     for band in ("average", "zeros", "none"):
-        result = run_script(["Separate.py", str(tmp_path / "mix.wav"), "-o", str(tmp_path / band), "--checkpoint",
-                             str(folder), "--band-extension", band, "--no-progress"], cwd=tmp_path)
+        result = separate_here([tmp_path / "mix.wav", "-o", tmp_path / band, "--checkpoint", folder,
+                                "--band-extension", band, "--no-progress"])
         assert result.returncode == 0, result.stderr[-2000:]
         outputs[band] = {s: soundfile.read(str(tmp_path / band / "mix" / f"{s}.wav"), always_2d=True)[0]
                          for s in ("vocals", "accompaniment")}

@@ -6,7 +6,7 @@ import subprocess
 import time
 
 from Runs.cluster import free_ports
-from tests.conftest import script_command
+from tests.conftest import script_command, user_checkout
 
 TINY = ["cfg.demo", "cfg.distribute=multi_worker", "cfg.epoch_it=4", "cfg.batch_size=4", "cfg.n_critic=1",
         "cfg.checkpoint_every=2", "cfg.cache_size=4", "cfg.min_replacement_rate=2", "cfg.excerpt_duration=2.0",
@@ -40,13 +40,9 @@ def digest(output):
     return next(line.split()[3] for line in output.splitlines() if line.startswith("separator weights digest"))
 
 
-def test_two_workers_train_as_one_and_resume_together(tmp_path, mini_demo):
+def test_two_workers_train_as_one_and_resume_together(tmp_path, mini_demo, resampled_cache):
     # Two clusters side by side: supervised in one folder, semi-supervised in another.
-    folders = {}
-    for method in ("sup", "semi_sup"):
-        folders[method] = tmp_path / method
-        os.makedirs(folders[method] / "data")
-        os.symlink(mini_demo, folders[method] / "data" / "demo")
+    folders = {method: user_checkout(tmp_path / method, mini_demo, resampled_cache) for method in ("sup", "semi_sup")}
     clusters = {method: start_workers([f"cfg.{method}", *TINY, "cfg.max_epochs=1"], folder)
                 for method, folder in folders.items()}
     for method, workers in clusters.items():

@@ -10,8 +10,16 @@ from tests.conftest import run_script, small_disk, write_tone
 
 
 def separate(arguments, trained_run, cwd):
+    """Separate.py as a process (what only a process shows: nothing from native libraries on stderr)."""
     _, folder, _ = trained_run
     return run_script(["Separate.py", *arguments, "--checkpoint", str(folder), "--no-progress"], cwd=cwd)
+
+
+@pytest.fixture
+def separate_trained(separate_here, trained_run):
+    """``separate_here`` with the session's trained run as the checkpoint, quietly."""
+    _, folder, _ = trained_run
+    return lambda arguments, cwd: separate_here([*arguments, "--checkpoint", folder, "--no-progress"], cwd)
 
 
 def leftovers(folder):
@@ -19,11 +27,11 @@ def leftovers(folder):
     return [name for _, _, names in os.walk(folder) for name in names if name.startswith(".partial-")]
 
 
-def test_each_bad_file_of_a_batch_is_one_line_and_the_batch_goes_on(trained_run, tmp_path):
+def test_each_bad_file_of_a_batch_is_one_line_and_the_batch_goes_on(separate_trained, tmp_path):
     write_tone(tmp_path / "good.wav", seconds=2.0, channels=2)
     (tmp_path / "a folder").mkdir()
     soundfile.write(tmp_path / "ten.wav", np.zeros((44100, 10), np.float32), 44100, subtype="FLOAT")
-    result = separate(["good.wav", "a folder", "ten.wav", "-o", "out", "--format", "flac"], trained_run, tmp_path)
+    result = separate_trained(["good.wav", "a folder", "ten.wav", "-o", "out", "--format", "flac"], tmp_path)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stdout.splitlines()[-1].startswith("separated 1 of 3 files into out; 2 failed")
     lines = result.stderr.splitlines()
@@ -33,19 +41,19 @@ def test_each_bad_file_of_a_batch_is_one_line_and_the_batch_goes_on(trained_run,
     assert sorted(os.listdir(tmp_path / "out")) == ["good"] and not leftovers(tmp_path / "out")
 
 
-def test_mp3_refuses_what_it_cannot_hold_instead_of_converting_it(trained_run, tmp_path):
+def test_mp3_refuses_what_it_cannot_hold_instead_of_converting_it(separate_trained, tmp_path):
     soundfile.write(tmp_path / "surround.wav", np.zeros((96000, 6), np.float32), 96000, subtype="FLOAT")
-    result = separate(["surround.wav", "-o", "out", "--format", "mp3"], trained_run, tmp_path)
+    result = separate_trained(["surround.wav", "-o", "out", "--format", "mp3"], tmp_path)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "mp3 holds at most 2 channels" in result.stderr and "6 channels at 96000 Hz" in result.stderr
     assert os.listdir(tmp_path / "out") == []
 
 
-def test_a_full_disk_stops_the_batch_with_one_line_and_leaves_nothing(trained_run, tmp_path):
+def test_a_full_disk_stops_the_batch_with_one_line_and_leaves_nothing(separate_trained, tmp_path):
     disk = small_disk(tmp_path / "disk", "1500k")
     for name in ("one", "two", "three"):
         write_tone(tmp_path / f"{name}.wav", seconds=3.0, channels=2)  # 2 MB of float sources each
-    result = separate(["one.wav", "two.wav", "three.wav", "-o", disk], trained_run, tmp_path)
+    result = separate_trained(["one.wav", "two.wav", "three.wav", "-o", disk], tmp_path)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line]
     assert len(errors) == 1 and "is full" in errors[0] and "stopped after 0 of 3 files" in errors[0], errors
