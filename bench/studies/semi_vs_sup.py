@@ -29,13 +29,15 @@ Runs are trained with memory streams (``cfg.stream_source=memory``).
 
 Each finished run is one JSON of per-song scores under ``bench/results/semi_vs_sup_runs/`` (committed,
 so that a fresh clone rebuilds the tables, and an interrupted benchmark continues where it stopped;
-``--store`` elsewhere trains them anew). Writes ``bench/results/semi_vs_sup{,_quick}.{md,csv,png}``.
+``--store`` elsewhere trains them anew). A run stopped midway resumes from its last checkpoint, kept with its
+work folder under ``data/bench/unfinished/`` until its outcome is stored. Writes ``bench/results/semi_vs_sup{,_quick}.{md,csv,png}``.
 """
 import argparse
 import concurrent.futures
 import csv
 import json
 import os
+import shutil
 import tempfile
 import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -43,7 +45,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from bench.common import RESULTS, ROOT, demo_workdir, machine, project_script, write_markdown
-from Runs.folders import LAST_MODEL, best_model_for
+from Runs.folders import LAST_MODEL, RUNS_DIR, best_model_for
 
 PROTOCOL = 2  # 1: corpus 3, fixed partition, best epoch only (bench/results/history_semi_vs_sup_corpus3.md)
 DOMAINS = {"musdb": "studio (paired family)", "ccmixter": "stage (unpaired family)"}
@@ -65,12 +67,15 @@ def settings(method: str, plan: Dict, seed: int) -> List[str]:
 
 def train(workdir: str, method: str, plan: Dict, seed: int, extra: Sequence[str] = ()) -> Dict:
     """Trains one run (Training.py) and scores it under each rule (Evaluate.py); returns its outcome. ``extra``:
-    config updates beyond :func:`settings` (another study's datasets)."""
+    config updates beyond :func:`settings` (another study's datasets). A run that ``workdir`` holds unfinished
+    (the benchmark was stopped) is resumed from its last checkpoint, and the outcome counts the resumes."""
     demo_workdir(workdir)
     common = [*settings(method, plan, seed), *extra]
+    unfinished = (training_runs(workdir) or [None])[-1]
     folder = project_script(workdir, [os.path.join(ROOT, "Training.py"), "with", *common, f"cfg.epoch_it={plan['epoch_it']}",
                                    f"cfg.max_epochs={plan['epochs']}", "cfg.patience=100",
-                                   "cfg.valid_by_dataset=True", f"seed={seed}", "progress=False"])
+                                   "cfg.valid_by_dataset=True", f"seed={seed}", "progress=False",
+                                   *([f"resume={unfinished}"] if unfinished else [])])
     info = read_json(folder, "info.json")
     history = info["history"]
     epochs = {"best": min(history, key=lambda h: h["valid_loss"])["epoch"], "last": history[-1]["epoch"],
@@ -87,7 +92,7 @@ def train(workdir: str, method: str, plan: Dict, seed: int, extra: Sequence[str]
         tracks[rule] = read_json(scored, "evaluation", "scores.json")["tracks"]
     return {"protocol": PROTOCOL, "method": method, "paired": plan["paired"], "seed": seed, "epochs": epochs,
             "paired_songs": info["paired_songs"], "stream_source": info.get("stream_source"),
-            "partitions": info["partitions"],
+            "partitions": info["partitions"], "resumed": len(training_runs(workdir)) - 1,
             "history": history, "scores": {rule: trimmed(rows) for rule, rows in tracks.items()}}
 
 
@@ -135,17 +140,28 @@ def train_missing(plan: Dict, store: str, jobs: int) -> None:
             future.result()
 
 
+def training_runs(workdir: str) -> List[str]:
+    """The run folders under ``workdir`` that hold a checkpoint (training runs, not evaluations), oldest first."""
+    from Runs.checkpoint import find_state
+    runs = os.path.join(workdir, RUNS_DIR)
+    numbers = sorted(int(name) for name in os.listdir(runs) if name.isdigit()) if os.path.isdir(runs) else []
+    return [folder for folder in (os.path.join(runs, str(n)) for n in numbers) if find_state(folder)]
+
+
 def store_run(path: str, run: Callable[[str], Dict]) -> None:
-    """Runs ``run(workdir)`` in a temporary folder and keeps its outcome, with the minutes it took, at ``path``
-    (written whole or not at all)."""
+    """Runs ``run(workdir)`` and keeps its outcome, with the minutes it took in this process, at ``path``
+    (written whole or not at all). ``workdir`` lasts until the outcome is kept (under data/bench/unfinished/,
+    named after ``path``), so that a stopped benchmark resumes the run where its last checkpoint left it."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
+    workdir = os.path.join(ROOT, "data", "bench", "unfinished", os.path.splitext(os.path.basename(path))[0])
+    os.makedirs(workdir, exist_ok=True)
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as workdir:
-        outcome = run(workdir)
+    outcome = run(workdir)
     outcome["minutes"] = round((time.perf_counter() - started) / 60, 2)
     with open(path + ".tmp", "w") as handle:
         json.dump(outcome, handle, indent=0)
     os.replace(path + ".tmp", path)
+    shutil.rmtree(workdir, ignore_errors=True)
     print(f"done: {os.path.basename(path)} in {outcome['minutes']:.1f} min", flush=True)
 
 
@@ -332,6 +348,9 @@ def write_results(outcomes: List[Dict], plan: Dict, name: str, command: str, wai
         "## What each run kept", "",
         f"Epoch kept (of {plan['epochs']}) per seed: {kept}.", "",
         f"Paired songs per seed: {paired}.", "",
+        "Runs resumed from their last checkpoint after the benchmark was stopped (at most 50 steps trained again): "
+        + (", ".join(f"{o['method']} seed {o['seed']} ({o['resumed']}x)" for o in outcomes if o.get("resumed"))
+           or "none") + ".", "",
         f"Per-song scores of every run and rule: `{name}.csv`.", ""])
     return write_markdown(name, text)
 
