@@ -186,12 +186,19 @@ def export_cache(keras_path: str, output_frames: int, precision: str) -> str:
                         f"{file_digest(keras_path)}.{output_frames}frames.{precision}.tflite")
 
 
+def saved_network(checkpoint: str):
+    """The Keras network of a saved separator. TensorFlow loads first through ``load_tensorflow``: Keras would
+    load it unfiltered, and its start-up lines (the oneDNN note, where oneDNN is on) would reach stderr."""
+    load_tensorflow()
+    from Models.build import load_separator_weights
+    return load_separator_weights(checkpoint)
+
+
 def export_for_litert(checkpoint: str) -> List[str]:
     """Writes a saved separator's LiteRT exports beside it, one per precision LiteRT offers, at its inference
     width (what Separate.py runs by default, also where TensorFlow is not installed); returns their paths,
     none (with a warning) where the weights are not finite."""
-    from Models.build import load_separator_weights
-    settings, weights = load_separator_settings(checkpoint), load_separator_weights(checkpoint)
+    settings, weights = load_separator_settings(checkpoint), saved_network(checkpoint)
     paths = {precision: litert_file(checkpoint, settings["inference_frames"], precision)
              for precision in ENGINE_PRECISIONS["litert"]}
     try:
@@ -223,8 +230,7 @@ def litert_model(checkpoint: str, settings: Dict, output_frames: int, precision:
         state = "was not made from" if os.path.isfile(path) else "is not beside"
         raise ImportError(f"{path} {state} {keras_path}, and exporting it needs TensorFlow: run Separate.py once "
                           f"with the full install (requirements.txt), or copy the .tflite Training.py wrote") from None
-    from Models.build import load_separator_weights
-    weights = load_separator_weights(checkpoint)
+    weights = saved_network(checkpoint)
     log.info("exporting %s for LiteRT (once)", keras_path)
     try:
         return export_litert(weights, settings, {precision: path}, output_frames, made_from=keras_path)[0]
@@ -262,5 +268,4 @@ def open_engine(checkpoint: str, settings: Dict, engine: str = DEFAULT_ENGINE, p
         else:
             geometry = geometry_for(settings, output_frames)
             return LiteRTEngine(litert_model(checkpoint, settings, output_frames, precision), geometry, precision)
-    from Models.build import load_separator_weights
-    return TensorFlowEngine(load_separator_weights(checkpoint), settings, output_frames, precision)
+    return TensorFlowEngine(saved_network(checkpoint), settings, output_frames, precision)

@@ -1,6 +1,6 @@
 """Keras callbacks of a training run: metrics, periodic checkpoints, a NaN guard, spectrogram images."""
 import math
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, List, Optional
 
 import keras
 import numpy as np
@@ -8,7 +8,19 @@ import tensorflow as tf
 
 
 class NonFiniteLossError(RuntimeError):
-    """A loss became NaN or infinite; the message names it, the step and the last good checkpoint."""
+    """A loss or a network's weights became NaN or infinite; the message names it, the step and the last good
+    checkpoint."""
+
+
+def non_finite_networks(model: keras.Model) -> List[str]:
+    """The networks of ``model`` (its ``separator`` and ``critics``) with a weight that is NaN or infinite.
+
+    A loss can stay finite while the weights are not: where oneDNN computes ReLU, a NaN activation comes out 0,
+    so a separator whose weights went to NaN outputs silence at a finite loss."""
+    networks = {"separator": model.separator, **{f"{source} critic": critic
+                                                 for source, critic in getattr(model, "critics", {}).items()}}
+    return [name for name, network in networks.items()
+            if not all(np.isfinite(weight.numpy()).all() for weight in network.weights)]
 
 
 class MetricsSink(keras.callbacks.Callback):
@@ -41,7 +53,8 @@ class TermDiagnostics(keras.callbacks.Callback):
 
 
 class GuardAndCheckpoint(keras.callbacks.Callback):
-    """Stops on a non-finite loss (before it is saved) and saves a resumable state every ``every`` steps."""
+    """Stops on a non-finite loss or weights (before they are saved) and saves a resumable state every ``every``
+    steps."""
 
     def __init__(self, save: Callable[[], None], every: int, describe_checkpoint: Callable[[], str]):
         super().__init__()
@@ -54,6 +67,10 @@ class GuardAndCheckpoint(keras.callbacks.Callback):
                 raise NonFiniteLossError(f"{name} became {float(value)} at step {step}; training stopped. "
                                          f"{self.describe_checkpoint()}")
         if step % self.every == 0:
+            broken = non_finite_networks(self.model)
+            if broken:
+                raise NonFiniteLossError(f"the weights of the {', '.join(broken)} became NaN or infinite at step "
+                                         f"{step}; training stopped. {self.describe_checkpoint()}")
             self.save()
 
 
