@@ -26,10 +26,25 @@ def machine() -> Dict[str, str]:
     except (OSError, StopIteration):
         pass
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
-    return {"date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), "cpu": cpu, "cores": str(os.cpu_count()),
+    return {"date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), "cpu": cpu, "vector": vector_units(),
+            "cores": str(os.cpu_count()),
             "memory": f"{memory:.0f} GiB", "python": platform.python_version(), "tensorflow": tf.__version__,
             "keras": keras.__version__, "numpy": numpy.__version__,
             "gpu": ", ".join(d.name for d in tf.config.list_physical_devices("GPU")) or "none"}
+
+
+def vector_units() -> str:
+    """The CPU's widest vector extension and whether TensorFlow computes with oneDNN (on by default where the
+    CPU has AVX-512 VNNI or BF16): machines that share a model name ("AMD EPYC") can differ in both, and
+    training speed and the last bits of results with them."""
+    from tensorflow.python.util import _pywrap_util_port
+    try:
+        with open("/proc/cpuinfo") as handle:
+            flags = next((line.split(":", 1)[1].split() for line in handle if line.startswith("flags")), [])
+    except OSError:
+        flags = []
+    widest = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "other"
+    return f"{widest}, oneDNN {'on' if _pywrap_util_port.IsMklEnabled() else 'off'}"
 
 
 class Timer:

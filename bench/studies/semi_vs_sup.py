@@ -158,6 +158,7 @@ def store_run(path: str, run: Callable[[str], Dict]) -> None:
     started = time.perf_counter()
     outcome = run(workdir)
     outcome["minutes"] = round((time.perf_counter() - started) / 60, 2)
+    outcome["machine"] = machine()
     with open(path + ".tmp", "w") as handle:
         json.dump(outcome, handle, indent=0)
     os.replace(path + ".tmp", path)
@@ -304,6 +305,14 @@ def write_csv(outcomes: List[Dict], path: str, fields: Sequence[str] = ("method"
                                          source, s["SDR"], s["SIR"], s["SAR"]])
 
 
+def machines(outcomes: List[Dict]) -> str:
+    """How many runs each kind of CPU trained (its vector units and oneDNN), with their mean minutes."""
+    kinds: Dict[str, List[float]] = {}
+    for o in outcomes:
+        kinds.setdefault(o["machine"]["vector"] if "machine" in o else "not recorded", []).append(o["minutes"])
+    return "; ".join(f"{kind}: {len(m)} ({np.mean(m):.1f} min on average)" for kind, m in sorted(kinds.items()))
+
+
 def write_results(outcomes: List[Dict], plan: Dict, name: str, command: str, waiting: int = 0) -> str:
     """The tables, plot and CSV of ``outcomes``; ``waiting``: stored runs whose seed's other run is not done."""
     contrasts, means = analyse(outcomes)
@@ -330,7 +339,7 @@ def write_results(outcomes: List[Dict], plan: Dict, name: str, command: str, wai
         f"songs drawn anew by each seed, 12 validation and 12 test songs per domain drawn anew by each seed, "
         f"{plan['epoch_it'] * plan['epochs']} separator steps per run for both methods, memory streams. "
         f"A run took {minutes['sup']:.1f} (sup) and {minutes['semi_sup']:.1f} (semi_sup) minutes on average, "
-        f"its evaluations included, one run at a time.", "",
+        f"its evaluations included, one run at a time. Runs per kind of machine: {machines(outcomes)}.", "",
         "The story of this benchmark, the earlier corpus and what holds: "
         "[semi_vs_sup_findings.md](semi_vs_sup_findings.md).", "",
         "## Difference semi_sup - sup (SDR, dB)", "",
