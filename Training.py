@@ -63,16 +63,23 @@ def check_resumable(cfg, found: str, resume: str) -> None:
                          f"settings the run was started with, or start a new run")
 
 
-def restore(model, cfg, resume: str, folder: str, best_path: str) -> dict:
-    """Loads the resumable state of ``resume`` into ``model``; returns its counters (the best model moves along).
-    The learning rates are the config's, so that a resume may change them."""
-    from Models.saved_separator import separator_files
+def resumable_state(cfg, resume: str) -> str:
+    """The checkpoint's state.json that ``resume`` names, once its run's fixed settings are checked against the
+    config: a run that cannot resume stops with one line before any data is read."""
     from Runs import checkpoint
     found = checkpoint.find_state(resume)
     if found is None:
         raise SystemExit(f"error: resume={resume}: no checkpoint (state.json and state.npz) there or in "
                          f"{os.path.join(resume, 'checkpoint')}")
     check_resumable(cfg, found, resume)
+    return found
+
+
+def restore(model, cfg, resume: str, found: str, folder: str, best_path: str) -> dict:
+    """Loads the resumable state ``found`` (of ``resume``) into ``model``; returns its counters (the best model
+    moves along). The learning rates are the config's, so that a resume may change them."""
+    from Models.saved_separator import separator_files
+    from Runs import checkpoint
     try:
         counters = checkpoint.load_state(found, model)
     except checkpoint.CheckpointError as error:
@@ -325,6 +332,7 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
 
     try:
         resume = run_location(resume)
+        found = resumable_state(cfg, resume) if resume else None
         strategy = cluster.distribution_strategy(cfg)  # before other TensorFlow ops (a multi-worker strategy)
     except (ValueError, cluster.ClusterError) as error:
         raise SystemExit(f"error: {'resume=' if isinstance(error, ValueError) else ''}{error}") from None
@@ -341,7 +349,7 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
     inputs, valid_data, valid_steps, _run.info["stream_source"] = build_inputs(cfg, partitions, geometry, seed, worker,
                                                                               workers, progress)
     batches, validation = feeds(cfg, inputs, valid_data, strategy, worker, workers, _run)
-    counters = (restore(model, cfg, resume, folder, best_path) if resume else
+    counters = (restore(model, cfg, resume, found, folder, best_path) if resume else
                 {"epoch": 0, "best_loss": None, "worse_epochs": 0, "history": [], "run_folder": folder})
 
     def save_state():

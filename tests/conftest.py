@@ -1,8 +1,13 @@
 """Shared fixtures: the demo corpus (rendered once, cached in data/demo) and small audio helpers."""
+import contextlib
+import fcntl
 import os
+import shutil
 import signal
 import subprocess
 import sys
+from pathlib import Path
+from typing import Callable, List
 
 import numpy as np
 import pytest
@@ -25,12 +30,39 @@ def pytest_collection_modifyitems(config, items):
         random.Random(seed).shuffle(items)
 
 
+@contextlib.contextmanager
+def workers_in_turn(tmp_path_factory, name: str):
+    """Under pytest-xdist, one worker at a time inside (a lock file in the folder the workers' own temporary
+    folders share); yields that shared folder, or this session's temporary folder where there are no workers."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        yield tmp_path_factory.getbasetemp()
+        return
+    shared = tmp_path_factory.getbasetemp().parent
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield shared
+
+
+def made_once(tmp_path_factory, name: str, make: Callable[[Path], None]) -> Path:
+    """The folder ``name`` filled by ``make(folder)`` once for the test session: under pytest-xdist by the first
+    worker to ask, while the others wait, then use it."""
+    with workers_in_turn(tmp_path_factory, name) as shared:
+        folder = shared / name
+        if not (folder / ".made").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            make(folder)
+            (folder / ".made").touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
-def demo_root():
+def demo_root(tmp_path_factory):
     """The built-in demo corpus, rendered by the public entry point (cached between sessions)."""
     out = os.environ.get("DEMO_CORPUS_DIR", os.path.join(ROOT, "data", "demo"))
-    result = subprocess.run([sys.executable, "-m", "Input.demo.corpus", "--out", out], cwd=ROOT,
-                            capture_output=True, text=True, timeout=600)
+    with workers_in_turn(tmp_path_factory, "demo_corpus"):  # the first renders it, the next find it rendered
+        result = subprocess.run([sys.executable, "-m", "Input.demo.corpus", "--out", out], cwd=ROOT,
+                                capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     return out
 
@@ -75,8 +107,9 @@ def mini_demo(tmp_path_factory, demo_root):
 
 @pytest.fixture(scope="session")
 def resampled_cache(tmp_path_factory):
-    """One resampled cache (cfg.resampled_cache) for every run of the session: each song is resampled once."""
-    return tmp_path_factory.mktemp("demo_8k")
+    """One resampled cache (cfg.resampled_cache) for every run of the session: each song is resampled once
+    (its files are written whole, then renamed, so that runs side by side share it)."""
+    return made_once(tmp_path_factory, "demo_8k", lambda folder: None)
 
 
 def user_checkout(folder, corpus, resampled_cache):
@@ -161,14 +194,26 @@ TINY = ["cfg.epoch_it=6", "cfg.max_epochs=2", "cfg.patience=5", "cfg.batch_size=
         "cfg.image_every=3", "cfg.eval_workers=2", "progress=False", "seed=7"]
 
 
+def trained_once(tmp_path_factory, name: str, arguments: List[str], corpus: str, cache: Path):
+    """``Training.py with <arguments>`` run once for the test session in a checkout of its own (``corpus`` as
+    data/demo): ``(checkout, run folder, CompletedProcess)``, its output kept beside the checkout."""
+    def train(folder: Path) -> None:
+        result = run_script(["Training.py", "with", *arguments], cwd=user_checkout(folder / "user", corpus, cache))
+        (folder / "stdout.txt").write_text(result.stdout)
+        (folder / "stderr.txt").write_text(result.stderr)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    folder = made_once(tmp_path_factory, name, train)
+    result = subprocess.CompletedProcess(arguments, 0, (folder / "stdout.txt").read_text(),
+                                         (folder / "stderr.txt").read_text())
+    return folder / "user", folder / "user" / "runs" / "1", result
+
+
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory, mini_demo, resampled_cache):
     """One short semi-supervised run on the small demo corpus, evaluated on its test partition."""
-    workdir = user_checkout(tmp_path_factory.mktemp("user"), mini_demo, resampled_cache)
-    result = run_script(["Training.py", "with", "cfg.semi_sup", "cfg.demo", *TINY, "cfg.valid_by_dataset=True"],
-                        cwd=workdir)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return workdir, workdir / "runs" / "1", result
+    return trained_once(tmp_path_factory, "trained_run",
+                        ["cfg.semi_sup", "cfg.demo", *TINY, "cfg.valid_by_dataset=True"], mini_demo, resampled_cache)
 
 
 @pytest.fixture
@@ -203,6 +248,12 @@ def demo_partitions(demo_root, seed=1):
         "musdb", [["mixture", os.path.join(demo_root, "mixtures")],
                   ["vocals", os.path.join(demo_root, "solo_vocals")],
                   ["accompaniment", os.path.join(demo_root, "solo_accompaniment")]], SOURCES, seed)
+
+
+@pytest.fixture(scope="session")
+def partitions(demo_root):
+    """``demo_partitions(demo_root)``, built once: the tests that read them change nothing in them."""
+    return demo_partitions(demo_root)
 
 
 def tiny_batch(geometry, sources=SOURCES, n_critic=2, batch=3, seed=1):

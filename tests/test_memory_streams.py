@@ -8,7 +8,7 @@ from Input.datasets.track import read_role
 from Input.streams.memory import choose_stream_source, memory_bytes
 from Input.streams.training_input import TrainingInput
 from Models.geometry import unet_geometry
-from tests.conftest import SOURCES, demo_partitions, run_script, start_script, stream_settings
+from tests.conftest import SOURCES, run_script, start_script, stream_settings
 from Utils.spectral import stft_numpy
 
 DEMO = unet_geometry(4, (256, 16), 512)
@@ -38,8 +38,7 @@ def bins_of(batch, geometry, role):
     return batch[..., 0][:, front:front + geometry.bins]
 
 
-def test_paired_crops_are_aligned_windows_of_the_songs(demo_root):
-    partitions = demo_partitions(demo_root)
+def test_paired_crops_are_aligned_windows_of_the_songs(partitions):
     inputs = TrainingInput(partitions, SOURCES, DEMO, SETTINGS, seed=3, semi_supervised=False, n_critic=1,
                            in_memory=True, progress=False)
     batch = next(iter(inputs.segment(0)))["sup"]
@@ -61,8 +60,7 @@ def normalised(spectrogram):
     return spectrogram / np.linalg.norm(spectrogram, axis=0, keepdims=True).clip(1e-6)
 
 
-def test_unpaired_crops_carry_one_gain_each_and_segments_repeat(demo_root):
-    partitions = demo_partitions(demo_root)
+def test_unpaired_crops_carry_one_gain_each_and_segments_repeat(partitions):
     inputs = TrainingInput(partitions, SOURCES, DEMO, SETTINGS, seed=3, semi_supervised=True, n_critic=1,
                            in_memory=True, progress=False)
     first, again = next(iter(inputs.segment(0))), next(iter(inputs.segment(0)))
@@ -85,8 +83,7 @@ def test_unpaired_crops_carry_one_gain_each_and_segments_repeat(demo_root):
     assert len(gains) >= 4 and all(0.2 <= g <= 1.2 for g in gains) and np.ptp(gains) > 0.01
 
 
-def test_auto_holds_in_memory_what_fits_in_a_quarter_of_the_ram(demo_root):
-    partitions = demo_partitions(demo_root)
+def test_auto_holds_in_memory_what_fits_in_a_quarter_of_the_ram(partitions):
     inputs = TrainingInput(partitions, SOURCES, DEMO, SETTINGS, seed=3, semi_supervised=False, n_critic=1,
                            in_memory=True, progress=False)
     held = sum(rows.numpy().nbytes for bank in inputs.banks.values() for rows in bank.rows.values())

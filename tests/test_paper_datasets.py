@@ -15,7 +15,7 @@ from Input.datasets import DatasetError, read_dsd100, read_ikala, read_medleydb
 from Input.datasets.partition import build_partitions
 from Input.datasets.track import read_role
 from Runs.folders import newest_run_folder
-from tests.conftest import SOURCES, run_script, stop_message, write_tone
+from tests.conftest import SOURCES, run_script, stop_message, trained_once, write_tone
 
 PAPER_ON_DEMO = ["cfg.semi_sup", "cfg.demo", "cfg.paper", "cfg.resampled_cache=data/paper_8k", "cfg.eval_workers=2",
                  *[f"cfg.datasets.{name}.root=data/demo/{name}" for name in ("dsd100", "medleydb", "ikala")],
@@ -169,17 +169,13 @@ def test_paper_config_without_the_datasets_is_one_line_naming_the_key(tmp_path, 
                        f"cfg.datasets.dsd100.root to the folder holding Mixtures/ and Sources/")
 
 
-@pytest.fixture(scope="module")
-def paper_run(tmp_path_factory, demo_root):
+@pytest.fixture(scope="session")
+def paper_run(tmp_path_factory, demo_root, resampled_cache):
     """A few steps of the paper's semi-supervised run on the demo corpus's copies of its datasets."""
-    workdir = tmp_path_factory.mktemp("paper")
-    os.makedirs(workdir / "data")
-    os.symlink(demo_root, workdir / "data" / "demo")
-    result = run_script(["Training.py", "with", *PAPER_ON_DEMO, "cfg.epoch_it=4", "cfg.max_epochs=1", "cfg.batch_size=4",
-                         "cfg.n_critic=1", "cfg.cache_size=4", "cfg.min_replacement_rate=2", "cfg.excerpt_duration=2.0",
-                         "evaluate=False", "progress=False", "seed=3"], cwd=workdir)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return workdir, workdir / "runs" / "1", result
+    return trained_once(tmp_path_factory, "paper_run", [
+        *PAPER_ON_DEMO, "cfg.epoch_it=4", "cfg.max_epochs=1", "cfg.batch_size=4", "cfg.n_critic=1", "cfg.cache_size=4",
+        "cfg.min_replacement_rate=2", "cfg.excerpt_duration=2.0", "evaluate=False", "progress=False", "seed=3"],
+        demo_root, resampled_cache)
 
 
 def test_paper_run_prints_the_authors_partition(paper_run):

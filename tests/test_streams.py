@@ -7,29 +7,29 @@ from Input.datasets import read_collection
 from Input.streams.files import training_stream, validation_stream
 from Input.streams.training_input import TrainingInput, segment_plan
 from Models.geometry import unet_geometry
-from tests.conftest import SOURCES, demo_partitions, stream_settings, write_tone
+from tests.conftest import SOURCES, stream_settings, write_tone
 
 PAPER = unet_geometry(4, (256, 64), 512)
 DEMO = unet_geometry(4, (256, 16), 512)   # cfg.demo's output width: smaller crops, a faster test
 
 
-def test_paper_config_shapes_and_dtypes(demo_root):
-    partitions = demo_partitions(demo_root)
-    inputs = TrainingInput(partitions, SOURCES, PAPER, stream_settings(), seed=5, semi_supervised=True, n_critic=5)
+def test_paper_config_shapes_and_dtypes(partitions):
+    # The paper's geometry and critic steps; a batch and cache of 3 instead of 64 (test_config checks those values).
+    inputs = TrainingInput(partitions, SOURCES, PAPER, stream_settings(batch_size=3, cache_size=3), seed=5,
+                           semi_supervised=True, n_critic=5)
     batch = next(iter(inputs.segment(0)))
-    assert batch["sup"]["mixture"].shape == (64, 350, 158, 1) and batch["sup"]["mixture"].dtype == tf.float32
+    assert batch["sup"]["mixture"].shape == (3, 350, 158, 1) and batch["sup"]["mixture"].dtype == tf.float32
     for source in SOURCES:
-        assert batch["sup"][source].shape == (64, 258, 66, 1)
-        assert batch["unsup"][source].shape == (6, 64, 258, 66, 1)
-    assert batch["unsup"]["mixture"].shape == (6, 64, 350, 158, 1)
+        assert batch["sup"][source].shape == (3, 258, 66, 1)
+        assert batch["unsup"][source].shape == (6, 3, 258, 66, 1)
+    assert batch["unsup"]["mixture"].shape == (6, 3, 350, 158, 1)
     mixture = batch["sup"]["mixture"].numpy()
     assert mixture.min() >= 0 and mixture.max() > 0.1                 # log1p magnitudes
     assert not mixture[:, :46].any() and not mixture[:, 46 + 257:].any()  # frequency padding (46, 47)
     assert len(inputs.streams) == 4 and not inputs.failed
 
 
-def test_paired_excerpt_mixture_is_the_sum_of_its_sources(demo_root):
-    partitions = demo_partitions(demo_root)
+def test_paired_excerpt_mixture_is_the_sum_of_its_sources(partitions):
     _, sampler = training_stream(partitions.train_sup, ["mixture", *SOURCES], PAPER, stream_settings(), 3, "paired")
     for index in range(3):
         ok, starts, mixture, accompaniment, vocals = sampler(0, index)
@@ -39,8 +39,7 @@ def test_paired_excerpt_mixture_is_the_sum_of_its_sources(demo_root):
         assert np.abs(mixture[centre]).max() > 0.01
 
 
-def test_same_seed_same_excerpts(demo_root):
-    partitions = demo_partitions(demo_root)
+def test_same_seed_same_excerpts(partitions):
     settings = stream_settings(batch_size=4, cache_size=4, min_replacement_rate=2, excerpt_duration=2.0)
     first = [next(iter(training_stream(partitions.train_sup, ["mixture"], PAPER, settings, 9, "a")[0]))["mixture"]
              for _ in range(2)]
@@ -73,8 +72,7 @@ def test_two_file_collection_keeps_producing(tmp_path):
     assert len(batches) == 25 and batches[-1]["mixture"].shape == (8, 350, 158, 1)
 
 
-def test_validation_tiles_cover_whole_songs_deterministically(demo_root):
-    partitions = demo_partitions(demo_root)
+def test_validation_tiles_cover_whole_songs_deterministically(partitions):
     settings = stream_settings(batch_size=16)
     first = [b["vocals"].numpy() for b in validation_stream(partitions.valid[:2], SOURCES, PAPER, settings)]
     second = [b["vocals"].numpy() for b in validation_stream(partitions.valid[:2], SOURCES, PAPER, settings)]
@@ -90,9 +88,8 @@ def test_segments_cut_at_checkpoints_and_epoch_ends():
     assert segment_plan(12, 12, 4) == []
 
 
-def test_epochs_draw_fresh_excerpts_and_a_resume_draws_what_the_run_drew(demo_root):
+def test_epochs_draw_fresh_excerpts_and_a_resume_draws_what_the_run_drew(partitions):
     """Two consecutive epochs share no crop; the stream from a checkpoint's step on is the uninterrupted one's."""
-    partitions = demo_partitions(demo_root)
     settings = stream_settings(batch_size=4, cache_size=4, min_replacement_rate=2, excerpt_duration=6.0)
     inputs = TrainingInput(partitions, SOURCES, DEMO, settings, seed=3, semi_supervised=False, n_critic=1)
 

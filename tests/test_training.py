@@ -5,7 +5,6 @@ import os
 import numpy as np
 
 from Models.build import load_separator_weights
-from Runs.folders import newest_run_folder
 from tests.conftest import TINY, run_script, start_script, stop_message
 
 def test_short_run_writes_metrics_checkpoint_model_and_result(trained_run):
@@ -52,19 +51,6 @@ def test_validation_by_dataset_keeps_each_datasets_loss_and_best_model(trained_r
     # The two datasets' losses are those of disjoint songs: neither is the loss over all of them.
     assert all(entry["valid_loss"] != entry["valid_loss_by_dataset"]["musdb"] for entry in history)
     assert len(info["paired_songs"]) == 3
-
-
-def test_resume_continues_from_the_saved_step(trained_copy):
-    workdir = trained_copy
-    result = run_script(["Training.py", "with", "cfg.semi_sup", "cfg.demo", *TINY, f"resume={workdir / 'runs' / '1'}",
-                         "cfg.max_epochs=3", "evaluate=False"], cwd=workdir)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "at epoch 2, step 12" in result.stdout
-    resumed_folder = newest_run_folder(str(workdir / "runs"))
-    with open(os.path.join(resumed_folder, "run.json")) as handle:
-        resumed = json.load(handle)
-    assert os.path.isfile(os.path.join(resumed_folder, "best_separator.keras"))
-    assert resumed["result"]["steps"] == 18 and resumed["result"]["epochs"] == 3
 
 
 def test_resume_from_nothing_is_a_clear_error(workdir, tmp_path, monkeypatch):
