@@ -8,6 +8,7 @@ SEPARATE_VENV := .venv-separate
 DEBIAN_PACKAGES := ffmpeg fluidsynth timgm6mb-soundfont chromium chromium-driver
 DEMO_ARGS ?=
 PYTEST_ARGS ?=    # e.g. make test PYTEST_ARGS="--shuffle 7": the tests in a shuffled order
+TEST_WORKERS ?= 2 # pytest-xdist workers (make test TEST_WORKERS=0: one process)
 
 .PHONY: setup system-packages demo test bench corpus clean
 
@@ -49,7 +50,7 @@ demo: setup
 	$(PY) Training.py with cfg.semi_sup cfg.demo $(DEMO_ARGS)
 
 test: setup corpus
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 bench: setup
 	$(PY) -m bench

@@ -23,11 +23,28 @@ def pytest_addoption(parser):
                      help="run the tests in an order shuffled by SEED: each test must pass in any order")
 
 
+SHARED_RUNS = {"trained_run", "trained_copy", "paper_run"}  # fixtures of the session's trained runs
+TRAINING_FIXTURES = {"workdir", "mini_demo"}  # the other tests that train or evaluate (or start processes that do)
+
+
 def pytest_collection_modifyitems(config, items):
+    """Shuffled with --shuffle SEED. Else in the order that keeps pytest-xdist's two workers (``--dist
+    worksteal``: the first gets the first half, the second the rest, and an idle one steals) from waiting on
+    each other: the tests of the session's trained runs first, so that the first worker trains them while the
+    second starts, at the middle, with the tests that train on their own; short tests fill both halves.
+    (``--dist loadgroup`` would pin each run's tests to one worker, but pytest-xdist 3.8 cannot mark groups
+    under pytest 9.)"""
     seed = config.getoption("--shuffle")
     if seed is not None:
         import random
         random.Random(seed).shuffle(items)
+        return
+    fixtures = {item: set(getattr(item, "fixturenames", ())) for item in items}
+    shared = [item for item in items if SHARED_RUNS & fixtures[item]]
+    training = [item for item in items if not SHARED_RUNS & fixtures[item] and TRAINING_FIXTURES & fixtures[item]]
+    short = [item for item in items if not (SHARED_RUNS | TRAINING_FIXTURES) & fixtures[item]]
+    filler = max(0, len(items) // 2 - len(shared))
+    items[:] = shared + short[:filler] + training + short[filler:]
 
 
 @contextlib.contextmanager
@@ -71,15 +88,31 @@ def demo_root(tmp_path_factory):
 MINI_SONGS = {"musdb/train": 3, "musdb/test": 4, "ccmixter": 6, "mixtures": 3, "solo_vocals": 3,
               "solo_accompaniment": 3}
 MINI_WHOLE = ("dsd100", "medleydb", "paper_ccmixter", "ikala", "paper_manifest.json")
+# The multitrack songs' first seconds (validated and evaluated whole); the unpaired recordings are linked whole.
+MINI_CUT = {"musdb/train", "musdb/test", "ccmixter"}
+MINI_SECONDS = 10.0
+
+
+def cut_copy(source: str, target: str, seconds: float) -> None:
+    """A song folder's wav files cut to their first ``seconds``, in the same format (so stems still add up)."""
+    os.makedirs(target)
+    for name in os.listdir(source):
+        info = soundfile.info(os.path.join(source, name))
+        audio, rate = soundfile.read(os.path.join(source, name), frames=int(seconds * info.samplerate),
+                                     always_2d=True, dtype="float32")
+        soundfile.write(os.path.join(target, name), audio, rate, subtype=info.subtype)
 
 
 @pytest.fixture(scope="session")
 def mini_demo(tmp_path_factory, demo_root):
-    """The demo corpus cut to a few songs per folder (symlinks, and a manifest listing just them, so that
-    ``cfg.demo`` takes it as rendered): 3 paired songs, 2 + 2 held-out studio songs, 6 CCMixter songs
-    (thirds of 2), 3 recordings per unpaired collection. Training and evaluating on it is what the tests need."""
+    """The demo corpus cut to a few songs per folder (and a manifest listing just them, so that ``cfg.demo``
+    takes it as rendered): 3 paired songs, 2 + 2 held-out studio songs, 6 CCMixter songs, each cut to its first
+    10 s; 3 recordings per unpaired collection, linked. Training and evaluating on it is what the tests need."""
+    return str(made_once(tmp_path_factory, "mini_demo", lambda out: write_mini_demo(out, demo_root)))
+
+
+def write_mini_demo(out: Path, demo_root: str) -> None:
     import json
-    out = tmp_path_factory.mktemp("mini_demo")
     with open(os.path.join(demo_root, "manifest.json")) as handle:
         manifest = json.load(handle)
     kept = []
@@ -87,7 +120,10 @@ def mini_demo(tmp_path_factory, demo_root):
         names = sorted(name for name in os.listdir(os.path.join(demo_root, folder)) if not name.startswith("."))[:count]
         os.makedirs(out / folder, exist_ok=True)
         for name in names:
-            os.symlink(os.path.join(demo_root, folder, name), out / folder / name)
+            if folder in MINI_CUT:
+                cut_copy(os.path.join(demo_root, folder, name), str(out / folder / name), MINI_SECONDS)
+            else:
+                os.symlink(os.path.join(demo_root, folder, name), out / folder / name)
         kept += [f"{folder}/{name}" for name in names]
     stems = {os.path.splitext(name)[0] for name in os.listdir(out / "solo_accompaniment")}
     for folder in ("solo_drums", "solo_bass", "solo_other"):  # the solo accompaniments' own stems
@@ -102,7 +138,6 @@ def mini_demo(tmp_path_factory, demo_root):
     manifest["songs"] = [song for song in manifest["songs"] if all(inside(f) for f in song["files"].values())]
     with open(out / "manifest.json", "w") as handle:
         json.dump(manifest, handle)
-    return str(out)
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from Utils import audio as audio_io
 from Utils.hardware import auto_precision
 
 
-def test_perfect_estimates_score_high_and_mixture_row_is_museval(trained_run, demo_root):
+def test_perfect_estimates_score_high_and_mixture_row_is_museval(trained_run, mini_demo):
     rng = np.random.default_rng(0)
     references = rng.standard_normal((2, 3 * 8000, 2)).astype(np.float32) * 0.1
     perfect = bss_scores(references, references, 8000)
@@ -23,7 +23,7 @@ def test_perfect_estimates_score_high_and_mixture_row_is_museval(trained_run, de
     _, folder, _ = trained_run
     scores = json.loads((folder / "evaluation" / "scores.json").read_text())
     row = scores["tracks"][0]
-    song = os.path.join(demo_root, "ccmixter", row["track"])
+    song = os.path.join(mini_demo, "ccmixter", row["track"])  # the song as the run read it
     assert row["dataset"] == "ccmixter" and os.path.isdir(song)
     mix, rate = soundfile.read(os.path.join(song, "mix.wav"), dtype="float32")
     refs = np.stack([soundfile.read(os.path.join(song, f"source-0{i}.wav"), dtype="float32")[0] for i in (1, 2)])

@@ -72,7 +72,7 @@ def test_supervised_baseline_and_two_logical_devices(workdir):
 FOUR_STEMS = ["cfg.musdb_4stems", "cfg.datasets.musdb.root=data/demo/musdb", "cfg.datasets.musdb.is_wav=True"]
 
 
-def test_four_sources_train_with_four_critics_and_separate_a_file(workdir, tmp_path):
+def test_four_sources_train_with_four_critics_and_separate_a_file(workdir, tmp_path, separate_here):
     result = run_script(["Training.py", "with", "cfg.semi_sup", "cfg.demo", *FOUR_STEMS, *TINY, "cfg.epoch_it=10", "cfg.max_epochs=1",
                          "evaluate=False"], cwd=workdir)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -82,8 +82,8 @@ def test_four_sources_train_with_four_critics_and_separate_a_file(workdir, tmp_p
     assert {f"train.{s}_wasserstein" for s in ("vocals", "drums", "bass", "other")} <= set(metrics)
     song = os.path.join(workdir, "data", "demo", "musdb", "test", sorted(os.listdir(workdir / "data/demo/musdb/test"))[0],
                         "mixture.wav")
-    result = run_script(["Separate.py", song, "-o", str(tmp_path / "out"), "--checkpoint", str(workdir / "runs" / "1"),
-                         "--no-progress"], cwd=workdir)
+    result = separate_here([song, "-o", tmp_path / "out", "--checkpoint", workdir / "runs" / "1", "--no-progress"],
+                           cwd=workdir)
     assert result.returncode == 0, result.stderr[-3000:]
     written = sorted(os.listdir(tmp_path / "out" / "mixture"))
     assert written == ["bass.wav", "drums.wav", "other.wav", "vocals.wav"]
