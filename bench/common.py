@@ -37,14 +37,18 @@ def vector_units() -> str:
     """The CPU's widest vector extension and whether TensorFlow computes with oneDNN (on by default where the
     CPU has AVX-512 VNNI or BF16): machines that share a model name ("AMD EPYC") can differ in both, and
     training speed and the last bits of results with them."""
-    from tensorflow.python.util import _pywrap_util_port
     try:
         with open("/proc/cpuinfo") as handle:
             flags = next((line.split(":", 1)[1].split() for line in handle if line.startswith("flags")), [])
     except OSError:
         flags = []
     widest = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "other"
-    return f"{widest}, oneDNN {'on' if _pywrap_util_port.IsMklEnabled() else 'off'}"
+    try:  # a module of TensorFlow's own, not its API: where it is gone, the state is unknown
+        from tensorflow.python.util import _pywrap_util_port
+        onednn = "on" if _pywrap_util_port.IsMklEnabled() else "off"
+    except (ImportError, AttributeError):
+        onednn = "unknown"
+    return f"{widest}, oneDNN {onednn}"
 
 
 class Timer:
