@@ -194,6 +194,7 @@ def plot_curve(rows: List[List], path: str) -> None:
 
 def write_results(outcomes: List[Dict]) -> str:
     rows, grown = matrix(outcomes), curve(outcomes)
+    os.makedirs(RESULTS, exist_ok=True)
     if grown:
         plot_curve(grown, os.path.join(RESULTS, "generality.png"))
     write_csv(outcomes, os.path.join(RESULTS, "generality.csv"), ("method", "unpaired", "share", "seed"))
