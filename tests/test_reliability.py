@@ -246,7 +246,7 @@ def test_resume_takes_a_run_number_refuses_fixed_settings_and_applies_the_rest(t
                         cwd=workdir)
     assert frozen.returncode == 0, frozen.stderr[-3000:]
     assert "at epoch 2, step 12" in frozen.stdout
-    resumed = newest_run_folder(str(workdir / "runs"))  # the refused resume made a run folder of its own, marked FAILED
+    resumed = newest_run_folder(str(workdir / "runs"))  # the frozen run's (the refusal, in process, wrote none)
     run = json.loads(open(os.path.join(resumed, "run.json")).read())
     assert run["result"]["steps"] == 18 and run["result"]["epochs"] == 3
     assert os.path.isfile(os.path.join(resumed, "best_separator.keras"))
