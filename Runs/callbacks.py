@@ -17,8 +17,8 @@ def non_finite_networks(model: keras.Model) -> List[str]:
 
     A loss can stay finite while the weights are not: where oneDNN computes ReLU, a NaN activation comes out 0,
     so a separator whose weights went to NaN outputs silence at a finite loss."""
-    networks = {"separator": model.separator, **{f"{source} critic": critic
-                                                 for source, critic in getattr(model, "critics", {}).items()}}
+    networks = {"separator": model.separator,
+                **{f"{source} critic": critic for source, critic in model.critics.items()}}
     return [name for name, network in networks.items()
             if not all(np.isfinite(weight.numpy()).all() for weight in network.weights)]
 

@@ -9,6 +9,7 @@ import time
 from typing import Callable, Dict, List, Sequence
 
 from Runs.folders import RUNS_DIR, newest_run_folder
+from Utils.hardware import cpu_flags
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.environ.get("BENCH_RESULTS", os.path.join(ROOT, "bench", "results"))  # elsewhere: runs compared by a bench
@@ -37,11 +38,7 @@ def vector_units() -> str:
     """The CPU's widest vector extension and whether TensorFlow computes with oneDNN (on by default where the
     CPU has AVX-512 VNNI or BF16): machines that share a model name ("AMD EPYC") can differ in both, and
     training speed and the last bits of results with them."""
-    try:
-        with open("/proc/cpuinfo") as handle:
-            flags = next((line.split(":", 1)[1].split() for line in handle if line.startswith("flags")), [])
-    except OSError:
-        flags = []
+    flags = cpu_flags()
     widest = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "other"
     try:  # a module of TensorFlow's own, not its API: where it is gone, the state is unknown
         from tensorflow.python.util import _pywrap_util_port
