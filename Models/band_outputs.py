@@ -12,12 +12,12 @@ waveform ``(samples, channels)`` from the chunk's first input sample.
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-import scipy.fft
 
 from Models.chunks import Chunk
 from Models.full_band import (InputGrid, masks_on_input_grid, own_share, source_masks, synthesise,
                               windowed_frames)
 from Utils import audio as audio_io
+from Utils.fft import irfft, rfft
 from Utils.spectral import from_model_space, istft_numpy, stft_numpy, to_model_space
 
 FULL_BAND_FRAMES = 512  # input STFT frames masked at once (12 s at 44.1 kHz): bounds the full-band work's memory
@@ -134,10 +134,10 @@ class FullBandOutput(BandOutput):
             lo, hi = max(start, 0), min(stop, length)
             assert read <= lo and hi <= chunk.read_stop, (chunk, lo, hi)  # the margin covers the frames
             segment = np.pad(chunk_audio[:, lo - read:hi - read], [(0, 0), (lo - start, stop - hi)])
-            spectrum = scipy.fft.rfft(windowed_frames(segment, grid), axis=-1)  # (channels, frames, bins)
+            spectrum = rfft(windowed_frames(segment, grid))  # (channels, frames, bins)
             on_grid = masks_on_input_grid(masks[masked_ones], first_model_frame, grid, frames, self.band_extension)
             masked = spectrum[None] * on_grid  # (sources, channels, frames, bins)
-            inverted = synthesise(scipy.fft.irfft(masked, n=grid.n_fft, axis=-1), grid)
+            inverted = synthesise(irfft(masked, grid.n_fft), grid)
             for k, waveform in zip(masked_ones, inverted):
                 outputs[k][:, lo - read:hi - read] += waveform[:, lo - start:hi - start]
             if residual is not None:  # the unmasked inverse is the input itself, but at the song's edges

@@ -61,11 +61,11 @@ class LiteRTEngine:
     def __init__(self, path: str, geometry: Geometry, precision: str = "float32", threads: Optional[int] = None):
         from ai_edge_litert.interpreter import Interpreter
         try:
-            with filtered_native_logs():  # its note on the XNNPACK delegate, which comes with the first call
+            with filtered_native_logs():  # its note on the XNNPACK delegate, which comes with the allocation
                 interpreter = Interpreter(model_path=path, num_threads=threads or os.cpu_count() or 1)
+                interpreter.allocate_tensors()  # the delegate made here, not in a first call (a window's work)
                 self._run = interpreter.get_signature_runner()
                 (name, details), = self._run.get_input_details().items()
-                self._run(**{name: np.zeros(details["shape"], details["dtype"])})
         except (ValueError, RuntimeError) as error:
             raise ValueError(f"{path}: not a LiteRT separator ({error}); delete it and it is exported again") from None
         self._input, self.batch, self.geometry, self.precision = name, int(details["shape"][0]), geometry, precision

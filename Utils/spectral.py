@@ -3,14 +3,15 @@
 The transform matches ``librosa.stft(center=True, window='hann', pad_mode='constant')`` so that
 spectrograms computed here agree with the authors' librosa-based pipeline. The forward transform is written
 twice, side by side: in TensorFlow ops for the training graph (:func:`stft`, :func:`magnitude`; TensorFlow is
-imported on first use), and in numpy/scipy for separation (:func:`stft_numpy`), which then runs without
-TensorFlow and with scipy's faster FFT; a test holds the two equal within 1e-5. Only separation inverts a
+imported on first use), and in numpy for separation (:func:`stft_numpy`, with the FFTs of :mod:`Utils.fft`),
+which then runs without TensorFlow; a test holds the two equal within 1e-5. Only separation inverts a
 spectrogram (:func:`istft_numpy`, held to librosa's ``istft`` by a test).
 """
 from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.fft
+
+from Utils.fft import irfft, rfft
 
 if TYPE_CHECKING:  # TensorFlow loads only when a TensorFlow transform is first called
     import tensorflow as tf
@@ -64,7 +65,7 @@ def stft_numpy(audio: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     audio = np.asarray(audio, np.float32)
     padded = np.pad(audio, [(0, 0)] * (audio.ndim - 1) + [(n_fft // 2, n_fft // 2)])
     frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft, axis=-1)[..., ::hop, :]
-    return np.swapaxes(scipy.fft.rfft(frames * hann_window(n_fft), axis=-1), -1, -2)
+    return np.swapaxes(rfft(frames * hann_window(n_fft)), -1, -2)
 
 
 def istft_numpy(spectrum: np.ndarray, n_fft: int, hop: int, length: int) -> np.ndarray:
@@ -81,7 +82,7 @@ def istft_numpy(spectrum: np.ndarray, n_fft: int, hop: int, length: int) -> np.n
         float32 waveform(s) ``(..., length)``.
     """
     window = hann_window(n_fft)
-    frames = scipy.fft.irfft(np.swapaxes(spectrum, -1, -2), n=n_fft, axis=-1).astype(np.float32) * window
+    frames = irfft(np.swapaxes(spectrum, -1, -2), n_fft) * window
     audio = overlap_add(frames, hop)
     norm = overlap_add(np.broadcast_to(window ** 2, frames.shape[-2:]), hop)
     audio = np.where(norm > 1e-8, audio / np.maximum(norm, 1e-8), audio)[..., n_fft // 2:]
