@@ -25,7 +25,7 @@ from typing import Dict, List, Optional
 
 from Models.chunks import CHUNK_SECONDS  # none of these loads TensorFlow: --help is quick
 from Models.engines import DEFAULT_ENGINE, ENGINES, unoffered_precision
-from Models.full_band import BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION
+from Models.full_band import BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION, DEFAULT_NETWORK_CHANNELS, NETWORK_CHANNELS
 from Runs.folders import RUNS_DIR
 from Utils.hardware import PRECISION_CHOICES
 
@@ -58,11 +58,18 @@ def parse_arguments(argv: Optional[List[str]]) -> argparse.Namespace:
                              "the input; zeros: nothing there; "
                              "none: the model's band-limited estimates, resampled, as the paper "
                              f"(default: {DEFAULT_BAND_EXTENSION}; measured in bench/results/band_extension.md)")
+    parser.add_argument("--network-channels", choices=NETWORK_CHANNELS, default=DEFAULT_NETWORK_CHANNELS,
+                        help="each: the network hears each channel; mid: once, the channels' mean, whose masks apply to "
+                             "every channel (half the network's work on stereo; full band only; speed and quality in "
+                             "bench/results/separate_speed.md and network_channels.md) (default: %(default)s)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     if not (math.isfinite(args.chunk_seconds) and args.chunk_seconds >= 0):
         parser.error(f"--chunk-seconds {args.chunk_seconds} is invalid: give 0 (in one piece) or a positive number of "
                      f"seconds")
+    if args.network_channels == "mid" and args.band_extension == "none":
+        parser.error("--network-channels mid gives masks for the input's own channels: it needs --band-extension "
+                     "average or zeros")
     if unoffered_precision(args.engine, args.precision):
         parser.error(f"{unoffered_precision(args.engine, args.precision)}: choose it with --engine")
     return args
@@ -92,7 +99,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         path = resolve_checkpoint(args.checkpoint, None, args.runs)
         separator = Separator.from_checkpoint(path, engine=args.engine, chunk_seconds=args.chunk_seconds or None,
-                                             precision=args.precision, band_extension=args.band_extension)
+                                             precision=args.precision, band_extension=args.band_extension,
+                                             network_channels=args.network_channels)
     except (FileNotFoundError, ValueError, OSError, ImportError) as error:
         print(f"error: cannot load the separator: {error}", file=sys.stderr)
         return 2

@@ -86,15 +86,20 @@ class FullBandOutput(BandOutput):
         band_extension: ``average`` or ``zeros``.
         mask_rule: ``ratio`` or ``mixture`` (:func:`Models.full_band.source_masks`).
         sample_rate: the input's rate (its STFT grid).
+        network_channels: ``each`` (masks from each channel's estimates) or ``mid`` (the network hears the
+            channels' mean, and its masks apply to every channel).
     """
 
-    def __init__(self, settings: Dict, sources: Sequence[str], band_extension: str, mask_rule: str, sample_rate: int):
+    def __init__(self, settings: Dict, sources: Sequence[str], band_extension: str, mask_rule: str, sample_rate: int,
+                 network_channels: str):
         super().__init__(settings, sources)
-        self.band_extension, self.mask_rule = band_extension, mask_rule
+        self.band_extension, self.mask_rule, self.network_channels = band_extension, mask_rule, network_channels
         self.grid = InputGrid.for_input(sample_rate, self.rate, self.n_fft, self.hop)
         self.carried = None  # the previous chunk's last frame, between which and this chunk's first masks interpolate
 
     def analyse(self, segment, sample_rate):
+        if self.network_channels == "mid":  # one channel: its masks (sources, 1, ...) broadcast over the channels
+            segment = segment.mean(axis=1, keepdims=True)
         return to_model_space(np.abs(self._spectrum(segment, sample_rate))), None  # the phase: the input STFT's
 
     def prepare(self, chunk, first_frame, estimates, log_magnitude, extra, audio, sample_rate, first, last):
@@ -146,9 +151,9 @@ class FullBandOutput(BandOutput):
         return [output.T for output in outputs]
 
 
-def band_output(band_extension: str, mask_rule: str, settings: Dict, sources: Sequence[str],
+def band_output(band_extension: str, mask_rule: str, network_channels: str, settings: Dict, sources: Sequence[str],
                 sample_rate: int) -> BandOutput:
-    """The strategy of ``band_extension`` for one recording at ``sample_rate``."""
+    """The strategy of ``band_extension`` for one recording at ``sample_rate`` (``network_channels``: full band)."""
     if band_extension == "none":
         return BandLimitedOutput(settings, sources)
-    return FullBandOutput(settings, sources, band_extension, mask_rule, sample_rate)
+    return FullBandOutput(settings, sources, band_extension, mask_rule, sample_rate, network_channels)

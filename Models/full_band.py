@@ -1,7 +1,9 @@
 """Full-band output: the model's estimates (mono, at its own rate and band) become soft masks on the STFT
 of each input channel at the input's own rate.
 
-The masks are each source's estimated magnitude over the sum of all estimates (``ratio``, the default),
+The model's estimates come from each input channel (``each``), or from the channels' mean, the mid
+channel, whose masks then apply to every channel (``mid``: the network runs once instead of once per
+channel). The masks are each source's estimated magnitude over the sum of all estimates (``ratio``, the default),
 so they add up to 1 at every point and the sources add up to the input (the inverse STFT divides by the
 overlap-added squared window, which inverts an unmasked STFT exactly); or over the mixture's magnitude,
 at most 1 (``mixture``, with the last source taking what the others leave). The demo's validation
@@ -30,6 +32,8 @@ from Utils.spectral import hann_window
 BAND_EXTENSIONS = ("average", "zeros", "none")  # what Separator, Separate.py and cfg.band_extension take
 DEFAULT_BAND_EXTENSION = "average"  # chosen on the demo's validation songs (bench/results/band_extension.md)
 TOP_BAND_HZ = 1000.0  # the model's top band whose mean mask the 'average' extension carries upwards
+NETWORK_CHANNELS = ("each", "mid")  # the network hears each input channel, or once their mean (half the network's work)
+DEFAULT_NETWORK_CHANNELS = "each"  # chosen on the demo's validation songs (bench/results/network_channels.md)
 MASK_RULES = ("ratio", "mixture")  # what each source's estimate is divided by: the sum of the estimates, or the mixture
 DEFAULT_MASK_RULE = "ratio"  # chosen on the demo's validation songs (bench/results/full_band_masks.md)
 

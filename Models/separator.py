@@ -26,7 +26,8 @@ import numpy as np
 from Models.band_outputs import band_output
 from Models.chunks import CHUNK_SECONDS, Chunk, chunk_plan, song_frames_range
 from Models.engines import DEFAULT_ENGINE, open_engine
-from Models.full_band import BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION, DEFAULT_MASK_RULE, MASK_RULES
+from Models.full_band import (BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION, DEFAULT_MASK_RULE, DEFAULT_NETWORK_CHANNELS,
+                              MASK_RULES, NETWORK_CHANNELS)
 from Models.saved_separator import load_separator_settings
 from Utils import audio as audio_io
 from Utils.files import output_folder, safe_name
@@ -98,16 +99,23 @@ class Separator:
             (:mod:`Models.full_band`); ``"none"``: the model's band-limited estimates, resampled.
         mask_rule: full band: ``"ratio"`` (each estimate over their sum) or ``"mixture"`` (over the mixture's
             magnitude, at most 1).
+        network_channels: full band: ``"each"`` (the network hears each channel) or ``"mid"`` (once, the
+            channels' mean, whose masks apply to every channel: half the network's work on stereo).
     """
 
     def __init__(self, engine, settings: Dict, batch_windows: Optional[int] = None,
                  chunk_seconds: Optional[float] = CHUNK_SECONDS, band_extension: str = DEFAULT_BAND_EXTENSION,
-                 mask_rule: str = DEFAULT_MASK_RULE):
+                 mask_rule: str = DEFAULT_MASK_RULE, network_channels: str = DEFAULT_NETWORK_CHANNELS):
         if band_extension not in BAND_EXTENSIONS:
             raise ValueError(f"band_extension={band_extension!r}: use one of {', '.join(BAND_EXTENSIONS)}")
         if mask_rule not in MASK_RULES:
             raise ValueError(f"mask_rule={mask_rule!r}: use one of {', '.join(MASK_RULES)}")
-        self.band_extension, self.mask_rule = band_extension, mask_rule
+        if network_channels not in NETWORK_CHANNELS:
+            raise ValueError(f"network_channels={network_channels!r}: use one of {', '.join(NETWORK_CHANNELS)}")
+        if network_channels == "mid" and band_extension == "none":
+            raise ValueError("network_channels='mid' gives masks for the input's own channels: choose a full-band "
+                             "band extension (average or zeros), not none")
+        self.band_extension, self.mask_rule, self.network_channels = band_extension, mask_rule, network_channels
         self.engine, self.geometry, self.precision = engine, engine.geometry, engine.precision
         self.settings = dict(settings)
         self.sources = list(settings["sources"])
@@ -220,7 +228,8 @@ class Separator:
         plan = chunk_plan(length, sample_rate, rate, hop, self.chunk_frames, self.margin_frames)
         song_frames = plan[-1].stop_frame
         assembly = OutputAssembly(self.sources, audio.shape, sink, progress, mono_input)
-        output = band_output(self.band_extension, self.mask_rule, self.settings, self.sources, sample_rate)
+        output = band_output(self.band_extension, self.mask_rule, self.network_channels, self.settings, self.sources,
+                             sample_rate)
         # One worker thread, in order: reads ahead (resampling and STFT of the next chunk), and finishes the
         # last one (waveforms, adding into the output) while this thread runs the network.
         with concurrent.futures.ThreadPoolExecutor(1) as worker:

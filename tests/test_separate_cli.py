@@ -74,3 +74,11 @@ def test_a_chunk_length_that_is_no_length_is_refused(value, capsys):
     with pytest.raises(SystemExit) as stop:
         Separate.parse_arguments(["song.wav", "--chunk-seconds", value])
     assert stop.value.code == 2 and f"--chunk-seconds {float(value)} is invalid" in capsys.readouterr().err
+
+
+def test_the_mid_channel_without_full_band_is_refused(capsys):
+    import Separate
+    with pytest.raises(SystemExit) as stop:
+        Separate.parse_arguments(["song.wav", "--network-channels", "mid", "--band-extension", "none"])
+    assert stop.value.code == 2 and "--network-channels mid" in capsys.readouterr().err
+    assert Separate.parse_arguments(["song.wav", "--network-channels", "mid"]).network_channels == "mid"

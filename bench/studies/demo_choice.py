@@ -44,7 +44,7 @@ def write_choice_results(name: str, title: str, column: str, rows: List, per_tra
     """Writes the tables of :func:`compare_choices` as ``bench/results/<name>.{md,csv}``.
 
     Args:
-        name: the benchmark's name (``python -m bench.<name>``).
+        name: the study's name (``python -m bench.studies.<name>``).
         title: the markdown's title.
         column: what a choice is (a column's name).
         default: the default's name in the code and its value.
@@ -59,7 +59,7 @@ def write_choice_results(name: str, title: str, column: str, rows: List, per_tra
     lines += ["| " + " | ".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row) + " |" for row in rows]
     best = max(valid_means, key=valid_means.get)
     text = "\n".join([
-        f"# {title}", "", f"Reproduce: `python -m bench.{name}`", "",
+        f"# {title}", "", f"Reproduce: `python -m bench.studies.{name}`", "",
         "Machine: " + ", ".join(f"{k} {v}" for k, v in machine().items()), "",
         f"{model}, scored with museval v4 at the songs' own rate and channels (SDR in dB; each song's median over "
         "1 s windows, then the median and mean over songs). Validation: 3 studio and 4 stage songs; test: the "

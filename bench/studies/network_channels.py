@@ -1,0 +1,48 @@
+"""Does the network need to hear each channel, or is the channels' mean enough?
+
+    python -m bench.studies.network_channels               # make demo's model, trained once (as bench.studies.band_extension)
+    python -m bench.studies.network_channels --run runs/3  # a run trained on the demo corpus (cfg.demo)
+
+Both ways (``Models.full_band.NETWORK_CHANNELS``) separate the same stereo songs with the same model, the
+default band extension (``average``) and mask rule (``ratio``): ``each`` runs the network on each channel and
+masks each channel with its own estimates; ``mid`` runs it once on the channels' mean and masks both channels
+with the mid's estimates, half the network's work. The default is chosen on the validation songs; the test
+songs are reported beside them. Writes ``bench/results/network_channels.{md,csv}``.
+"""
+import os
+from typing import Dict, List
+
+from bench.studies.demo_choice import choice_study, track_scores
+from Models.full_band import DEFAULT_NETWORK_CHANNELS, NETWORK_CHANNELS
+
+
+def scores(workdir: str, run: str, partition: str, channels: str) -> List[Dict]:
+    """Per-track scores (``scores.json`` rows) of ``run`` on a partition, the network hearing ``channels``."""
+    from Config import resolve
+    from Input.datasets.partition import partitions_from_config
+    from Input.datasets.track import read_role
+    from Models.separator import Separator
+    from Evaluation.scores import evaluate_tracks
+    previous = os.getcwd()
+    os.chdir(workdir)  # cfg.demo's dataset roots are relative (data/demo)
+    try:
+        partitions = partitions_from_config(dict(resolve(["cfg.semi_sup", "cfg.demo"]), resampled_cache=None))
+        separator = Separator.from_checkpoint(os.path.join(run, "best_separator.keras"), precision="float32",
+                                              network_channels=channels)
+        out = os.path.join(workdir, "network_channels", partition, channels)
+        evaluate_tracks(separator, getattr(partitions, partition), read_role, out, progress=False)
+    finally:
+        os.chdir(previous)
+    return track_scores(out)
+
+
+def main(argv=None):
+    choice_study(__doc__.split("\n\n")[0], argv, "network_channels", "The network on each channel or on "
+                 "their mean (mid), on the demo corpus's stereo songs", "network channels", NETWORK_CHANNELS, scores,
+                 ("Models.full_band.DEFAULT_NETWORK_CHANNELS", DEFAULT_NETWORK_CHANNELS),
+                 ", float32, band extension `average`, mask rule `ratio`")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    main()
