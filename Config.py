@@ -108,6 +108,8 @@ def base():
 
     # ---- Inference and evaluation
     inference_frames = 256         # output frames per separator window (longer recomputes less context)
+    litert_export = True           # ours: the best model's LiteRT files written at the end, for Separate.py's
+    #                                default engine (False: Separate.py makes them on first use, with TensorFlow)
     band_extension = DEFAULT_BAND_EXTENSION  # 'average': full-band masks on the input's STFT; 'zeros'; 'none':
     #                                  the paper's band-limited estimates, resampled (Models/full_band.py)
     eval_protocol = "sisec"        # 'sisec': museval BSS Eval v4 at the songs' rate; 'paper': the authors' Test.py,

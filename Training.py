@@ -312,7 +312,7 @@ def keep_models(model, cfg, partitions, best_path: str, folder: str, evaluate: b
     from Models.engines import export_for_litert
     from Models.saved_separator import separator_files
     save_separator(model.separator, cfg, os.path.join(folder, LAST_MODEL))
-    for path in (*separator_files(best_path), *export_for_litert(best_path)):
+    for path in (*separator_files(best_path), *(export_for_litert(best_path) if cfg["litert_export"] else [])):
         _run.add_artifact(path, os.path.basename(path))
     if evaluate and partitions.test:
         result["test"] = evaluate_best(cfg, partitions, best_path, folder, progress, _run)

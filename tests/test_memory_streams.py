@@ -106,7 +106,7 @@ def test_training_reads_its_batches_from_a_tf_data_service(workdir):
             assert "worker serving" in worker.stdout.readline()
             tiny = ["cfg.sup", "cfg.demo", "cfg.stream_source=memory", "cfg.epoch_it=4", "cfg.max_epochs=1",
                     "cfg.batch_size=4", "cfg.cache_size=4", "cfg.min_replacement_rate=2", "evaluate=False",
-                    "progress=False", "seed=5"]
+                    "cfg.litert_export=False", "progress=False", "seed=5"]
             (workdir / "local").mkdir()
             os.symlink(workdir / "data", workdir / "local" / "data")
             runs = [start_script(["Training.py", "with", *tiny, f"cfg.data_service={address}"], cwd=workdir),

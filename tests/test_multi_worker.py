@@ -10,7 +10,7 @@ from tests.conftest import script_command, user_checkout
 
 TINY = ["cfg.demo", "cfg.distribute=multi_worker", "cfg.epoch_it=4", "cfg.batch_size=4", "cfg.n_critic=1",
         "cfg.checkpoint_every=2", "cfg.cache_size=4", "cfg.min_replacement_rate=2", "cfg.excerpt_duration=2.0",
-        "cfg.patience=5", "evaluate=False", "progress=False", "seed=7"]
+        "cfg.patience=5", "evaluate=False", "cfg.litert_export=False", "progress=False", "seed=7"]
 
 
 def start_workers(arguments, cwd, count=2, ports=None):
