@@ -1,19 +1,22 @@
 """Separation speed on a 3-minute 44.1 kHz stereo file: whole commands and the library in process; peak memory.
 
-    python -m bench.separate_speed [--minutes 3] [--memory-minutes 10] [--repeats 7]
+    python -m bench.separate_speed [--minutes 3] [--memory-minutes 10] [--repeats 7] [--baseline REV]
 
 The separator has the paper's architecture (weights do not change its speed). Whole-process rows time
 ``Separate.py`` from start to written files, as a user waits for it, on each engine (LiteRT, the default,
-and TensorFlow) and precision, on the 3-minute song and on a 1-second file. In-process rows time
-``Separator.separate_to_file`` and the network alone, comparing the inference window, chunked against
-one-piece separation, and the full-band output (the default) against the band-limited one.
+and TensorFlow) and precision, on the 3-minute song and on a 1-second file; with ``--baseline REV`` the
+default rows are also timed for the project as it was at git revision REV, in turn with today's. In-process
+rows time ``Separator.separate_to_file`` and the network alone, comparing the inference window, chunked
+against one-piece separation, and the full-band output (the default) against the band-limited one. The
+breakdown rows time each stage of the default separation alone, one after the other on one thread.
 """
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
 import tempfile
-from typing import Dict, List, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -45,37 +48,126 @@ def paper_separator(folder: str) -> str:
     return path
 
 
-def separate_command(model: str, song: str, out: str, *options: str) -> Tuple[float, float]:
-    """Wall seconds and peak resident memory (GiB) of Separate.py on a file, as a process of its own."""
-    command = [sys.executable, os.path.join(ROOT, "bench", "peak_memory.py"), os.path.join(ROOT, "Separate.py"),
+def separate_command(model: str, song: str, out: str, *options: str, root: str = ROOT) -> Tuple[float, float]:
+    """Wall seconds and peak resident memory (GiB) of Separate.py (the one in ``root``) on a file, as a process
+    of its own."""
+    command = [sys.executable, os.path.join(ROOT, "bench", "peak_memory.py"), os.path.join(root, "Separate.py"),
                song, "-o", out, "--checkpoint", model, "--no-progress", *options]
     with Timer() as timer:
-        result = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=ROOT))
+        result = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=root))
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
     return timer.seconds, float(result.stdout.split()[-1])
 
 
-def whole_process_rows(model: str, songs: Dict[str, Tuple[str, float]], out: str, repeats: int) -> List[List]:
-    """Rows of Separate.py's wall time and peak memory, each network on each file, runs taken in turn."""
+NETWORKS = [("litert", "auto", ()), ("litert", "float32", ()), ("litert", "auto", ("--network-channels", "mid")),
+            ("tensorflow", "auto", ()), ("tensorflow", "float32", ())]  # engine, precision, other options
+
+
+@contextlib.contextmanager
+def baseline_checkout(revision: Optional[str], folder: str) -> Iterator[Optional[Tuple[str, str]]]:
+    """``(revision, checkout)`` of the project at a git revision (a temporary worktree), or None without one."""
+    if not revision:
+        yield None
+        return
+    checkout = os.path.join(folder, "baseline")
+    subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", "-q", checkout, revision], check=True)
+    try:
+        yield revision, checkout
+    finally:
+        subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", checkout], check=False)
+
+
+def whole_process_rows(model: str, songs: Dict[str, Tuple[str, float]], out: str, repeats: int,
+                       baseline: Optional[Tuple[str, str]] = None) -> List[List]:
+    """Rows of Separate.py's wall time and peak memory, each network on each file, runs taken in turn;
+    ``baseline``: ``(revision, checkout)``, whose Separate.py is timed too with the default options."""
     from Utils.hardware import auto_precision
-    networks = [("litert", "auto"), ("litert", "float32"), ("tensorflow", "auto"), ("tensorflow", "float32")]
     peaks: Dict[Tuple, List[float]] = {}
     cases = {}
+    versions = [("", ROOT)] + ([(f" at {baseline[0]}", baseline[1])] if baseline else [])
     for label, (song, seconds) in songs.items():
-        for engine, precision in networks:
-            key = (label, seconds, engine, precision)
-            peaks[key] = []
-            cases[key] = lambda song=song, key=key, engine=engine, precision=precision: peaks[key].append(
-                separate_command(model, song, out, "--engine", engine, "--precision", precision)[1])
+        for engine, precision, options in NETWORKS:
+            for version, root in versions if (engine, precision, options) == NETWORKS[0] else versions[:1]:
+                key = (label, seconds, engine, precision, options, version)
+                peaks[key] = []
+                cases[key] = lambda song=song, key=key, root=root: peaks[key].append(separate_command(
+                    model, song, out, "--engine", key[2], "--precision", key[3], *key[4], root=root)[1])
     rows = []
-    for (label, seconds, engine, precision), times in interleaved(cases, repeats).items():
+    for key, times in interleaved(cases, repeats).items():
+        label, seconds, engine, precision, options, version = key
         used = auto_precision(engine) if precision == "auto" else precision
         median = float(np.median(times))
-        rows.append([f"whole process: Separate.py --engine {engine} --precision {precision} ({used}), {label}",
-                     "default", f"{median:.2f}", f"{seconds / median:.1f}",
-                     f"{seconds / max(times):.0f}-{seconds / min(times):.0f}",
-                     f"{max(peaks[(label, seconds, engine, precision)]):.2f}"])
+        rows.append([f"whole process{version}: Separate.py --engine {engine} --precision {precision} ({used})"
+                     f"{''.join(' ' + option for option in options)}, {label}", "default", f"{median:.2f}",
+                     f"{seconds / median:.1f}", f"{seconds / max(times):.0f}-{seconds / min(times):.0f}",
+                     f"{max(peaks[key]):.2f}"])
+    return rows
+
+
+def stage_rows(model: str, song: str, seconds: float, repeats: int) -> List[List]:
+    """Where the default separation's time goes: each stage alone on one thread (the separator overlaps them on
+    two), the song in one piece; and the start-up (imports and opening the network) as a process of its own."""
+    from Models.band_outputs import FULL_BAND_FRAMES
+    from Models.full_band import InputGrid, masks_on_input_grid, own_share, ratio_masks, synthesise, windowed_frames
+    from Models.separator import Separator
+    from Utils import audio as audio_io
+    from Utils.fft import irfft, rfft
+    from Utils.spectral import stft_numpy, to_model_space
+    separator = Separator.from_checkpoint(model, precision="auto")
+    settings, state = separator.settings, {}
+    rate = audio_io.info(song).sample_rate
+    grid = InputGrid.for_input(rate, settings["sample_rate"], settings["n_fft"], settings["hop"])
+    start_up = [sys.executable, "-c", "import Separate, tqdm; from Models.separator import Separator; "
+                f"Separator.from_checkpoint({model!r}, precision='auto')"]
+
+    def blocks(count: int):
+        return [(first, min(first + FULL_BAND_FRAMES, count)) for first in range(0, count, FULL_BAND_FRAMES)]
+
+    def input_stft():
+        audio = np.ascontiguousarray(state["audio"].T)
+        count = grid.frame_count(audio.shape[1])
+        padded = np.pad(audio, [(0, 0), (grid.hop, (count + 1) * grid.hop - audio.shape[1] - grid.hop)])
+        state["segments"] = [padded[:, a * grid.hop:(b + 1) * grid.hop] for a, b in blocks(count)]
+        state["spectra"] = [rfft(windowed_frames(segment, grid)) for segment in state["segments"]]
+
+    def masks():
+        magnitudes = np.expm1(np.stack([state["estimates"][source] for source in separator.sources]))
+        model_masks = ratio_masks(magnitudes)
+        count = sum(len(spectrum[0]) for spectrum in state["spectra"])
+        state["masks"] = [masks_on_input_grid(model_masks, 0, grid, frames, "average") for frames in blocks(count)]
+
+    def inverse_stft():  # as the separator: every source but the last inverted, the last the input's share less those
+        state["outputs"] = []
+        for segment, spectrum, on_grid in zip(state["segments"], state["spectra"], state["masks"]):
+            inverted = synthesise(irfft(spectrum[None] * on_grid[:-1], grid.n_fft), grid)
+            state["outputs"].append(np.concatenate([inverted, (own_share(segment, grid) - inverted.sum(0))[None]]))
+
+    def write():
+        for index, source in enumerate(separator.sources):
+            with audio_io.AudioWriter(os.path.join(os.path.dirname(song), f"stage_{source}.wav"), rate, 2) as writer:
+                for output in state["outputs"]:
+                    writer.write(np.ascontiguousarray(output[index].T))
+
+    stages = {
+        "start-up: Python, imports and opening the network (a process of its own)":
+            lambda: subprocess.run(start_up, check=True, capture_output=True, cwd=ROOT),
+        "decode": lambda: state.update(audio=audio_io.load(song, clip=False)),
+        "resample to the model's rate": lambda: state.update(
+            resampled=audio_io.resample(state["audio"], rate, settings["sample_rate"])),
+        "STFT at the model's rate": lambda: state.update(
+            spectrum=to_model_space(np.abs(stft_numpy(state["resampled"].T, settings["n_fft"], settings["hop"])))),
+        "network (both channels)": lambda: state.update(estimates=separator.separate_magnitude(state["spectrum"])),
+        "STFT at the input's rate": input_stft,
+        "masks (ratio, onto the input's grid)": masks,
+        "inverse STFT of the masked spectra": inverse_stft,
+        "write (float wav)": write,
+    }
+    rows = []
+    for label, times in interleaved(stages, repeats).items():
+        median = float(np.median(times))
+        rows.append([f"stage: {label}", separator.geometry.output_shape[1], f"{median:.2f}", "-",
+                     f"{min(times):.2f}-{max(times):.2f} s", "-"])
     return rows
 
 
@@ -118,12 +210,14 @@ def main(argv=None):
     parser.add_argument("--minutes", type=float, default=3.0)
     parser.add_argument("--memory-minutes", type=float, default=10.0)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--baseline", help="a git revision whose Separate.py is timed in turn with today's (a "
+                                           "temporary worktree of it)")
     args = parser.parse_args(argv)
     from bench.flops import forward_flops, peak_gflops
     from Models.build import build_separator
     from Models.saved_separator import load_separator_settings
     seconds = args.minutes * 60
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, baseline_checkout(args.baseline, folder) as baseline:
         model = paper_separator(folder)
         song, short, long_song = (os.path.join(folder, name) for name in ("song.wav", "short.wav", "long.wav"))
         make_song(song, args.minutes)
@@ -131,7 +225,9 @@ def main(argv=None):
         make_song(long_song, args.memory_minutes)
         out = os.path.join(folder, "out")
         rows = whole_process_rows(model, {f"{args.minutes:g}-minute stereo 44.1 kHz song": (song, seconds),
-                                          f"{SECOND_FILE:g}-second file": (short, SECOND_FILE)}, out, args.repeats)
+                                          f"{SECOND_FILE:g}-second file": (short, SECOND_FILE)}, out, args.repeats,
+                                  baseline)
+        rows += stage_rows(model, song, seconds, args.repeats)
         rows += in_process_rows(model, song, seconds, args.repeats)
         for options, label in (((), "litert auto, default chunks, full band"),
                                (("--chunk-seconds", "0"), "litert auto, in one piece, full band"),
@@ -151,13 +247,15 @@ def main(argv=None):
            ["what", "output frames per window", "seconds, median", "real-time factor, median (or value)", "range",
             "peak memory (GiB)"],
            rows, f"python -m bench.separate_speed --minutes {args.minutes:g} --memory-minutes {args.memory_minutes:g}"
-           f" --repeats {args.repeats}",
+           f" --repeats {args.repeats}" + (f" --baseline {args.baseline}" if args.baseline else ""),
            f"Median and range of {args.repeats} runs of each row, taken in turn (round robin) so that drifts in the "
            "machine's speed touch every row alike. Whole-process rows: Separate.py from its start to its written "
            "files (imports, reading, separation, writing; the network's LiteRT exports exist, as Training.py "
            "writes them), with the process's own peak resident memory. In-process rows: after a warm-up run; the "
-           "network rows count both channels' audio. Targets (2 cores): the 3-minute song in at most 2 s as a "
-           "whole process, under 1 GB; a 10-minute file under 2 GB; 100x real time in float32 in process. "
+           "network rows count both channels' audio. Stage rows: each stage of the default separation alone, on "
+           "one thread but the network's (the separator overlaps them; their sum is more than a whole process's "
+           "time). Targets (2 cores): the 3-minute song in at most 1.0 s as a whole process (1.5 s in float32), "
+           "under 1 GB; a 1-second file in 0.25 s; a 10-minute file under 2 GB. "
            "Peak in the same run: " + ", ".join(f"{k}: {v:.1f} GFLOP/s" for k, v in peaks.items()) + ".")
 
 
