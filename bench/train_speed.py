@@ -1,12 +1,21 @@
 """Separator steps per second for cfg.sup and cfg.semi_sup, the time spent waiting for input, and FLOP efficiency.
 
-    python -m bench.train_speed [--steps N] [--configs paper,demo]
+    python -m bench.train_speed [--steps N] [--configs paper,demo] [--runs 5] [--xla]
+
+With ``--runs N`` each row is measured in N processes of its own, one after the other (a process's thread
+pools and kernels are chosen once, so that a slow process stays slow): the table gives the median and the
+spread (slowest to fastest, as a share of the median). ``--xla`` adds each row with the train step compiled
+by XLA (``jit_compile``).
 """
 import argparse
+import json
 import os
+import subprocess
+import sys
 import time
 
 import keras
+import numpy as np
 
 from bench.common import Timer, demo_corpus, report
 
@@ -25,7 +34,7 @@ def step_flops(model, config) -> float:
     return critic_updates + separator_update
 
 
-def measure(label: str, semi: bool, steps: int):
+def measure(label: str, semi: bool, steps: int, xla: bool = False):
     import tensorflow as tf
 
     from Input.streams.memory import stream_source_for
@@ -36,6 +45,7 @@ def measure(label: str, semi: bool, steps: int):
     from bench.configs import config_for
     config = config_for(label, semi_supervised=semi)
     model, geometry = build_training_model(config)
+    model.jit_compile = xla
     partitions, settings = partitions_from_config(config), StreamSettings.from_config(config)
     source, _ = stream_source_for(partitions, config["sources"], semi, geometry, settings, config["stream_source"])
     data = TrainingInput(partitions, config["sources"], geometry, settings, 1, semi, config["n_critic"],
@@ -67,27 +77,72 @@ class StepClock(keras.callbacks.Callback):
             self.seconds = time.perf_counter() - self.start
 
 
+def measured_row(label: str, semi: bool, steps: int, xla: bool) -> dict:
+    """One row's figures, measured in this process."""
+    config, model, step, real_step, waiting = measure(label, semi, steps, xla)
+    return {"streams": config["stream_source"], "batch": config["batch_size"], "compute": 1 / step,
+            "with_input": 1 / real_step, "waiting": waiting, "gflops": step_flops(model, config) / step / 1e9}
+
+
+def row_in_processes(label: str, semi: bool, steps: int, xla: bool, runs: int) -> dict:
+    """The row measured in ``runs`` processes of its own: the median of each figure, and the spread of
+    'compute' (slowest to fastest over the median)."""
+    results = []
+    for _ in range(runs):
+        command = [sys.executable, "-m", "bench.train_speed", "--one", json.dumps([label, semi, steps, xla])]
+        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        results.append(json.loads(output.strip().splitlines()[-1]))
+    median = {key: float(np.median([r[key] for r in results])) for key in ("compute", "with_input", "waiting", "gflops")}
+    compute = [r["compute"] for r in results]
+    return dict(results[0], **median, spread=(max(compute) - min(compute)) / median["compute"], each=compute)
+
+
 def main(argv=None):
     from bench.flops import peak_gflops
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--configs", default="paper,demo")
+    parser.add_argument("--runs", type=int, default=1, help="processes per row (median and spread)")
+    parser.add_argument("--xla", action="store_true", help="also each row with jit_compile")
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # a child process: one row, printed as JSON
     args = parser.parse_args(argv)
+    if args.one:
+        print(json.dumps(measured_row(*json.loads(args.one))))
+        return
     demo_corpus()
     peaks = peak_gflops()
     rows = []
     for label in args.configs.split(","):
         for semi in (False, True):
-            steps = max(2, args.steps // (4 if label == "paper" else 1))
-            config, model, step, real_step, waiting = measure(label, semi, steps)
-            gflops = step_flops(model, config) / step / 1e9
-            rows.append([label, "semi_sup" if semi else "sup", config["stream_source"], config["batch_size"], steps,
-                         1 / step, config["batch_size"] / step, 1 / real_step, f"{100 * waiting:.1f}%", gflops])
-    report("train_speed", "Training throughput", ["config", "method", "streams", "batch", "steps", "steps/s (compute)",
-           "examples/s", "steps/s (with input)", "waiting for input", "achieved GFLOP/s"], rows,
-           f"python -m bench.train_speed --steps {args.steps} --configs {args.configs}",
+            for xla in (False, True) if args.xla else (False,):
+                steps = max(2, args.steps // (4 if label == "paper" else 1))
+                row = (row_in_processes(label, semi, steps, xla, args.runs) if args.runs > 1
+                       else dict(measured_row(label, semi, steps, xla), spread=None, each=[]))
+                rows.append([label, "semi_sup" if semi else "sup", "on" if xla else "off", row["streams"], row["batch"],
+                             steps, row["compute"], row["batch"] * row["compute"], row["with_input"],
+                             f"{100 * row['waiting']:.1f}%", row["gflops"],
+                             "-" if row["spread"] is None else f"{100 * row['spread']:.0f}%",
+                             " ".join(f"{value:.3g}" for value in row["each"]) or "-"])
+    report("train_speed", "Training throughput", ["config", "method", "XLA", "streams", "batch", "steps",
+           "steps/s (compute)", "examples/s", "steps/s (with input)", "waiting for input", "achieved GFLOP/s",
+           "spread", "each process's steps/s"], rows,
+           f"python -m bench.train_speed --steps {args.steps} --configs {args.configs} --runs {args.runs}"
+           + (" --xla" if args.xla else ""),
            "Peak in the same run: " + ", ".join(f"{k}: {v:.1f} GFLOP/s" for k, v in peaks.items()) +
-           ". 'compute' repeats one batch from memory; 'with input' reads the real streams; waiting = 1 - compute/with input.")
+           ". 'compute' repeats one batch from memory; 'with input' reads the real streams; waiting = 1 - compute/with "
+           "input. With several processes per row: medians, and the spread of 'compute' (slowest to fastest over the "
+           "median). " + tensorflow_settings())
+
+
+def tensorflow_settings() -> str:
+    """The settings that decide TensorFlow's CPU speed here: its version, oneDNN, thread pools."""
+    import tensorflow as tf
+    from Utils.hardware import cpu_flags
+    onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on where the CPU has AVX-512)")
+    return (f"TensorFlow {tf.__version__}, TF_ENABLE_ONEDNN_OPTS {onednn}, AVX-512 "
+            f"{'yes' if 'avx512f' in cpu_flags() else 'no'}, threads: intra-op "
+            f"{tf.config.threading.get_intra_op_parallelism_threads() or 'default'}, inter-op "
+            f"{tf.config.threading.get_inter_op_parallelism_threads() or 'default'}.")
 
 
 if __name__ == "__main__":
