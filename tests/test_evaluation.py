@@ -1,5 +1,6 @@
 """Evaluation, separation and run comparison on real files, with a trained demo model."""
 import json
+import logging
 import os
 import signal
 import time
@@ -10,7 +11,7 @@ import soundfile
 
 from Evaluation.scores import bss_scores
 from Runs.folders import newest_run_folder
-from tests.conftest import run_script, start_script, stop_message, write_tone
+from tests.conftest import demo_partitions, run_script, start_script, stop_message, write_tone
 from Utils import audio as audio_io
 from Utils.hardware import auto_precision
 
@@ -193,20 +194,26 @@ def test_loud_input_written_as_flac_warns_of_clipping_with_its_peak(trained_run,
     assert warnings and all("was clipped by flac; wav keeps it" in line and "dBFS" in line for line in warnings)
 
 
-def test_a_silent_estimate_is_scored_nan_with_a_warning_and_the_evaluation_completes(trained_run, workdir, tmp_path):
+def test_a_silent_estimate_is_scored_nan_with_a_warning_and_the_evaluation_completes(trained_run, mini_demo, tmp_path,
+                                                                                    caplog):
     """A dead vocal head (a diverged run): museval refuses silent estimates; the evaluation must still finish."""
+    from Evaluation.scores import evaluate_tracks
+    from Input.datasets.track import read_role
     from Models.build import load_separator_weights, save_separator
     from Models.saved_separator import load_separator_settings
+    from Models.separator import Separator
     _, folder, _ = trained_run
     model = load_separator_weights(str(folder / "best_separator.keras"))
     kernel, bias = model.get_layer("vocals").get_weights()
     model.get_layer("vocals").set_weights([np.zeros_like(kernel), np.full_like(bias, -1.0)])
     save_separator(model, load_separator_settings(str(folder / "best_separator.keras")), str(tmp_path / "dead.keras"))
-    result = run_script(["Evaluate.py", "with", "cfg.semi_sup", "cfg.demo", f"checkpoint={tmp_path / 'dead.keras'}",
-                         "partition=train_sup", "cfg.train_sup_songs=2", "progress=False"], cwd=workdir)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stderr.count("silent estimate (separator/vocals), scored as NaN") == 2
-    scores = json.loads(open(os.path.join(newest_run_folder(str(workdir / "runs")), "evaluation", "scores.json")).read())
+    separator = Separator.from_checkpoint(str(tmp_path / "dead.keras"), engine="tensorflow")
+    with caplog.at_level(logging.WARNING):
+        evaluate_tracks(separator, demo_partitions(str(mini_demo)).train_sup[:2], read_role, str(tmp_path / "evaluation"),
+                        progress=False)
+    assert caplog.text.count("silent estimate (separator/vocals), scored as NaN") == 2
+    scores = json.loads((tmp_path / "evaluation" / "scores.json").read_text())
+    assert len(scores["tracks"]) == 2
     for row in scores["tracks"]:
         assert np.isnan(row["methods"]["separator"]["vocals"]["SDR"])
         assert np.isfinite(row["methods"]["separator"]["accompaniment"]["SDR"])
