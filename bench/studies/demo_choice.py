@@ -58,12 +58,15 @@ def write_choice_results(name: str, title: str, column: str, rows: List, per_tra
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row) + " |" for row in rows]
     best = max(valid_means, key=valid_means.get)
+    songs = {(row[0], row[1]): row[4] for row in rows}  # (partition, domain) -> songs
+    counts = {partition: " and ".join(f"{songs[(partition, domain)]} {domain}" for domain in DOMAINS.values())
+              for partition in PARTITIONS}
     text = "\n".join([
         f"# {title}", "", f"Reproduce: `python -m bench.studies.{name}`", "",
         "Machine: " + ", ".join(f"{k} {v}" for k, v in machine().items()), "",
         f"{model}, scored with museval v4 at the songs' own rate and channels (SDR in dB; each song's median over "
-        "1 s windows, then the median and mean over songs). Validation: 3 studio and 4 stage songs; test: the "
-        "same numbers of other songs.", "", *lines, "",
+        f"1 s windows, then the median and mean over songs). Validation: {counts['valid']} songs; test: "
+        f"{counts['test']} other songs.", "", *lines, "",
         "Mean validation SDR over domains and sources: " + ", ".join(f"{c} {v:.2f}" for c, v in valid_means.items())
         + f". Best on the validation songs: **{best}**; the default (`{default[0]}`) is {default[1]}.", "",
         f"Per-song scores: `{name}.csv`.", ""])

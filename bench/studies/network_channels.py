@@ -12,7 +12,10 @@ songs are reported beside them. Writes ``bench/results/network_channels.{md,csv}
 import os
 from typing import Dict, List
 
-from bench.studies.demo_choice import choice_study, track_scores
+import numpy as np
+
+from bench.common import RESULTS
+from bench.studies.demo_choice import DOMAINS, choice_study, track_scores
 from Models.full_band import DEFAULT_NETWORK_CHANNELS, NETWORK_CHANNELS
 
 
@@ -36,11 +39,33 @@ def scores(workdir: str, run: str, partition: str, channels: str) -> List[Dict]:
     return track_scores(out)
 
 
+def paired_differences(csv_path: str) -> str:
+    """A markdown table of mid - each per partition, domain and source: the mean over songs, its 95% t
+    interval, and the songs where mid scored higher."""
+    import pandas as pd
+    from scipy import stats
+    scores = pd.read_csv(csv_path).pivot_table(index=["partition", "dataset", "track", "source"],
+                                               columns="network_channels", values="SDR").reset_index()
+    lines = ["| partition | domain | source | songs | mid - each, mean SDR (dB) | 95% t interval | mid higher |",
+             "|---|---|---|---|---|---|---|"]
+    for (partition, dataset, source), group in scores.groupby(["partition", "dataset", "source"], sort=False):
+        difference = (group["mid"] - group["each"]).dropna().to_numpy()
+        mean, count = difference.mean(), len(difference)
+        half = stats.t.ppf(0.975, count - 1) * difference.std(ddof=1) / np.sqrt(count)
+        lines.append(f"| {partition} | {DOMAINS[dataset]} | {source} | {count} | {mean:+.2f} | "
+                     f"[{mean - half:+.2f}, {mean + half:+.2f}] | {int((difference > 0).sum())} of {count} |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
-    choice_study(__doc__.split("\n\n")[0], argv, "network_channels", "The network on each channel or on "
-                 "their mean (mid), on the demo corpus's stereo songs", "network channels", NETWORK_CHANNELS, scores,
+    choice_study(__doc__.split("\n\n")[0], argv, "network_channels", "The network on each channel or on their mean "
+                 "(mid), on the demo corpus's stereo songs", "network channels", NETWORK_CHANNELS, scores,
                  ("Models.full_band.DEFAULT_NETWORK_CHANNELS", DEFAULT_NETWORK_CHANNELS),
                  ", float32, band extension `average`, mask rule `ratio`")
+    table = paired_differences(os.path.join(RESULTS, "network_channels.csv"))
+    with open(os.path.join(RESULTS, "network_channels.md"), "a") as handle:
+        handle.write("\n## Song by song: mid - each\n\n" + table + "\n")
+    print(table)
 
 
 if __name__ == "__main__":
