@@ -17,7 +17,7 @@ import time
 import keras
 import numpy as np
 
-from bench.common import Timer, demo_corpus, report
+from bench.common import demo_corpus, report
 
 
 def step_flops(model, config) -> float:
@@ -54,8 +54,10 @@ def measure(label: str, semi: bool, steps: int, xla: bool = False):
     first = next(iter(data))
     synthetic = tf.data.Dataset.from_tensors(first).repeat()
     model.fit(synthetic, steps_per_epoch=1, epochs=1, verbose=0)  # trace and build once
-    with Timer() as compute:
-        model.fit(synthetic, steps_per_epoch=steps, epochs=1, verbose=0)
+    # Steady steps only, as deep in a run: in some processes the first 2-3 s of steps ran a quarter slower
+    # (and fit's start took 0.5 s), which gave 11.8 instead of 16-19 steps/s when fit was timed whole.
+    compute = StepClock(warmup=max(3, steps // 3))
+    model.fit(synthetic, steps_per_epoch=steps + compute.warmup, epochs=1, verbose=0, callbacks=[compute])
     # Real streams: time only the steps after the excerpt caches have filled, as deep in an epoch.
     clock = StepClock(warmup=3)
     model.fit(data, steps_per_epoch=steps + clock.warmup, epochs=1, verbose=0, callbacks=[clock])
@@ -104,11 +106,12 @@ def main(argv=None):
     parser.add_argument("--configs", default="paper,demo")
     parser.add_argument("--runs", type=int, default=1, help="processes per row (median and spread)")
     parser.add_argument("--xla", action="store_true", help="also each row with jit_compile")
+    parser.add_argument("--name", default="train_speed", help="the result files' name (bench/results/NAME.md)")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # a child process: one row, printed as JSON
     args = parser.parse_args(argv)
     if args.one:
-        print(json.dumps(measured_row(*json.loads(args.one))))
-        return
+        print(json.dumps(measured_row(*json.loads(args.one))), flush=True)
+        os._exit(0)  # the figures are out; TensorFlow 2.16's teardown aborts here ("free(): invalid pointer")
     demo_corpus()
     peaks = peak_gflops()
     rows = []
@@ -123,11 +126,11 @@ def main(argv=None):
                              f"{100 * row['waiting']:.1f}%", row["gflops"],
                              "-" if row["spread"] is None else f"{100 * row['spread']:.0f}%",
                              " ".join(f"{value:.3g}" for value in row["each"]) or "-"])
-    report("train_speed", "Training throughput", ["config", "method", "XLA", "streams", "batch", "steps",
+    report(args.name, "Training throughput", ["config", "method", "XLA", "streams", "batch", "steps",
            "steps/s (compute)", "examples/s", "steps/s (with input)", "waiting for input", "achieved GFLOP/s",
            "spread", "each process's steps/s"], rows,
            f"python -m bench.train_speed --steps {args.steps} --configs {args.configs} --runs {args.runs}"
-           + (" --xla" if args.xla else ""),
+           + (" --xla" if args.xla else "") + (f" --name {args.name}" if args.name != "train_speed" else ""),
            "Peak in the same run: " + ", ".join(f"{k}: {v:.1f} GFLOP/s" for k, v in peaks.items()) +
            ". 'compute' repeats one batch from memory; 'with input' reads the real streams; waiting = 1 - compute/with "
            "input. With several processes per row: medians, and the spread of 'compute' (slowest to fastest over the "
