@@ -17,7 +17,7 @@ import time
 import keras
 import numpy as np
 
-from bench.common import demo_corpus, report
+from bench.common import ROOT, demo_corpus, report
 
 
 def step_flops(model, config) -> float:
@@ -92,7 +92,7 @@ def row_in_processes(label: str, semi: bool, steps: int, xla: bool, runs: int) -
     results = []
     for _ in range(runs):
         command = [sys.executable, "-m", "bench.train_speed", "--one", json.dumps([label, semi, steps, xla])]
-        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        output = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT).stdout
         results.append(json.loads(output.strip().splitlines()[-1]))
     median = {key: float(np.median([r[key] for r in results])) for key in ("compute", "with_input", "waiting", "gflops")}
     compute = [r["compute"] for r in results]
