@@ -371,9 +371,9 @@ class AudioWriter:
 
 
 class FloatWavFile:
-    """A float32 wav file written block by block, as ``soundfile.SoundFile(path, "w", ..., "FLOAT")`` writes it
-    (a ``fact`` chunk, as the format asks of non-PCM data), in a fifth of its time: the samples go to disk as
-    they are, and the header's sizes are filled in on :meth:`close`.
+    """A float32 wav file written block by block (IEEE float, with the ``fact`` chunk the format asks of non-PCM
+    data), in a fifth of libsndfile's time: the samples go to disk as they are, and the header's sizes are
+    filled in on :meth:`close`. libsndfile, ffmpeg and the tests read it back sample for sample.
 
     Args:
         path: the file to write.

@@ -4,7 +4,7 @@ In float32, scipy's pocketfft kernel runs the separator's transforms about twice
 (``np.fft.rfft`` of float32 frames, 2048 long, took 3.5 times as long here), but ``import scipy.fft``
 takes about 0.2 s (its array-API layer and its docstrings), an eighth of a whole separation. The
 kernel is a compiled module that needs none of that, so it is loaded from scipy's folder on its own;
-where it is missing or its interface differs (another scipy than requirements pin), numpy's FFT is
+where it is missing or does not load (another scipy than the one requirements pin), numpy's FFT is
 used: the same numbers to float32 rounding, only slower (a test holds both to numpy's).
 """
 import importlib.machinery
