@@ -90,6 +90,27 @@ def demo_model(description: str, argv=None) -> Tuple[str, str, str]:
     return args.workdir, trained_demo_run(args.workdir), "`make demo`'s model (seed 1, trained once and kept)"
 
 
+def library_scores(workdir: str, run: str, partition: str, folder: str, **options) -> List[Dict]:
+    """Per-track scores (``scores.json`` rows) of ``run``'s best model on a partition of the demo corpus, separated
+    through the library in float32 with the Separator's ``options``; the evaluation is kept in ``workdir/folder``."""
+    from Config import resolve
+    from Evaluation.scores import evaluate_tracks
+    from Input.datasets.partition import partitions_from_config
+    from Input.datasets.track import read_role
+    from Models.separator import Separator
+    previous = os.getcwd()
+    os.chdir(workdir)  # cfg.demo's dataset roots are relative (data/demo)
+    try:
+        partitions = partitions_from_config(dict(resolve(["cfg.semi_sup", "cfg.demo"]), resampled_cache=None))
+        separator = Separator.from_checkpoint(os.path.join(run, "best_separator.keras"), precision="float32",
+                                              **options)
+        out = os.path.join(workdir, folder, partition)
+        evaluate_tracks(separator, getattr(partitions, partition), read_role, out, progress=False)
+    finally:
+        os.chdir(previous)
+    return track_scores(out)
+
+
 def track_scores(evaluation: str) -> List[Dict]:
     """The per-track rows of an evaluation folder's ``scores.json``."""
     with open(os.path.join(evaluation, "scores.json")) as handle:

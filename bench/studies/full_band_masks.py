@@ -12,29 +12,14 @@ songs are reported beside them. Writes ``bench/results/full_band_masks.{md,csv}`
 import os
 from typing import Dict, List
 
-from bench.studies.demo_choice import choice_study, track_scores
+from bench.studies.demo_choice import choice_study, library_scores
 from Models.full_band import DEFAULT_MASK_RULE, MASK_RULES
 
 
 
 def scores(workdir: str, run: str, partition: str, rule: str) -> List[Dict]:
     """Per-track scores (``scores.json`` rows) of ``run`` on a partition with one mask rule, through the library."""
-    from Config import resolve
-    from Input.datasets.partition import partitions_from_config
-    from Input.datasets.track import read_role
-    from Models.separator import Separator
-    from Evaluation.scores import evaluate_tracks
-    previous = os.getcwd()
-    os.chdir(workdir)  # cfg.demo's dataset roots are relative (data/demo)
-    try:
-        partitions = partitions_from_config(dict(resolve(["cfg.semi_sup", "cfg.demo"]), resampled_cache=None))
-        separator = Separator.from_checkpoint(os.path.join(run, "best_separator.keras"), precision="float32",
-                                              mask_rule=rule)
-        out = os.path.join(workdir, "full_band_masks", partition, rule)
-        evaluate_tracks(separator, getattr(partitions, partition), read_role, out, progress=False)
-    finally:
-        os.chdir(previous)
-    return track_scores(out)
+    return library_scores(workdir, run, partition, os.path.join("full_band_masks", rule), mask_rule=rule)
 
 
 def main(argv=None):

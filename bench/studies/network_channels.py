@@ -15,28 +15,14 @@ from typing import Dict, List
 import numpy as np
 
 from bench.common import RESULTS
-from bench.studies.demo_choice import DOMAINS, choice_study, track_scores
+from bench.studies.demo_choice import DOMAINS, choice_study, library_scores
 from Models.full_band import DEFAULT_NETWORK_CHANNELS, NETWORK_CHANNELS
 
 
 def scores(workdir: str, run: str, partition: str, channels: str) -> List[Dict]:
     """Per-track scores (``scores.json`` rows) of ``run`` on a partition, the network hearing ``channels``."""
-    from Config import resolve
-    from Input.datasets.partition import partitions_from_config
-    from Input.datasets.track import read_role
-    from Models.separator import Separator
-    from Evaluation.scores import evaluate_tracks
-    previous = os.getcwd()
-    os.chdir(workdir)  # cfg.demo's dataset roots are relative (data/demo)
-    try:
-        partitions = partitions_from_config(dict(resolve(["cfg.semi_sup", "cfg.demo"]), resampled_cache=None))
-        separator = Separator.from_checkpoint(os.path.join(run, "best_separator.keras"), precision="float32",
-                                              network_channels=channels)
-        out = os.path.join(workdir, "network_channels", partition, channels)
-        evaluate_tracks(separator, getattr(partitions, partition), read_role, out, progress=False)
-    finally:
-        os.chdir(previous)
-    return track_scores(out)
+    return library_scores(workdir, run, partition, os.path.join("network_channels", channels),
+                          network_channels=channels)
 
 
 def paired_differences(csv_path: str) -> str:
