@@ -395,7 +395,8 @@ class FloatWavFile:
             self.sample_rate * self.channels * 4, self.channels * 4, 32, 0, b"fact", 4, self.frames, b"data", data))
 
     def write(self, block: np.ndarray) -> None:
-        """Appends ``(samples, channels)`` float32 samples."""
+        """Appends ``(samples, channels)`` samples: float, or int16 scaled to full scale (as the ffmpeg formats are)."""
+        block = block / 32768.0 if block.dtype == np.int16 else block
         if (self.frames + len(block)) * self.channels * 4 > self.LIMIT:
             raise OSError(errno.EFBIG, "a wav file holds at most 4 GiB; write flac instead")
         np.ascontiguousarray(block, "<f4").tofile(self._handle)  # little-endian, as wav is
