@@ -47,6 +47,17 @@ def test_save_roundtrip_keeps_samples(tmp_path):
         assert np.array_equal(audio_io.load(str(tmp_path / name), clip=False), audio)
 
 
+@pytest.mark.parametrize("extension", ["wav", "mp3"])
+def test_int16_blocks_in_a_float_file_are_scaled_to_full_scale(tmp_path, extension):
+    samples = (np.arange(-8, 8) * 4000).astype(np.int16)[:, None].repeat(100, axis=0)
+    with audio_io.AudioWriter(str(tmp_path / f"x.{extension}"), 8000, 1) as writer:
+        writer.write(samples)
+    back = audio_io.load(str(tmp_path / f"x.{extension}"), clip=False)
+    assert abs(np.abs(back).max() - 32000 / 32768) < 0.05  # the loudest sample, -32000, at its level
+    if extension == "wav":
+        assert np.array_equal(back, samples / np.float32(32768))
+
+
 @pytest.mark.parametrize("extension", ["wav", "flac", "mp3"])
 def test_writing_in_blocks_gives_the_file_written_at_once(tmp_path, extension):
     audio = write_tone(tmp_path / "t.wav", seconds=3.0, rate=44100, channels=2)
