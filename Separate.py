@@ -90,8 +90,6 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"error: {other} and {source_path} would both be written to {folder}; "
                   f"separate them into different -o folders (nothing was written)", file=sys.stderr)
             return 2
-    from tqdm import tqdm
-
     from Models.separator import Separator
     from Utils.audio import AudioReadError, DiskFullError
     from Runs.folders import resolve_checkpoint
@@ -113,21 +111,25 @@ def main(argv: Optional[List[str]] = None) -> int:
     network = f"network on {separator.engine.name} in {separator.precision}" + (
         " (--precision auto)" if args.precision == "auto" else "")
     progress = not args.no_progress and sys.stdout.isatty()  # bars on a terminal only, on stdout: stderr is for errors
+    if progress:
+        from tqdm import tqdm
+        files, say = tqdm(args.inputs, desc="separating", unit="file", file=sys.stdout, leave=False), tqdm.write
+    else:  # tqdm is not even imported
+        files, say = args.inputs, print
     failed = finished = 0
     try:
-        for source_path in tqdm(args.inputs, desc="separating", unit="file", disable=not progress, file=sys.stdout,
-                                leave=False):
+        for source_path in files:
             try:
                 separator.separate_to_file(source_path, args.out, args.format, progress=progress)
             except AudioReadError as error:
-                tqdm.write(f"skipping {error}", file=sys.stderr)
+                say(f"skipping {error}", file=sys.stderr)
                 failed += 1
             except DiskFullError as error:  # every later file would fail the same way
                 print(f"error: {error}; stopped after {finished - failed} of {len(args.inputs)} files (nothing "
                       f"of {source_path} was kept): free some space or choose another -o", file=sys.stderr)
                 return 1
             except OSError as error:  # the output could not be written (a format that cannot hold it, a name taken...)
-                tqdm.write(f"could not write the sources of {source_path}: {error}", file=sys.stderr)
+                say(f"could not write the sources of {source_path}: {error}", file=sys.stderr)
                 failed += 1
             finished += 1
     except KeyboardInterrupt:

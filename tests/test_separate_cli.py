@@ -82,3 +82,19 @@ def test_the_mid_channel_without_full_band_is_refused(capsys):
         Separate.parse_arguments(["song.wav", "--network-channels", "mid", "--band-extension", "none"])
     assert stop.value.code == 2 and "--network-channels mid" in capsys.readouterr().err
     assert Separate.parse_arguments(["song.wav", "--network-channels", "mid"]).network_channels == "mid"
+
+
+def test_a_terminal_gets_progress_bars_and_a_bad_file_is_still_one_line(separate_here, trained_run, tmp_path,
+                                                                         monkeypatch):
+    import sys
+    _, folder, _ = trained_run
+    write_tone(tmp_path / "song.wav", seconds=3.0)
+    (tmp_path / "bad.wav").write_bytes(b"not audio")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)  # as on a terminal: the bars go to stdout
+    result = separate_here([tmp_path / "song.wav", tmp_path / "bad.wav", "-o", tmp_path / "out", "--checkpoint", folder],
+                           tmp_path)
+    assert result.returncode == 1
+    assert "separating" in result.stdout and "/3 s" in result.stdout  # the files' bar and the song's seconds
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and errors[0].startswith(f"skipping {tmp_path / 'bad.wav'}")
+    assert sorted(os.listdir(tmp_path / "out" / "song")) == ["accompaniment.wav", "vocals.wav"]
