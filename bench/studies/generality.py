@@ -132,6 +132,8 @@ def matrix_tables(rows: List[List], complete: bool) -> List[str]:
     """Markdown lines: per selection rule, unpaired family and source down, test family across."""
     def cell(r: List) -> str:
         mean = ("**%.2f**" if complete and (r[6] > 0 or r[7] < 0) else "%.2f") % r[5]
+        if r[4] < 2:  # no interval from one seed
+            return f"{mean}, {r[4]} seed"
         return f"{mean} [{r[6]:.2f}, {r[7]:.2f}] / [{r[8]:.2f}, {r[9]:.2f}], {r[4]} seeds"
 
     lines = []
