@@ -91,7 +91,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                   f"separate them into different -o folders (nothing was written)", file=sys.stderr)
             return 2
     from Models.separator import Separator
-    from Utils.audio import AudioReadError, DiskFullError
+    from Utils.audio import AudioReadError
+    from Utils.audio_writer import DiskFullError
     from Runs.folders import resolve_checkpoint
 
     try:

@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from Utils import audio as audio_io
+from Utils import audio_writer
 from Utils.files import safe_name
 
 EXCERPT_SECONDS = 12.0   # what each player holds: the demo's report stays under 20 MB
@@ -55,12 +55,12 @@ def write_song_media(folder: str, song: str, rate: int, signals: Dict[str, np.nd
     start, stop = loudest_excerpt(signals[excerpt_role], rate)
     song_id = url_name(song)
     clips = {}
-    compressed = rate in audio_io.FORMAT_LIMITS[".mp3"][1]  # else (the paper's 8192 Hz) 16-bit wav, small anyway
+    compressed = rate in audio_writer.FORMAT_LIMITS[".mp3"][1]  # else (the paper's 8192 Hz) 16-bit wav, small anyway
     for role, audio in signals.items():
         relative = f"clips/{song_id}/{url_name(role)}.{'mp3' if compressed else 'wav'}"
         clip = np.clip(audio[start:stop, :2], -1.0, 1.0)
         clip = clip.astype(np.float32) if compressed else np.round(clip * 32767).astype(np.int16)
-        audio_io.save(os.path.join(folder, relative), clip, rate, bitrate=CLIP_BITRATE if compressed else None)
+        audio_writer.save(os.path.join(folder, relative), clip, rate, bitrate=CLIP_BITRATE if compressed else None)
         clips[role] = relative
     image = f"images/{song_id}.jpg"  # a tenth of a PNG's size
     spectrogram_image({role: audio[start:stop] for role, audio in signals.items()}, rate, band_edge,

@@ -30,6 +30,7 @@ from Models.full_band import (BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION, DEFAULT_M
                               MASK_RULES, NETWORK_CHANNELS)
 from Models.saved_separator import load_separator_settings
 from Utils import audio as audio_io
+from Utils import audio_writer
 from Utils.files import output_folder, safe_name
 
 BATCH_FRAMES = 2048  # output frames per network call by default (64 s at 8192 Hz / hop 256): bounds memory
@@ -301,7 +302,7 @@ class Separator:
         each source's peak in ``peaks``."""
         folder = os.path.dirname(next(iter(paths.values())))
         with contextlib.ExitStack() as files:
-            writers = {source: files.enter_context(audio_io.AudioWriter(path, header.sample_rate, mixture.shape[1]))
+            writers = {source: files.enter_context(audio_writer.AudioWriter(path, header.sample_rate, mixture.shape[1]))
                        for source, path in paths.items()}
             encoders = files.enter_context(concurrent.futures.ThreadPoolExecutor(len(writers)))  # side by side
 

@@ -1,4 +1,4 @@
-"""Utilities that know nothing of the model or the runs: audio I/O (``audio``), the STFT and the log1p
-normalisation (``spectral``), files written whole (``files``), processes (``process``), the machine
-(``hardware``), TensorFlow's native start-up lines (``native_logs``) and the config's value checks
-(``config_check``)."""
+"""Utilities that know nothing of the model or the runs: reading and writing audio (``audio``,
+``audio_writer``), the STFT and the log1p normalisation (``spectral``) with its FFTs (``fft``), files
+written whole (``files``), processes (``process``), the machine (``hardware``), TensorFlow's native
+start-up lines (``native_logs``) and the config's value checks (``config_check``)."""

@@ -27,12 +27,12 @@ SECOND_FILE = 1.0  # seconds of the short file: what a user waits for when the a
 
 def make_song(path: str, minutes: float) -> None:
     """A stereo 44.1 kHz song of chords and noise bursts (content does not matter for speed)."""
-    from Utils import audio as audio_io
+    from Utils import audio_writer
     rate, rng = 44100, np.random.default_rng(0)
     t = np.arange(int(minutes * 60 * rate)) / rate
     left = 0.2 * np.sin(2 * np.pi * 220 * t) + 0.1 * np.sin(2 * np.pi * 277 * t) + 0.02 * rng.standard_normal(t.size)
     right = 0.2 * np.sin(2 * np.pi * 330 * t) + 0.02 * rng.standard_normal(t.size)
-    audio_io.save(path, np.stack([left, right], 1).astype(np.float32), rate)
+    audio_writer.save(path, np.stack([left, right], 1).astype(np.float32), rate)
 
 
 def paper_separator(folder: str) -> str:
@@ -112,6 +112,7 @@ def stage_rows(model: str, song: str, seconds: float, repeats: int) -> List[List
     from Models.full_band import InputGrid, masks_on_input_grid, own_share, ratio_masks, synthesise, windowed_frames
     from Models.separator import Separator
     from Utils import audio as audio_io
+    from Utils import audio_writer
     from Utils.fft import irfft, rfft
     from Utils.spectral import stft_numpy, to_model_space
     separator = Separator.from_checkpoint(model, precision="auto")
@@ -145,7 +146,7 @@ def stage_rows(model: str, song: str, seconds: float, repeats: int) -> List[List
 
     def write():
         for index, source in enumerate(separator.sources):
-            with audio_io.AudioWriter(os.path.join(os.path.dirname(song), f"stage_{source}.wav"), rate, 2) as writer:
+            with audio_writer.AudioWriter(os.path.join(os.path.dirname(song), f"stage_{source}.wav"), rate, 2) as writer:
                 for output in state["outputs"]:
                     writer.write(np.ascontiguousarray(output[index].T))
 

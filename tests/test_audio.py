@@ -7,6 +7,7 @@ import pytest
 import soundfile
 
 from Utils import audio as audio_io
+from Utils import audio_writer
 from tests.conftest import small_disk, write_tone
 
 
@@ -27,7 +28,7 @@ def test_excerpt_is_resampled_downmixed_and_padded(tmp_path, name, rate, channel
 
 def test_mp3_is_read_through_ffmpeg(tmp_path):
     tone = write_tone(tmp_path / "t.wav", seconds=3.0, rate=44100, channels=2)
-    audio_io.save(str(tmp_path / "t.mp3"), tone, 44100)
+    audio_writer.save(str(tmp_path / "t.mp3"), tone, 44100)
     header = audio_io.info(str(tmp_path / "t.mp3"))
     assert header.channels == 2 and header.sample_rate == 44100 and abs(header.duration - 3.0) < 0.1
     excerpt = audio_io.load(str(tmp_path / "t.mp3"), offset=1.0, duration=0.5)
@@ -39,7 +40,7 @@ def test_save_roundtrip_keeps_samples(tmp_path):
     same bytes under a name that only ffmpeg reads)."""
     audio = (np.random.default_rng(0).standard_normal((1000, 2)) * 0.8).astype(np.float32)
     assert np.abs(audio).max() > 1.5
-    audio_io.save(str(tmp_path / "x.wav"), audio, 16000)
+    audio_writer.save(str(tmp_path / "x.wav"), audio, 16000)
     shutil.copy(tmp_path / "x.wav", tmp_path / "x.mp3")
     for name in ("x.wav", "x.mp3"):
         header = audio_io.info(str(tmp_path / name))
@@ -50,7 +51,7 @@ def test_save_roundtrip_keeps_samples(tmp_path):
 @pytest.mark.parametrize("extension", ["wav", "mp3"])
 def test_int16_blocks_in_a_float_file_are_scaled_to_full_scale(tmp_path, extension):
     samples = (np.arange(-8, 8) * 4000).astype(np.int16)[:, None].repeat(100, axis=0)
-    with audio_io.AudioWriter(str(tmp_path / f"x.{extension}"), 8000, 1) as writer:
+    with audio_writer.AudioWriter(str(tmp_path / f"x.{extension}"), 8000, 1) as writer:
         writer.write(samples)
     back = audio_io.load(str(tmp_path / f"x.{extension}"), clip=False)
     assert 0.5 < np.abs(back).max() < 1.1  # samples up to 32000 of 32768: near full scale, not 32000.0
@@ -61,8 +62,8 @@ def test_int16_blocks_in_a_float_file_are_scaled_to_full_scale(tmp_path, extensi
 @pytest.mark.parametrize("extension", ["wav", "flac", "mp3"])
 def test_writing_in_blocks_gives_the_file_written_at_once(tmp_path, extension):
     audio = write_tone(tmp_path / "t.wav", seconds=3.0, rate=44100, channels=2)
-    audio_io.save(str(tmp_path / f"whole.{extension}"), audio, 44100)
-    with audio_io.AudioWriter(str(tmp_path / f"blocks.{extension}"), 44100, 2) as writer:
+    audio_writer.save(str(tmp_path / f"whole.{extension}"), audio, 44100)
+    with audio_writer.AudioWriter(str(tmp_path / f"blocks.{extension}"), 44100, 2) as writer:
         for start in range(0, len(audio), 10000):
             writer.write(audio[start:start + 10000])
     whole, blocks = (audio_io.load(str(tmp_path / f"{name}.{extension}"), clip=False) for name in ("whole", "blocks"))
@@ -74,12 +75,12 @@ def test_writing_in_blocks_gives_the_file_written_at_once(tmp_path, extension):
 @pytest.mark.parametrize("extension", ["wav", "mp3"])
 def test_a_failed_write_leaves_no_file(tmp_path, extension):
     with pytest.raises(RuntimeError):
-        with audio_io.AudioWriter(str(tmp_path / f"x.{extension}"), 44100, 1) as writer:
+        with audio_writer.AudioWriter(str(tmp_path / f"x.{extension}"), 44100, 1) as writer:
             writer.write(np.zeros(44100, np.float32))
             raise RuntimeError("the separation failed")
     assert os.listdir(tmp_path) == []
     with pytest.raises(OSError, match="unknown.xyz"):
-        audio_io.save(str(tmp_path / "unknown.xyz"), np.zeros(44100, np.float32), 44100)
+        audio_writer.save(str(tmp_path / "unknown.xyz"), np.zeros(44100, np.float32), 44100)
     assert os.listdir(tmp_path) == []
 
 
@@ -137,7 +138,7 @@ def test_any_existing_file_name_is_read_and_written_as_that_file(tmp_path, monke
     monkeypatch.chdir(tmp_path)
     tone = write_tone("tone.wav", seconds=1.0, rate=44100)
     written = name if "." in name else name + ".mp3"   # 'take#2' has no extension: written as mp3, renamed
-    audio_io.save(written, tone, 44100)
+    audio_writer.save(written, tone, 44100)
     os.replace(written, name)
     assert abs(audio_io.info(name).duration - 1.0) < 0.1
     assert abs(np.abs(audio_io.load(name, 44100, mono=True)).max() - 0.3) < 0.05
@@ -151,7 +152,7 @@ def test_a_writer_removes_the_partial_files_that_killed_writers_left(tmp_path):
     (tmp_path / f".partial-{dead.pid}-out.wav").write_bytes(b"x" * 1000)
     (tmp_path / f".partial-{os.getppid()}-out.wav").write_bytes(b"y")      # a live writer's: kept
     (tmp_path / f".partial-{dead.pid}-out.flac").write_bytes(b"z")         # the dead writer's in another format
-    audio_io.save(str(tmp_path / "out.wav"), np.zeros((100, 1), np.float32), 8000)
+    audio_writer.save(str(tmp_path / "out.wav"), np.zeros((100, 1), np.float32), 8000)
     assert sorted(os.listdir(tmp_path)) == sorted(["out.wav", f".partial-{os.getppid()}-out.wav"])
 
 
@@ -161,17 +162,17 @@ def test_a_writer_removes_the_partial_files_that_killed_writers_left(tmp_path):
     ("odd.mp3", 96000, 2, "this audio has 2 channels at 96000 Hz"),
 ])
 def test_a_format_that_cannot_hold_the_audio_is_refused_not_converted(tmp_path, name, rate, channels, refused):
-    with pytest.raises(audio_io.AudioWriteError, match=refused):
-        audio_io.save(str(tmp_path / name), np.zeros((rate // 10, channels), np.float32), rate)
+    with pytest.raises(audio_writer.AudioWriteError, match=refused):
+        audio_writer.save(str(tmp_path / name), np.zeros((rate // 10, channels), np.float32), rate)
     assert os.listdir(tmp_path) == []
-    audio_io.save(str(tmp_path / "kept.wav"), np.zeros((rate // 10, channels), np.float32), rate)  # wav holds it
+    audio_writer.save(str(tmp_path / "kept.wav"), np.zeros((rate // 10, channels), np.float32), rate)  # wav holds it
     assert soundfile.info(str(tmp_path / "kept.wav")).channels == channels
 
 
 def test_a_full_disk_is_its_own_error_and_leaves_nothing(tmp_path):
     disk = small_disk(tmp_path / "disk", "600k")
-    with pytest.raises(audio_io.DiskFullError, match="is full"):
-        audio_io.save(os.path.join(disk, "big.wav"), np.zeros((44100 * 10, 2), np.float32), 44100)
+    with pytest.raises(audio_writer.DiskFullError, match="is full"):
+        audio_writer.save(os.path.join(disk, "big.wav"), np.zeros((44100 * 10, 2), np.float32), 44100)
     assert os.listdir(disk) == []
 
 

@@ -13,6 +13,7 @@ from Evaluation.scores import bss_scores
 from Runs.folders import newest_run_folder
 from tests.conftest import demo_partitions, run_script, start_script, stop_message, write_tone
 from Utils import audio as audio_io
+from Utils import audio_writer
 from Utils.hardware import auto_precision
 
 
@@ -67,7 +68,7 @@ def test_evaluate_names_a_wrong_precision_without_a_traceback(trained_run, monke
 def test_separate_keeps_rate_length_and_channels_and_skips_bad_files(trained_run, tmp_path, separate_here):
     workdir, folder, _ = trained_run
     stereo = write_tone(tmp_path / "stereo.wav", seconds=3.0, rate=44100, channels=2, frequency=330)
-    audio_io.save(str(tmp_path / "stereo song.mp3"), stereo, 44100)
+    audio_writer.save(str(tmp_path / "stereo song.mp3"), stereo, 44100)
     write_tone(tmp_path / "mono.wav", seconds=2.5, rate=22050, channels=1)
     (tmp_path / "broken.flac").write_bytes(b"not audio")
     result = separate_here([tmp_path / "stereo song.mp3", tmp_path / "mono.wav", tmp_path / "broken.flac",

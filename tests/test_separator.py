@@ -11,6 +11,7 @@ from Models.chunks import chunk_plan
 from Models.separator import Separator
 from Utils.hardware import auto_precision, cpu_flags
 from Utils import audio as audio_io
+from Utils import audio_writer
 
 
 def test_passthrough_separator_sums_back_to_the_input(tmp_path):
@@ -52,7 +53,7 @@ def long_song(demo_root, path, rate, channels):
     """Three demo mixtures back to back (about a minute), written to disk at ``rate`` with ``channels``."""
     mixtures = sorted(glob.glob(os.path.join(demo_root, "musdb", "test", "*", "mixture.wav")))[:3]
     audio = np.concatenate([audio_io.load(m, rate, mono=channels == 1) for m in mixtures])
-    audio_io.save(str(path), audio, rate)
+    audio_writer.save(str(path), audio, rate)
     return audio_io.load(str(path), clip=False)
 
 

@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from Input.datasets.track import Track, read_role, role_key
 from Utils import audio as audio_io
+from Utils import audio_writer
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ def cache_path(folder: str, track: Track, role: str, sample_rate: int) -> str:
 def _convert(job) -> str:
     track, role, path, sample_rate = job
     if not os.path.isfile(path):
-        audio_io.save(path, read_role(track, role, sample_rate), sample_rate)
+        audio_writer.save(path, read_role(track, role, sample_rate), sample_rate)
     return path
 
 

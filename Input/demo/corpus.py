@@ -39,6 +39,7 @@ from Input.datasets.errors import DatasetError
 from Input.demo.paper_layouts import (LISTED_NAMES, PAPER_COLLECTIONS, PAPER_FOLDERS, ccmixter_files, listed_song_name,
                                   write_paper_layout)
 from Utils import audio as audio_io
+from Utils import audio_writer
 from Utils.files import write_json_atomically
 
 # 2: unpaired wav files were silent in version 1; 3: two families, solo stems; 4: held-out sets of 12 test and
@@ -169,11 +170,11 @@ def write_collection(song: dict, name: str, stems: Dict[str, np.ndarray], out: s
         if audio is None:  # written already (MedleyDB's metadata)
             continue
         if audio.dtype == np.int32:  # paired stems and their sums: integers, written exactly
-            audio_io.save(path, np.clip(audio, -32768, 32767).astype(np.int16), SAMPLE_RATE)
+            audio_writer.save(path, np.clip(audio, -32768, 32767).astype(np.int16), SAMPLE_RATE)
         elif path.endswith(".wav"):  # resampled or downmixed floats, written as 16-bit PCM like the rest
-            audio_io.save(path, np.round(np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16), rate)
+            audio_writer.save(path, np.round(np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16), rate)
         else:
-            audio_io.save(path, audio, rate)
+            audio_writer.save(path, audio, rate)
     return {role: relative for role, (relative, _) in files.items()}
 
 
