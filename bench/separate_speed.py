@@ -91,8 +91,9 @@ def whole_process_rows(model: str, songs: Dict[str, Tuple[str, float]], out: str
             for version, root in versions if (engine, precision, options) == NETWORKS[0] else versions[:1]:
                 key = (label, seconds, engine, precision, options, version)
                 peaks[key] = []
-                cases[key] = lambda song=song, key=key, root=root: peaks[key].append(separate_command(
-                    model, song, out, "--engine", key[2], "--precision", key[3], *key[4], root=root)[1])
+                cases[key] = lambda song=song, key=key, engine=engine, precision=precision, options=options, \
+                    root=root: peaks[key].append(separate_command(model, song, out, "--engine", engine, "--precision",
+                                                                  precision, *options, root=root)[1])
     rows = []
     for key, times in interleaved(cases, repeats).items():
         label, seconds, engine, precision, options, version = key
@@ -119,7 +120,7 @@ def stage_rows(model: str, song: str, seconds: float, repeats: int) -> List[List
     settings, state = separator.settings, {}
     rate = audio_io.info(song).sample_rate
     grid = InputGrid.for_input(rate, settings["sample_rate"], settings["n_fft"], settings["hop"])
-    start_up = [sys.executable, "-c", "import Separate, tqdm; from Models.separator import Separator; "
+    start_up = [sys.executable, "-c", "import Separate; from Models.separator import Separator; "
                 f"Separator.from_checkpoint({model!r}, precision='auto')"]
 
     def blocks(count: int):

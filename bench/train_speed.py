@@ -2,9 +2,9 @@
 
     python -m bench.train_speed [--steps N] [--configs paper,demo] [--runs 5] [--xla]
 
-With ``--runs N`` each row is measured in N processes of its own, one after the other (a process's thread
-pools and kernels are chosen once, so that a slow process stays slow): the table gives the median and the
-spread (slowest to fastest, as a share of the median). ``--xla`` adds each row with the train step compiled
+With ``--runs N`` each row is measured in N processes of its own, one after the other (processes of one
+command differ in speed on a shared host): the table gives the median and the spread (slowest to fastest,
+as a share of the median), and each process's figure. ``--xla`` adds each row with the train step compiled
 by XLA (``jit_compile``).
 """
 import argparse
@@ -134,17 +134,13 @@ def main(argv=None):
            "Peak in the same run: " + ", ".join(f"{k}: {v:.1f} GFLOP/s" for k, v in peaks.items()) +
            ". 'compute' repeats one batch from memory; 'with input' reads the real streams; waiting = 1 - compute/with "
            "input. With several processes per row: medians, and the spread of 'compute' (slowest to fastest over the "
-           "median). " + tensorflow_settings())
+           "median). " + thread_pools())
 
 
-def tensorflow_settings() -> str:
-    """The settings that decide TensorFlow's CPU speed here: its version, oneDNN, thread pools."""
+def thread_pools() -> str:
+    """TensorFlow's thread pools as set here (its version, vector units and oneDNN are on the machine line)."""
     import tensorflow as tf
-    from Utils.hardware import cpu_flags
-    onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on where the CPU has AVX-512)")
-    return (f"TensorFlow {tf.__version__}, TF_ENABLE_ONEDNN_OPTS {onednn}, AVX-512 "
-            f"{'yes' if 'avx512f' in cpu_flags() else 'no'}, threads: intra-op "
-            f"{tf.config.threading.get_intra_op_parallelism_threads() or 'default'}, inter-op "
+    return (f"Threads: intra-op {tf.config.threading.get_intra_op_parallelism_threads() or 'default'}, inter-op "
             f"{tf.config.threading.get_inter_op_parallelism_threads() or 'default'}.")
 
 
