@@ -114,15 +114,15 @@ def test_the_mid_channel_masks_every_channel_alike(trained_run, tmp_path):
     _, folder, _ = trained_run
     checkpoint = str(folder / "best_separator.keras")
     mixture = write_mixture(tmp_path)  # the second channel is 0.8 times the first
-    mid = Separator.from_checkpoint(checkpoint, chunk_seconds=2.0, network_channels="mid").separate(mixture, RATE)
-    each = Separator.from_checkpoint(checkpoint, chunk_seconds=2.0).separate(mixture, RATE)
+    mid_separator = Separator.from_checkpoint(checkpoint, chunk_seconds=2.0, network_channels="mid")
+    each_separator = Separator.from_checkpoint(checkpoint, chunk_seconds=2.0)
+    mid, each = mid_separator.separate(mixture, RATE), each_separator.separate(mixture, RATE)
     for source in ("vocals", "accompaniment"):
         assert np.abs(mid[source][:, 1] - 0.8 * mid[source][:, 0]).max() < 1e-5
         assert np.abs(each[source][:, 1] - 0.8 * each[source][:, 0]).max() > 1e-3  # each channel's own masks
     assert np.abs(mid["vocals"] + mid["accompaniment"] - mixture).max() < 1e-4
     twin = np.repeat(mixture[:, :1], 2, axis=1)
-    mid = Separator.from_checkpoint(checkpoint, chunk_seconds=2.0, network_channels="mid").separate(twin, RATE)
-    each = Separator.from_checkpoint(checkpoint, chunk_seconds=2.0).separate(twin, RATE)
+    mid, each = mid_separator.separate(twin, RATE), each_separator.separate(twin, RATE)
     assert all(np.abs(mid[s] - each[s]).max() < 1e-5 for s in ("vocals", "accompaniment"))
     with pytest.raises(ValueError, match="network_channels='mid'.*band extension"):
         Separator.from_checkpoint(checkpoint, network_channels="mid", band_extension="none")
