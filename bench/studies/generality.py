@@ -75,11 +75,13 @@ def share_list(folder: str, name: str, share: float) -> str:
 
 
 def runs() -> List[Dict]:
-    """The plan's runs: ``{"method", "unpaired", "share", "seed"}``; sup once per seed."""
+    """The plan's runs: ``{"method", "unpaired", "share", "seed"}``; sup once per seed. The matrix's runs of
+    every seed come before the curve's shares, so a study stopped early has the matrix's seeds first."""
     planned = []
     for seed in PLAN["seeds"]:
         planned.append({"method": "sup", "unpaired": "none", "share": 0.0, "seed": seed})
         planned += [{"method": "semi_sup", "unpaired": dataset, "share": 1.0, "seed": seed} for dataset in UNPAIRED]
+    for seed in PLAN["seeds"]:
         planned += [{"method": "semi_sup", "unpaired": "ccmixter", "share": share, "seed": seed} for share in SHARES]
     return planned
 
