@@ -22,6 +22,7 @@ from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence
 import numpy as np
 from tqdm import tqdm
 
+from Evaluation import mixture_baseline
 from Utils import audio as audio_io
 from Utils.files import safe_name
 
@@ -83,8 +84,9 @@ def paper_scores(references: np.ndarray, estimates: np.ndarray, seed: int = 0) -
 
 
 def _score_track(job) -> Dict:
-    """Runs in a worker process: the protocol's scores for the estimates and for the mixture, and the song's
-    media for the listening report (where ``report`` names its folder and the model's band edge)."""
+    """Runs in a worker process: the protocol's scores for the estimates and for the mixture (the latter from the
+    user's cache where it holds them, :mod:`Evaluation.mixture_baseline`), and the song's media for the listening
+    report (where ``report`` names its folder and the model's band edge)."""
     name, dataset, sources, references, estimates, mixture, rate, protocol, out_dir, report = job
     result = {"track": name, "dataset": dataset, "sample_rate": rate, "channels": int(mixture.shape[-1]),
               "protocol": protocol, "methods": {}, "silent": [],
@@ -93,15 +95,31 @@ def _score_track(job) -> Dict:
         result["media"] = _report_media(report, name, dataset, sources, references, estimates, mixture, rate)
     for method, estimate in (("separator", estimates), ("mixture", np.stack([mixture] * len(sources)))):
         result["silent"] += [f"{method}/{sources[index]}" for index in range(len(sources)) if not np.any(estimate[index])]
-        if protocol == "paper":
-            scores = paper_scores(references[..., 0], estimate[..., 0])
-            if method == "mixture" and not all(np.any(reference) for reference in references):
-                scores = {m: np.full(len(sources), np.nan) for m in scores}  # the authors left such songs out
-            entry = {source: {m: float(scores[m][index]) for m in scores} for index, source in enumerate(sources)}
+        score = lambda: _method_scores(name, sources, references, estimate, rate, protocol, method)  # noqa: E731
+        if method == "mixture":
+            scored = mixture_baseline.cached_scores(
+                mixture_baseline.song_key(name, protocol, rate, sources, references, mixture), score)
         else:
-            entry = _sisec_entry(name, dataset, sources, references, estimate, rate, os.path.join(out_dir, method))
-        result["methods"][method] = entry
+            scored = score()
+        if scored["museval"] is not None:
+            folder = os.path.join(out_dir, method, "test", safe_name(dataset))
+            os.makedirs(folder, exist_ok=True)
+            with open(os.path.join(folder, safe_name(name) + ".json"), "w") as handle:
+                handle.write(scored["museval"])
+        result["methods"][method] = scored["entry"]
     return result
+
+
+def _method_scores(name: str, sources: Sequence[str], references: np.ndarray, estimate: np.ndarray, rate: int,
+                   protocol: str, method: str) -> Dict:
+    """``{"entry": {source: {metric: score}}, "museval": the track's museval JSON (sisec) or None}``."""
+    if protocol != "paper":
+        return _sisec_scores(name, sources, references, estimate, rate)
+    scores = paper_scores(references[..., 0], estimate[..., 0])
+    if method == "mixture" and not all(np.any(reference) for reference in references):
+        scores = {m: np.full(len(sources), np.nan) for m in scores}  # the authors left such songs out
+    return {"entry": {source: {m: float(scores[m][index]) for m in scores} for index, source in enumerate(sources)},
+            "museval": None}
 
 
 def _report_media(report: Dict, name: str, dataset: str, sources: Sequence[str], references: np.ndarray,
@@ -118,9 +136,9 @@ def _report_media(report: Dict, name: str, dataset: str, sources: Sequence[str],
         return None
 
 
-def _sisec_entry(name: str, dataset: str, sources: Sequence[str], references: np.ndarray, estimate: np.ndarray,
-                 rate: int, out_dir: str) -> Dict:
-    """museval's medians per source; writes the track's museval JSON under ``out_dir/test/<dataset>/``."""
+def _sisec_scores(name: str, sources: Sequence[str], references: np.ndarray, estimate: np.ndarray,
+                  rate: int) -> Dict:
+    """museval's medians per source, and the track's museval JSON."""
     import museval
     silent = [index for index in range(len(sources)) if not np.any(estimate[index])]
     if silent:  # museval refuses silent estimates: score the others, and give the silent ones NaN
@@ -135,11 +153,8 @@ def _sisec_entry(name: str, dataset: str, sources: Sequence[str], references: np
     store = museval.TrackStore(track_name=name, win=1.0, hop=1.0)
     for index, source in enumerate(sources):
         store.add_target(source, {m: scores[m][index].tolist() for m in METRICS})
-    folder = os.path.join(out_dir, "test", safe_name(dataset))
-    os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, safe_name(name) + ".json"), "w") as handle:
-        handle.write(store.json)
-    return {source: {m: _nanmedian(scores[m][index]) for m in METRICS} for index, source in enumerate(sources)}
+    return {"entry": {source: {m: _nanmedian(scores[m][index]) for m in METRICS} for index, source in enumerate(sources)},
+            "museval": store.json}
 
 
 def _nanmedian(values: np.ndarray) -> float:

@@ -21,7 +21,7 @@ import numpy as np
 
 from Models.geometry import Geometry
 from Models.saved_separator import geometry_for, litert_file, load_separator_settings, separator_files
-from Utils.files import write_atomically
+from Utils.files import user_cache, write_atomically
 from Utils.hardware import PRECISION_CHOICES, PRECISIONS, QUANTISED, auto_precision
 from Utils.native_logs import filtered_native_logs, load_tensorflow
 
@@ -181,9 +181,7 @@ def export_matches(path: str, keras_path: str) -> bool:
 def export_cache(keras_path: str, output_frames: int, precision: str) -> str:
     """Where the export of a checkpoint whose own folder is read-only is kept, keyed by its content (the user's
     cache folder, as pip and torch keep theirs)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "adversarial-separation", "litert",
-                        f"{file_digest(keras_path)}.{output_frames}frames.{precision}.tflite")
+    return user_cache("litert", f"{file_digest(keras_path)}.{output_frames}frames.{precision}.tflite")
 
 
 def saved_network(checkpoint: str):

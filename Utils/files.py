@@ -20,6 +20,13 @@ def file_stamp(path: str) -> Optional[str]:
     return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 
+def user_cache(*parts: str) -> str:
+    """A path in the user's cache folder for this project (``$XDG_CACHE_HOME`` or ``~/.cache``, as pip and torch
+    keep theirs): what can be made again, kept so that it is made once."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "adversarial-separation", *parts)
+
+
 def output_folder(source_path: str, out: str) -> str:
     """Where the separated sources of ``source_path`` go: ``out/<input name without extension>``."""
     return os.path.join(out, safe_name(os.path.splitext(os.path.basename(source_path))[0]))

@@ -73,6 +73,17 @@ def made_once(tmp_path_factory, name: str, make: Callable[[Path], None]) -> Path
     return folder
 
 
+@pytest.fixture(scope="session", autouse=True)
+def user_cache_home(tmp_path_factory):
+    """The session's own user cache (``XDG_CACHE_HOME``), shared by its workers and the processes they start:
+    what a test finds there (LiteRT exports, mixture scores), the session made, never the user's ~/.cache."""
+    with workers_in_turn(tmp_path_factory, "user_cache") as shared:
+        folder = shared / "user_cache"
+        folder.mkdir(exist_ok=True)
+    os.environ["XDG_CACHE_HOME"] = str(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def demo_root(tmp_path_factory):
     """The built-in demo corpus, rendered by the public entry point (cached between sessions)."""

@@ -34,7 +34,7 @@ def test_perfect_estimates_score_high_and_mixture_row_is_museval(trained_run, mi
     assert np.isclose(row["methods"]["mixture"]["vocals"]["SIR"], np.nanmedian(sir[1]), atol=1e-3)
 
 
-def test_evaluate_writes_tables_loadable_by_museval(trained_run, workdir):
+def test_evaluate_writes_tables_loadable_by_museval(trained_run, workdir, user_cache_home):
     """From a checkout of its own, so that its run is the newest there."""
     _, folder, _ = trained_run
     result = run_script(["Evaluate.py", "with", "cfg.semi_sup", "cfg.demo", f"run={folder}", "partition=ccmixter",  # its 2 validation + 2 test songs
@@ -56,6 +56,38 @@ def test_evaluate_writes_tables_loadable_by_museval(trained_run, workdir):
         header = soundfile.info(os.path.join(workdir, "data", "demo", "ccmixter", row["track"], "mix.wav"))
         assert (row["sample_rate"], row["channels"]) == (header.samplerate, header.channels), row["track"]
     assert "SDR med" in result.stdout
+    # The mixture's scores of the 2 test songs come from the cache the run's own evaluation filled: the same rows.
+    tested = {row["track"]: row for row in json.loads((folder / "evaluation" / "scores.json").read_text())["tracks"]
+              if row["dataset"] == "ccmixter"}
+    assert len(tested) == 2
+    assert all(row["methods"]["mixture"] == tested[row["track"]]["methods"]["mixture"] for row in rows
+               if row["track"] in tested)
+    store.add_eval_dir(os.path.join(evaluation, "mixture"))
+    assert len(store.df["track"].unique()) == 4
+    assert len(os.listdir(user_cache_home / "adversarial-separation" / "mixture_scores")) >= 4
+
+
+def test_mixture_scores_are_kept_per_song_and_protocol_and_a_bad_cache_is_passed_by(tmp_path, monkeypatch):
+    from Evaluation import mixture_baseline
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    rng = np.random.default_rng(0)
+    references, mixture = rng.standard_normal((2, 800, 2)), rng.standard_normal((800, 2))
+    key = mixture_baseline.song_key("song", "sisec", 8000, ["vocals", "accompaniment"], references, mixture)
+    others = [mixture_baseline.song_key("song", "paper", 8000, ["vocals", "accompaniment"], references, mixture),
+              mixture_baseline.song_key("other", "sisec", 8000, ["vocals", "accompaniment"], references, mixture),
+              mixture_baseline.song_key("song", "sisec", 8000, ["vocals", "accompaniment"], references, mixture * 0.5)]
+    assert len({key, *others}) == 4
+    calls = []
+    score = lambda: calls.append(1) or {"entry": {"vocals": {"SDR": float("nan")}}, "museval": "{}"}  # noqa: E731
+    first, again = mixture_baseline.cached_scores(key, score), mixture_baseline.cached_scores(key, score)
+    assert len(calls) == 1 and np.isnan(again["entry"]["vocals"]["SDR"]) and again["museval"] == first["museval"]
+    cached = tmp_path / "cache" / "adversarial-separation" / "mixture_scores" / f"{key}.json"
+    cached.write_text('{"entry": {"voc')  # a damaged file (a full disk, a killed process): scored again
+    mixture_baseline.cached_scores(key, score)
+    assert len(calls) == 2 and json.loads(cached.read_text())["museval"] == "{}"
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))  # a cache that cannot be made: scored, no error
+    assert mixture_baseline.cached_scores(key, score)["museval"] == "{}" and len(calls) == 3
 
 
 def test_evaluate_names_a_wrong_precision_without_a_traceback(trained_run, monkeypatch):
