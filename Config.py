@@ -118,6 +118,8 @@ def base():
 
     # ---- Logging and devices
     image_every = 200              # steps between spectrogram images in TensorBoard (0: never)
+    diagnostics_every = 10         # steps between the loss terms' gradient norms and cosines, logged as
+    #                                train.grad_norm_* and train.grad_cos_* (semi_sup; 0: never)
     distribute = "none"            # 'none'; 'mirrored' (MirroredStrategy over this machine's GPUs); 'multi_worker'
     #                                (MultiWorkerMirroredStrategy: batch_size is split across the workers)
     cluster = "tf_config"          # with multi_worker: the cluster from TF_CONFIG, or 'slurm' (under srun)

@@ -299,8 +299,8 @@ def training_callbacks(cfg, folder: str, save_state: Callable, log_scalar: Calla
         callbacks += [MetricsSink(log_scalar, every=10),
                       SpectrogramImages(os.path.join(folder, "tensorboard", "images"), next(iter(valid_data)),
                                         cfg["image_every"])]
-        if cfg["semi_supervised"]:
-            callbacks.append(TermDiagnostics(log_scalar, next(iter(inputs.segment(0))), every=10))
+        if cfg["semi_supervised"] and cfg["diagnostics_every"]:  # its fixed batch is drawn by an input of its own
+            callbacks.append(TermDiagnostics(log_scalar, next(iter(inputs.segment(0))), cfg["diagnostics_every"]))
     return callbacks
 
 

@@ -37,7 +37,7 @@ def check_config(config: Dict[str, Any], choices: Dict[str, Sequence[str]], defa
                 "critic_filters", "n_critic", "epoch_it", "cache_size", "read_workers", "inference_frames",
                 "eval_workers", "checkpoint_every"):
         _positive(config, key, defaults)
-    for key in ("patience", "max_epochs", "validation_batches", "image_every", "logical_cpus",
+    for key in ("patience", "max_epochs", "validation_batches", "image_every", "diagnostics_every", "logical_cpus",
                 "train_sup_songs"):
         _positive(config, key, defaults, allow_zero=True)
     for key in ("separator_lr", "critic_lr", "excerpt_duration", "min_replacement_rate", "cluster_wait"):

@@ -31,7 +31,9 @@ def pytest_collection_modifyitems(config, items):
     """Shuffled with --shuffle SEED. Else in the order that keeps pytest-xdist's two workers (``--dist
     worksteal``: the first gets the first half, the second the rest, and an idle one steals) from waiting on
     each other: the tests of the session's trained runs first, so that the first worker trains them while the
-    second starts, at the middle, with the tests that train on their own; short tests fill both halves.
+    second starts, at the middle, with the tests that train on their own, longest first (``slow(seconds)``), so
+    that the last test of that half is short and neither worker ends long after the other; short tests fill
+    both halves.
     (``--dist loadgroup`` would pin each run's tests to one worker, but pytest-xdist 3.8 cannot mark groups
     under pytest 9.)"""
     seed = config.getoption("--shuffle")
@@ -42,6 +44,7 @@ def pytest_collection_modifyitems(config, items):
     fixtures = {item: set(getattr(item, "fixturenames", ())) for item in items}
     shared = [item for item in items if SHARED_RUNS & fixtures[item]]
     training = [item for item in items if not SHARED_RUNS & fixtures[item] and TRAINING_FIXTURES & fixtures[item]]
+    training.sort(key=lambda item: -max([0, *(mark.args[0] for mark in item.iter_markers("slow"))]))
     short = [item for item in items if not (SHARED_RUNS | TRAINING_FIXTURES) & fixtures[item]]
     filler = max(0, len(items) // 2 - len(shared))
     items[:] = shared + short[:filler] + training + short[filler:]
@@ -235,9 +238,12 @@ def write_tone(path, seconds=2.0, rate=44100, channels=1, frequency=440.0, ampli
     return audio
 
 
+# A short run of a small network (the demo's halved): what the tests check of a run does not depend on its size.
 TINY = ["cfg.epoch_it=6", "cfg.max_epochs=2", "cfg.patience=5", "cfg.batch_size=4", "cfg.n_critic=1",
+        "cfg.unet_filters=4", "cfg.critic_filters=8",
         "cfg.checkpoint_every=3", "cfg.cache_size=4", "cfg.min_replacement_rate=2", "cfg.excerpt_duration=2.0",
-        "cfg.image_every=3", "cfg.eval_workers=2", "cfg.litert_export=False", "progress=False", "seed=7"]
+        "cfg.image_every=3", "cfg.diagnostics_every=0", "cfg.eval_workers=2", "cfg.litert_export=False",
+        "progress=False", "seed=7"]
 
 
 def trained_once(tmp_path_factory, name: str, arguments: List[str], corpus: str, cache: Path):
@@ -259,7 +265,8 @@ def trained_once(tmp_path_factory, name: str, arguments: List[str], corpus: str,
 def trained_run(tmp_path_factory, mini_demo, resampled_cache):
     """One short semi-supervised run on the small demo corpus, evaluated on its test partition."""
     return trained_once(tmp_path_factory, "trained_run",
-                        ["cfg.semi_sup", "cfg.demo", *TINY, "cfg.valid_by_dataset=True", "cfg.litert_export=True"],
+                        ["cfg.semi_sup", "cfg.demo", *TINY, "cfg.valid_by_dataset=True", "cfg.litert_export=True",
+                         "cfg.diagnostics_every=5"],
                         mini_demo, resampled_cache)
 
 

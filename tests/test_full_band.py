@@ -119,7 +119,7 @@ def test_the_mid_channel_masks_every_channel_alike(trained_run, tmp_path):
     mid, each = mid_separator.separate(mixture, RATE), each_separator.separate(mixture, RATE)
     for source in ("vocals", "accompaniment"):
         assert np.abs(mid[source][:, 1] - 0.8 * mid[source][:, 0]).max() < 1e-5
-        assert np.abs(each[source][:, 1] - 0.8 * each[source][:, 0]).max() > 1e-3  # each channel's own masks
+        assert np.abs(each[source][:, 1] - 0.8 * each[source][:, 0]).max() > 1e-4  # each channel's own masks
     assert np.abs(mid["vocals"] + mid["accompaniment"] - mixture).max() < 1e-4
     twin = np.repeat(mixture[:, :1], 2, axis=1)
     mid, each = mid_separator.separate(twin, RATE), each_separator.separate(twin, RATE)

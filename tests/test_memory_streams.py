@@ -3,6 +3,7 @@ spectrograms, unpaired ones carry one gain, segments repeat exactly and differ f
 import os
 
 import numpy as np
+import pytest
 
 from Input.datasets.track import read_role
 from Input.streams.memory import choose_stream_source, memory_bytes
@@ -93,6 +94,7 @@ def test_auto_holds_in_memory_what_fits_in_a_quarter_of_the_ram(partitions):
     assert choose_stream_source("auto", 10 ** 15) == "files" and choose_stream_source("files", 1) == "files"
 
 
+@pytest.mark.slow(30)
 def test_training_reads_its_batches_from_a_tf_data_service(workdir):
     """A dispatcher and a worker on 127.0.0.1 (the project's command), then a few supervised demo steps fed
     by them: the same weights as the same run fed locally, since the service computes the same batches."""

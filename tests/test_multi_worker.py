@@ -5,10 +5,13 @@ import signal
 import subprocess
 import time
 
+import pytest
+
 from Runs.cluster import free_ports
 from tests.conftest import script_command
 
 TINY = ["cfg.demo", "cfg.distribute=multi_worker", "cfg.epoch_it=4", "cfg.batch_size=4", "cfg.n_critic=1",
+        "cfg.unet_filters=4", "cfg.critic_filters=8", "cfg.diagnostics_every=0",
         "cfg.checkpoint_every=2", "cfg.cache_size=4", "cfg.min_replacement_rate=2", "cfg.excerpt_duration=2.0",
         "cfg.patience=5", "evaluate=False", "cfg.litert_export=False", "progress=False", "seed=7"]
 
@@ -40,6 +43,7 @@ def digest(output):
     return next(line.split()[3] for line in output.splitlines() if line.startswith("separator weights digest"))
 
 
+@pytest.mark.slow(70)
 def test_two_workers_train_as_one_and_resume_together(workdir):
     """The semi-supervised method, critics and all, on two workers, then resumed on two workers (the supervised
     baseline trains on two workers in the killed-worker test)."""
@@ -58,6 +62,7 @@ def test_two_workers_train_as_one_and_resume_together(workdir):
     assert sorted(os.listdir(workdir / "runs")) == ["1", "2", "_sources"]
 
 
+@pytest.mark.slow(30)
 def test_a_killed_worker_stops_the_other_with_one_line(workdir):
     workers = start_workers(["cfg.sup", *TINY, "cfg.epoch_it=100000"], workdir)
     deadline = time.time() + 300

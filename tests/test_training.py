@@ -3,6 +3,7 @@ import json
 import os
 
 import numpy as np
+import pytest
 
 from Models.build import load_separator_weights
 from tests.conftest import TINY, run_script, start_script, stop_message
@@ -17,6 +18,7 @@ def test_short_run_writes_metrics_checkpoint_model_and_result(trained_run):
     metrics = json.loads((folder / "metrics.json").read_text())
     for name in ("train.sup_loss", "train.additive_loss", "train.vocals_wasserstein", "valid.sup_loss"):
         assert name in metrics, name
+    assert metrics["train.grad_cos_adversarial_sup"]["steps"] == [5, 10]  # cfg.diagnostics_every=5
     assert len(metrics["valid.sup_loss"]["values"]) == 2
     for path in ("best_separator.keras", "best_separator.json", "checkpoint/state.npz", "checkpoint/state.json",
                  "evaluation/summary.csv", "evaluation/summary.json"):
@@ -59,6 +61,7 @@ def test_resume_from_nothing_is_a_clear_error(workdir, tmp_path, monkeypatch):
     assert message.startswith("error: resume=") and "no checkpoint" in message
 
 
+@pytest.mark.slow(12)
 def test_supervised_baseline_and_two_logical_devices(workdir):
     result = run_script(["Training.py", "with", "cfg.sup", "cfg.demo", *TINY, "cfg.epoch_it=2", "cfg.max_epochs=1",
                          "evaluate=False", "cfg.distribute=mirrored", "cfg.logical_cpus=2"], cwd=workdir)
@@ -74,6 +77,7 @@ def test_supervised_baseline_and_two_logical_devices(workdir):
 FOUR_STEMS = ["cfg.musdb_4stems", "cfg.datasets.musdb.root=data/demo/musdb", "cfg.datasets.musdb.is_wav=True"]
 
 
+@pytest.mark.slow(30)
 def test_four_sources_train_with_four_critics_and_separate_a_file(workdir, tmp_path, separate_here):
     result = run_script(["Training.py", "with", "cfg.semi_sup", "cfg.demo", *FOUR_STEMS, *TINY, "cfg.epoch_it=10", "cfg.max_epochs=1",
                          "evaluate=False"], cwd=workdir)
@@ -100,6 +104,7 @@ def test_semi_supervised_without_unpaired_data_is_one_line(workdir, monkeypatch)
     assert message == "error: stream 'unpaired mixture' has no tracks: add data to it or train with cfg.sup"
 
 
+@pytest.mark.slow(50)
 def test_one_seed_repeats_a_run_exactly_and_a_resumed_run_ends_with_the_uninterrupted_weights(workdir):
     """deterministic=True alone (no thread setting in the environment): 2 epochs straight and 1 epoch, side by
     side, log equal loss terms to the last digit over their common epoch; then resume=... for the second epoch
@@ -107,8 +112,9 @@ def test_one_seed_repeats_a_run_exactly_and_a_resumed_run_ends_with_the_uninterr
     resumed run must continue the seed, the excerpt streams and the penalty's random points exactly.
     Without deterministic=True, 3 of 4 pairs of 40 such steps parted by about 1e-6; the logged total of the
     terms may still differ in its last bit (seen once)."""
-    common = ["cfg.semi_sup", "cfg.demo", *TINY, "cfg.batch_size=8", "cfg.n_critic=2", "cfg.epoch_it=10",
-              "cfg.checkpoint_every=5", "evaluate=False", "deterministic=True"]  # the demo's batch and critics
+    common = ["cfg.semi_sup", "cfg.demo", *TINY, "cfg.batch_size=8", "cfg.n_critic=2", "cfg.unet_filters=8",
+              "cfg.critic_filters=16", "cfg.epoch_it=10", "cfg.checkpoint_every=5", "cfg.diagnostics_every=10",
+              "evaluate=False", "deterministic=True"]  # the demo's batch, critics, networks and diagnostics
     straight_dir = workdir / "straight"  # its own folder, so that the two first runs can go side by side
     os.makedirs(straight_dir)
     os.symlink(workdir / "data", straight_dir / "data")
