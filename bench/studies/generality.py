@@ -150,6 +150,26 @@ def matrix_tables(rows: List[List], complete: bool) -> List[str]:
     return lines
 
 
+CRITIC_SIGNS = ("vocals_wasserstein", "accompaniment_wasserstein", "grad_cos_adversarial_sup",
+                "grad_cos_additive_sup", "grad_norm_adversarial", "grad_norm_sup")
+
+
+def critic_rows(outcomes: List[Dict]) -> List[List]:
+    """Rows ``[unpaired family, runs, *last epoch's CRITIC_SIGNS, mean over runs]`` of the semi_sup runs on a whole
+    pool that kept their training curves (stored since 2026-12-05): how far the critics find the separator's
+    outputs on that family's mixtures from its solo sources, and how the adversarial term's gradient sits to
+    the supervised one's."""
+    rows = []
+    for dataset in UNPAIRED:
+        kept = [o["training_curves"] for o in outcomes if o["method"] == "semi_sup" and o["unpaired"] == dataset
+                and o["share"] == 1.0 and o.get("training_curves")]
+        if kept:
+            rows.append([FAMILIES[dataset], len(kept),
+                         *(float(np.mean([curves[name][-1] for curves in kept if curves.get(name)] or [np.nan]))
+                           for name in CRITIC_SIGNS)])
+    return rows
+
+
 def unpaired_hours(outcome: Dict) -> float:
     """Hours of unpaired audio a run trained on: its unpaired mixtures and solo sources together."""
     return sum(row["hours"] for row in outcome["partitions"] if row["partition"].startswith("train_unsup/"))
@@ -222,8 +242,20 @@ def write_results(outcomes: List[Dict]) -> str:
         table(["selection rule", "share of the pool", "unpaired hours", "source", "seeds", "semi - sup",
                "t 95% low", "t 95% high", "crossed low", "crossed high"], [[RULES[r[0]], *r[1:]] for r in grown]),
         "", "![semi - sup against hours of unpaired audio](generality.png)" if grown else "", "",
+        *critic_lines(critic_rows(outcomes)),
         "Per-song scores of every run and rule: `generality.csv`.", ""])
     return write_markdown("generality", text)
+
+
+def critic_lines(rows: List[List]) -> List[str]:
+    """The markdown section of :func:`critic_rows` (none without rows)."""
+    if not rows:
+        return []
+    return ["## What the critics see (last epoch, mean over runs)", "",
+            "The critics' Wasserstein estimates (solo sources against the separator's outputs on the family's "
+            "unpaired mixtures; larger: told apart more easily) and the cosine and norm of the adversarial term's "
+            "gradient against the supervised one's, each on one fixed training batch.", "",
+            table(["unpaired family", "runs", *CRITIC_SIGNS], rows), ""]
 
 
 def main(argv: Optional[List[str]] = None) -> None:

@@ -93,7 +93,32 @@ def train(workdir: str, method: str, plan: Dict, seed: int, extra: Sequence[str]
     return {"protocol": PROTOCOL, "method": method, "paired": plan["paired"], "seed": seed, "epochs": epochs,
             "paired_songs": info["paired_songs"], "stream_source": info.get("stream_source"),
             "partitions": info["partitions"], "resumed": len(training_runs(workdir)) - 1,
-            "history": history, "scores": {rule: trimmed(rows) for rule, rows in tracks.items()}}
+            "history": history, "training_curves": training_curves(workdir, plan["epoch_it"]),
+            "scores": {rule: trimmed(rows) for rule, rows in tracks.items()}}
+
+
+def training_curves(workdir: str, epoch_it: int) -> Dict[str, List[float]]:
+    """Per epoch, each training scalar the run logged (``train.<name>`` in its metrics.json, over its resumed
+    folders): for the losses and the critics' Wasserstein estimates, the epoch's running mean at its last log
+    (Keras logs running means); for the loss terms' gradient diagnostics, the mean of the epoch's points (each
+    measured on one fixed batch)."""
+    logged = {}
+    for folder in training_runs(workdir):  # a resumed run's steps go on in the next folder
+        try:
+            metrics = read_json(folder, "metrics.json")
+        except (OSError, ValueError):
+            continue
+        for name, series in metrics.items():
+            if name.startswith("train."):
+                logged.setdefault(name[len("train."):], {}).update(zip(series["steps"], series["values"]))
+    curves = {}
+    for name, points in logged.items():
+        epochs: Dict[int, List[float]] = {}
+        for step, value in sorted(points.items()):
+            epochs.setdefault((step - 1) // epoch_it, []).append(value)
+        pick = np.mean if name.startswith("grad_") else (lambda values: values[-1])
+        curves[name] = [round(float(pick(values)), 6) for _, values in sorted(epochs.items())]
+    return curves
 
 
 def trimmed(rows: List[Dict]) -> List[Dict]:
