@@ -242,7 +242,7 @@ def write_tone(path, seconds=2.0, rate=44100, channels=1, frequency=440.0, ampli
 TINY = ["cfg.epoch_it=6", "cfg.max_epochs=2", "cfg.patience=5", "cfg.batch_size=4", "cfg.n_critic=1",
         "cfg.unet_filters=4", "cfg.critic_filters=8",
         "cfg.checkpoint_every=3", "cfg.cache_size=4", "cfg.min_replacement_rate=2", "cfg.excerpt_duration=2.0",
-        "cfg.image_every=3", "cfg.diagnostics_every=0", "cfg.eval_workers=2", "cfg.litert_export=False",
+        "cfg.image_every=0", "cfg.diagnostics_every=0", "cfg.eval_workers=1", "cfg.litert_export=False",
         "progress=False", "seed=7"]
 
 
@@ -266,7 +266,7 @@ def trained_run(tmp_path_factory, mini_demo, resampled_cache):
     """One short semi-supervised run on the small demo corpus, evaluated on its test partition."""
     return trained_once(tmp_path_factory, "trained_run",
                         ["cfg.semi_sup", "cfg.demo", *TINY, "cfg.valid_by_dataset=True", "cfg.litert_export=True",
-                         "cfg.diagnostics_every=5"],
+                         "cfg.diagnostics_every=5", "cfg.image_every=3", "cfg.eval_workers=2"],
                         mini_demo, resampled_cache)
 
 

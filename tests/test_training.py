@@ -29,8 +29,8 @@ def test_short_run_writes_metrics_checkpoint_model_and_result(trained_run):
     with np.load(folder / "checkpoint" / "state.npz") as state:
         saved = [state[f"separator/{index:05d}"] for index in range(len(last))]
     assert all(np.array_equal(w.numpy(), s) for w, s in zip(last, saved))
-    assert any(name.startswith("events.out.tfevents") for _, _, names in os.walk(folder / "tensorboard")
-               for name in names)
+    for events in ("tensorboard", "tensorboard/images"):  # scalars; spectrogram images (cfg.image_every=3)
+        assert any(name.startswith("events.out.tfevents") for name in os.listdir(folder / events)), events
     info = json.loads((folder / "info.json").read_text())
     assert [row["partition"] for row in info["partitions"]][0] == "train_sup" and info["skipped_count"] == 0
     assert "train_unsup/vocals" in result.stdout and "SDR med" in result.stdout
