@@ -5,7 +5,7 @@ spectrograms computed here agree with the authors' librosa-based pipeline. The f
 twice, side by side: in TensorFlow ops for the training graph (:func:`stft`, :func:`magnitude`; TensorFlow is
 imported on first use), and in numpy for separation (:func:`stft_numpy`, with the FFTs of :mod:`Utils.fft`),
 which then runs without TensorFlow; a test holds the two equal within 1e-5. Only separation inverts a
-spectrogram (:func:`istft_numpy`, held to librosa's ``istft`` by a test).
+spectrogram (:func:`istft_numpy`, librosa's ``istft``: least squares inside, exact at the edges; tested).
 """
 from typing import TYPE_CHECKING
 
