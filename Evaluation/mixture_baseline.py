@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 import os
-from typing import Callable, Dict, Sequence
+from typing import Callable, Dict, List, Sequence
 
 import numpy as np
 
@@ -19,14 +19,26 @@ CACHE_FORMAT = 1  # raise it when what an entry holds, or how the mixture is sco
 def song_key(name: str, protocol: str, rate: int, sources: Sequence[str], references: np.ndarray,
              mixture: np.ndarray) -> str:
     """The cache key of a song's mixture scores: a digest of the song's name (museval's JSON holds it), the
-    protocol, the rate, the sources and the audio (``references`` ``(sources, samples, channels)`` and
-    ``mixture`` ``(samples, channels)``) as scored."""
+    protocol and the versions of the libraries that score it, the rate, the sources and the audio
+    (``references`` ``(sources, samples, channels)`` and ``mixture`` ``(samples, channels)``) as scored."""
     digest = hashlib.blake2b(digest_size=16)
-    digest.update(json.dumps([CACHE_FORMAT, name, protocol, rate, list(sources), references.shape, str(references.dtype),
-                              mixture.shape, str(mixture.dtype)]).encode())
+    digest.update(json.dumps([CACHE_FORMAT, name, protocol, scorer_versions(), rate, list(sources), references.shape,
+                              str(references.dtype), mixture.shape, str(mixture.dtype)]).encode())
     for audio in (references, mixture):
         digest.update(np.ascontiguousarray(audio).data)
     return digest.hexdigest()
+
+
+def scorer_versions() -> List[str]:
+    """The installed versions of museval and mir_eval (a new one may score differently)."""
+    from importlib.metadata import PackageNotFoundError, version
+    versions = []
+    for package in ("museval", "mir_eval"):
+        try:
+            versions.append(version(package))
+        except PackageNotFoundError:
+            versions.append("")
+    return versions
 
 
 def cached_scores(key: str, score: Callable[[], Dict]) -> Dict:

@@ -12,6 +12,7 @@ estimate gives the reference row.
 import concurrent.futures
 import csv
 import dataclasses
+import functools
 import json
 import logging
 import multiprocessing
@@ -95,7 +96,7 @@ def _score_track(job) -> Dict:
         result["media"] = _report_media(report, name, dataset, sources, references, estimates, mixture, rate)
     for method, estimate in (("separator", estimates), ("mixture", np.stack([mixture] * len(sources)))):
         result["silent"] += [f"{method}/{sources[index]}" for index in range(len(sources)) if not np.any(estimate[index])]
-        score = lambda: _method_scores(name, sources, references, estimate, rate, protocol, method)  # noqa: E731
+        score = functools.partial(_method_scores, name, sources, references, estimate, rate, protocol, method)
         if method == "mixture":
             scored = mixture_baseline.cached_scores(
                 mixture_baseline.song_key(name, protocol, rate, sources, references, mixture), score)
