@@ -113,8 +113,8 @@ def test_one_seed_repeats_a_run_exactly_and_a_resumed_run_ends_with_the_uninterr
     Without deterministic=True, 3 of 4 pairs of 40 such steps parted by about 1e-6; the logged total of the
     terms may still differ in its last bit (seen once)."""
     common = ["cfg.semi_sup", "cfg.demo", *TINY, "cfg.batch_size=8", "cfg.n_critic=2", "cfg.unet_filters=8",
-              "cfg.critic_filters=16", "cfg.epoch_it=10", "cfg.checkpoint_every=5", "cfg.diagnostics_every=10",
-              "evaluate=False", "deterministic=True"]  # the demo's batch, critics, networks and diagnostics
+              "cfg.critic_filters=16", "cfg.epoch_it=10", "cfg.checkpoint_every=5", "evaluate=False",
+              "deterministic=True"]  # the demo's batch, critics and networks
     straight_dir = workdir / "straight"  # its own folder, so that the two first runs can go side by side
     os.makedirs(straight_dir)
     os.symlink(workdir / "data", straight_dir / "data")
