@@ -35,8 +35,8 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from bench.common import RESULTS, ROOT, demo_corpus, machine, write_markdown
-from bench.studies.semi_vs_sup import (RULES, SOURCES, crossed_interval, differences, read_json, store_run,
-                                       t_interval, table, train, write_csv)
+from bench.studies.intervals import crossed_interval, differences, t_interval
+from bench.studies.semi_vs_sup import RULES, SOURCES, read_json, store_run, table, train, write_csv
 
 PROTOCOL = 1
 FAMILIES = {"musdb": "studio", "ccmixter": "stage", "timbre": "timbre", "register": "register"}  # dataset: family
