@@ -27,16 +27,20 @@ Each finished run is one JSON under ``bench/results/generality_runs/`` (committe
 continues where it stopped). Writes ``bench/results/generality.{md,csv,png}``.
 """
 import argparse
+import json
 import math
 import os
+import subprocess
+import sys
 import time
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
 from bench.common import RESULTS, ROOT, demo_corpus, machine, write_markdown
+from bench.studies.critic_probe import BATCHES as PROBE_BATCHES
 from bench.studies.intervals import crossed_interval, differences, t_interval
-from bench.studies.semi_vs_sup import RULES, SOURCES, read_json, store_run, table, train, write_csv
+from bench.studies.semi_vs_sup import RULES, SOURCES, read_json, store_run, table, train, training_runs, write_csv
 
 PROTOCOL = 1
 FAMILIES = {"musdb": "studio", "ccmixter": "stage", "timbre": "timbre", "register": "register"}  # dataset: family
@@ -99,9 +103,28 @@ def train_missing(store: str) -> None:
     if missing:
         demo_corpus(families=True)
     for run in missing:
-        extra = family_settings("ccmixter" if run["unpaired"] == "none" else run["unpaired"], run["share"] or 1.0)
-        store_run(run_path(store, run), lambda workdir, run=run: dict(
-            train(workdir, run["method"], PLAN, run["seed"], extra), unpaired=run["unpaired"], share=run["share"]))
+        store_run(run_path(store, run), lambda workdir, run=run: outcome(workdir, run))
+
+
+def outcome(workdir: str, run: Dict) -> Dict:
+    """One planned run trained and scored; a semi_sup run's critics are probed too (since 2026-12-05)."""
+    extra = family_settings("ccmixter" if run["unpaired"] == "none" else run["unpaired"], run["share"] or 1.0)
+    result = dict(train(workdir, run["method"], PLAN, run["seed"], extra), unpaired=run["unpaired"], share=run["share"])
+    if run["method"] == "semi_sup":
+        result["critic_probe"] = critic_probe(workdir)
+    return result
+
+
+def critic_probe(workdir: str) -> Optional[Dict]:
+    """:mod:`bench.studies.critic_probe` on the run's last checkpoint, in its own process; None (and a line
+    saying why) where it fails: the run's scores are kept all the same."""
+    folder = os.path.relpath(training_runs(workdir)[-1], workdir)
+    result = subprocess.run([sys.executable, "-m", "bench.studies.critic_probe", folder], cwd=workdir,
+                            capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2"))
+    if result.returncode != 0:
+        print(f"critic probe failed, the run is kept without it: {result.stderr.strip()[-500:]}", flush=True)
+        return None
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def compared(outcomes: List[Dict], unpaired: str, share: float) -> Tuple[set, List[Dict], List[Dict]]:
@@ -242,20 +265,50 @@ def write_results(outcomes: List[Dict]) -> str:
         table(["selection rule", "share of the pool", "unpaired hours", "source", "seeds", "semi - sup",
                "t 95% low", "t 95% high", "crossed low", "crossed high"], [[RULES[r[0]], *r[1:]] for r in grown]),
         "", "![semi - sup against hours of unpaired audio](generality.png)" if grown else "", "",
-        *critic_lines(critic_rows(outcomes)),
+        *critic_lines(critic_rows(outcomes), probe_rows(outcomes)),
         "Per-song scores of every run and rule: `generality.csv`.", ""])
     return write_markdown("generality", text)
 
 
-def critic_lines(rows: List[List]) -> List[str]:
-    """The markdown section of :func:`critic_rows` (none without rows)."""
-    if not rows:
-        return []
-    return ["## What the critics see (last epoch, mean over runs)", "",
-            "The critics' Wasserstein estimates (solo sources against the separator's outputs on the family's "
-            "unpaired mixtures; larger: told apart more easily) and the cosine and norm of the adversarial term's "
-            "gradient against the supervised one's, each on one fixed training batch.", "",
-            table(["unpaired family", "runs", *CRITIC_SIGNS], rows), ""]
+def probe_rows(outcomes: List[Dict]) -> List[List]:
+    """Rows ``[source, unpaired family, runs, per family: "a / b"]`` of the critic probes of the semi_sup runs on a
+    whole pool (:mod:`bench.studies.critic_probe`, stored since 2026-12-05), means over runs: ``a`` is the critic's
+    score for the family's solo sources minus for the separator's outputs on its mixtures, ``b`` the family's solo
+    sources minus the critic's own family's."""
+    rows = []
+    for source in SOURCES:
+        for dataset in UNPAIRED:
+            probes = [o["critic_probe"][source] for o in outcomes if o.get("critic_probe")
+                      and o["unpaired"] == dataset and o["share"] == 1.0]
+            if not probes:
+                continue
+            own = FAMILIES[dataset]
+            cells = [f"{np.mean([p[f]['solo'] - p[f]['separated'] for p in probes]):+.2f} / "
+                     f"{np.mean([p[f]['solo'] - p[own]['solo'] for p in probes]):+.2f}"
+                     for f in dict.fromkeys(FAMILIES.values())]
+            rows.append([source, own, len(probes), *cells])
+    return rows
+
+
+def critic_lines(rows: List[List], probes: List[List]) -> List[str]:
+    """The markdown sections of :func:`critic_rows` and :func:`probe_rows` (none without rows)."""
+    lines = []
+    if rows:
+        lines += ["## What the critics see (last epoch, mean over runs)", "",
+                  "The critics' Wasserstein estimates (solo sources against the separator's outputs on the family's "
+                  "unpaired mixtures; larger: told apart more easily) and the cosine and norm of the adversarial "
+                  "term's gradient against the supervised one's, each on one fixed training batch.", "",
+                  table(["unpaired family", "runs", *CRITIC_SIGNS], rows), ""]
+    if probes:
+        families = list(dict.fromkeys(FAMILIES.values()))
+        lines += ["## What the critics key on (each run's last checkpoint, mean over runs)", "",
+                  f"Each cell: a / b over {PROBE_BATCHES} batches of each family. a: the critic's score for the family's solo "
+                  "sources minus its score for the separator's outputs on the family's mixtures (positive: real "
+                  "told from separated). b: the family's solo sources minus the critic's own family's (negative: "
+                  "real sources of another family look less real to it, so it keys on what sets the families "
+                  "apart). The studio family's are its paired songs.", "",
+                  table(["source", "critic's family", "runs", *(f"on {f}" for f in families)], probes), ""]
+    return lines
 
 
 def main(argv: Optional[List[str]] = None) -> None:

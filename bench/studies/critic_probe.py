@@ -1,0 +1,74 @@
+"""What a semi-supervised run's critics key on: each critic's mean score for every family's solo sources and for
+the separator's outputs on that family's mixtures, with the run's last checkpoint. A critic trained on one
+family's solo sources that scores another family's solo sources as low as separated ones keys on what tells the
+two families apart (timbre, register) rather than on what separation leaves behind.
+
+    python -m bench.studies.critic_probe runs/1     # in a generality run's work folder; prints one JSON line
+
+The studio family has no unpaired pool: its paired songs' sources and mixtures stand in.
+"""
+import copy
+import json
+import os
+import sys
+from typing import Dict
+
+import numpy as np
+
+BATCHES = 8  # of the run's batch size, per family
+PROBE_SEED = 12345
+
+
+def family_config(cfg: Dict, dataset: str) -> Dict:
+    """The run's config with the unpaired audio of ``dataset``'s family instead of its own (as
+    :func:`bench.studies.generality.family_settings` sets it for a run)."""
+    from bench.studies.generality import COLLECTIONS, UNPAIRED
+    changed = copy.deepcopy(cfg)
+    for name in UNPAIRED:
+        changed["datasets"][name]["unpaired"] = name == dataset
+    folder = os.path.join("data", "demo", "" if dataset == "ccmixter" else dataset)
+    changed["unpaired_collections"] = [[stream, os.path.join(folder, name)] for stream, name in COLLECTIONS]
+    return changed
+
+
+def probe(run_folder: str) -> Dict[str, Dict[str, Dict[str, float]]]:
+    """``{source: {family: {"solo": mean critic score, "separated": mean critic score}}}``."""
+    import tensorflow as tf
+    from bench.studies.generality import FAMILIES, UNPAIRED
+    from Input.datasets.partition import partitions_from_config
+    from Input.streams.settings import StreamSettings
+    from Input.streams.training_input import TrainingInput
+    from Models.build import build_training_model
+    from Runs.checkpoint import load_state
+    with open(os.path.join(run_folder, "config.json")) as handle:
+        cfg = json.load(handle)["cfg"]
+    model, geometry = build_training_model(cfg)
+    load_state(os.path.join(run_folder, "checkpoint"), model)
+    scores = {source: {} for source in cfg["sources"]}
+    for dataset in UNPAIRED:
+        family = family_config(cfg, dataset)
+        inputs = TrainingInput(partitions_from_config(family, progress=False), cfg["sources"], geometry,
+                               StreamSettings.from_config(family), PROBE_SEED, True, 1)
+        totals = {source: {"solo": [], "separated": []} for source in cfg["sources"]}
+        studio = {source: {"solo": [], "separated": []} for source in cfg["sources"]}
+        for batch in inputs.steps([(0, BATCHES)]):
+            unpaired = {role: values[0] for role, values in batch["unsup"].items()}  # the first critic step's
+            for part, into in ((unpaired, totals), (batch["sup"], studio)):
+                separated = model.separator(part["mixture"], training=False)
+                for source in cfg["sources"]:
+                    real, critic = part[source], model.critics[source]
+                    into[source]["solo"].append(float(tf.reduce_mean(critic(model._critic_input(real)))))
+                    into[source]["separated"].append(
+                        float(tf.reduce_mean(critic(model._critic_input(separated[source])))))
+        for source in cfg["sources"]:
+            scores[source][FAMILIES[dataset]] = {k: float(np.mean(v)) for k, v in totals[source].items()}
+            scores[source].setdefault("studio", {k: [] for k in ("solo", "separated")})
+            for kind in ("solo", "separated"):
+                scores[source]["studio"][kind] += studio[source][kind]
+    for source in cfg["sources"]:
+        scores[source]["studio"] = {k: float(np.mean(v)) for k, v in scores[source]["studio"].items()}
+    return scores
+
+
+if __name__ == "__main__":
+    print(json.dumps(probe(sys.argv[1])))
