@@ -23,6 +23,11 @@ The protocol is semi_vs_sup's (fixed there before its first run), over more fami
   first songs of its third and of each collection; ``cfg.datasets.<name>.unpaired`` takes a share), beside
   none (sup) and all of it (the matrix's stage run), plotted against the hours of unpaired audio.
 
+- **What the critics key on**: each semi_sup run's critics, at its last checkpoint, score every family's solo
+  sources and the separator's outputs on that family's mixtures (``bench.studies.critic_probe``; runs stored
+  from 2026-12-05 on), beside the training curves of the critics' Wasserstein estimates and of the loss terms'
+  gradients.
+
 Each finished run is one JSON under ``bench/results/generality_runs/`` (committed; an interrupted study
 continues where it stopped). Writes ``bench/results/generality.{md,csv,png}``.
 """
