@@ -271,10 +271,7 @@ def feeds(cfg, inputs, valid_data, strategy, worker: int, workers: int, _run) ->
     from Input.streams.service import served_batches
     batches, validation = inputs.steps, valid_data
     if cfg["data_service"]:
-        try:
-            batches = served_batches(inputs.steps, cfg["data_service"])
-        except ConnectionError as error:
-            raise SystemExit(f"error: {error}") from None
+        batches = served_batches(inputs.steps, cfg["data_service"])
         print(f"training batches from the tf.data service at {cfg['data_service']}")
         _run.info["data_service"] = cfg["data_service"]
     if cfg["distribute"] == "multi_worker":
@@ -324,6 +321,7 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
     tf = start_tensorflow(deterministic)  # first: its start-up lines are filtered
     import keras
 
+    from Input.streams.service import check_dispatcher
     from Input.streams.training_input import validation_by_dataset
     from Models.build import build_training_model, weights_digest
     from Runs import checkpoint
@@ -333,8 +331,10 @@ def train(cfg, resume, evaluate, progress, deterministic, _run, _seed):
     try:
         resume = run_location(resume)
         found = resumable_state(cfg, resume) if resume else None
+        if cfg["data_service"]:
+            check_dispatcher(cfg["data_service"])  # before any data is read
         strategy = cluster.distribution_strategy(cfg)  # before other TensorFlow ops (a multi-worker strategy)
-    except (ValueError, cluster.ClusterError) as error:
+    except (ValueError, ConnectionError, cluster.ClusterError) as error:
         raise SystemExit(f"error: {'resume=' if isinstance(error, ValueError) else ''}{error}") from None
     multi_worker = cfg["distribute"] == "multi_worker"
     worker, workers = cluster.worker_index(cfg["cluster"]) if multi_worker else (0, 1)

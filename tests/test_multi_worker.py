@@ -74,10 +74,14 @@ def test_two_workers_train_as_one_stop_together_when_one_is_killed_and_resume_to
     assert sorted(os.listdir(workdir / "runs")) == ["1", "2", "_sources"]  # the chief's runs only
 
 
-def test_a_worker_alone_gives_up_after_cluster_wait(workdir):
+@pytest.mark.slow(25)
+def test_a_worker_alone_gives_up_after_cluster_wait_and_two_train_the_baseline_as_one(workdir):
     ports = free_ports(2)
     workers = start_workers(["cfg.sup", *TINY, "cfg.cluster_wait=5"], workdir, count=1, ports=ports)
     codes, outputs = finish(workers, timeout=120)
     assert codes[0] != 0
     assert (f"error: the cluster's workers (127.0.0.1:{ports[0]}, 127.0.0.1:{ports[1]}) had not all started after "
             f"5 s (cfg.cluster_wait)") in outputs[0]
+    codes, outputs = finish(start_workers(["cfg.sup", *TINY, "cfg.epoch_it=2", "cfg.max_epochs=1"], workdir))
+    assert codes == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
+    assert digest(outputs[0]) == digest(outputs[1]) and "critic" not in outputs[0]  # the baseline has no critics

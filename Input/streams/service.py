@@ -17,21 +17,22 @@ from typing import Callable
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def served_batches(batches: Callable, address: str) -> Callable:
-    """``plan -> dataset`` whose batches (``batches(plan)``'s) the tf.data service at ``address`` computes: its
-    workers run the streams' graph.
-
-    Raises:
-        ConnectionError: no dispatcher answers at ``address`` (the message says what to do).
-    """
+def check_dispatcher(address: str) -> None:
+    """Raises ConnectionError (its message says what to do) where no dispatcher answers at ``address``: a run
+    checks it before it reads any data."""
     import socket
-    import tensorflow as tf
     host, port = address[len("grpc://"):].rsplit(":", 1)
     try:
         socket.create_connection((host, int(port)), timeout=5).close()
     except (OSError, ValueError) as error:
         raise ConnectionError(f"cfg.data_service={address}: no dispatcher answers ({error}); start one "
                               f"(docs/data_service.md) or leave cfg.data_service unset") from None
+
+
+def served_batches(batches: Callable, address: str) -> Callable:
+    """``plan -> dataset`` whose batches (``batches(plan)``'s) the tf.data service at ``address`` computes: its
+    workers run the streams' graph."""
+    import tensorflow as tf
     return lambda plan: batches(plan).apply(
         tf.data.experimental.service.distribute(processing_mode="parallel_epochs", service=address))
 
