@@ -11,7 +11,7 @@ import copy
 import json
 import os
 import sys
-from typing import Dict
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -31,9 +31,19 @@ def family_config(cfg: Dict, dataset: str) -> Dict:
     return changed
 
 
+def critic_scores(model, part: Dict, sources: Sequence[str]) -> Dict[str, Tuple[float, float]]:
+    """``{source: (mean critic score of part's source, of the separator's output on part's mixture)}`` for one
+    batch ``part`` (``{"mixture": (batch, F_in, T_in, 1), source: (batch, F_out, T_out, 1)}``)."""
+    import tensorflow as tf
+    from Models.layers import centre_crop
+    separated = model.separator(part["mixture"], training=False)
+    score = lambda critic, spectrogram: float(tf.reduce_mean(critic(centre_crop(spectrogram, *model.critic_shape))))  # noqa: E731
+    return {source: (score(model.critics[source], part[source]), score(model.critics[source], separated[source]))
+            for source in sources}
+
+
 def probe(run_folder: str) -> Dict[str, Dict[str, Dict[str, float]]]:
     """``{source: {family: {"solo": mean critic score, "separated": mean critic score}}}``."""
-    import tensorflow as tf
     from bench.studies.generality import FAMILIES, UNPAIRED
     from Input.datasets.partition import partitions_from_config
     from Input.streams.settings import StreamSettings
@@ -44,30 +54,18 @@ def probe(run_folder: str) -> Dict[str, Dict[str, Dict[str, float]]]:
         cfg = json.load(handle)["cfg"]
     model, geometry = build_training_model(cfg)
     load_state(os.path.join(run_folder, "checkpoint"), model)
-    scores = {source: {} for source in cfg["sources"]}
+    pairs: Dict[Tuple[str, str], List[Tuple[float, float]]] = {}
     for dataset in UNPAIRED:
         family = family_config(cfg, dataset)
         inputs = TrainingInput(partitions_from_config(family, progress=False), cfg["sources"], geometry,
                                StreamSettings.from_config(family), PROBE_SEED, True, 1)
-        totals = {source: {"solo": [], "separated": []} for source in cfg["sources"]}
-        studio = {source: {"solo": [], "separated": []} for source in cfg["sources"]}
         for batch in inputs.steps([(0, BATCHES)]):
             unpaired = {role: values[0] for role, values in batch["unsup"].items()}  # the first critic step's
-            for part, into in ((unpaired, totals), (batch["sup"], studio)):
-                separated = model.separator(part["mixture"], training=False)
-                for source in cfg["sources"]:
-                    real, critic = part[source], model.critics[source]
-                    into[source]["solo"].append(float(tf.reduce_mean(critic(model._critic_input(real)))))
-                    into[source]["separated"].append(
-                        float(tf.reduce_mean(critic(model._critic_input(separated[source])))))
-        for source in cfg["sources"]:
-            scores[source][FAMILIES[dataset]] = {k: float(np.mean(v)) for k, v in totals[source].items()}
-            scores[source].setdefault("studio", {k: [] for k in ("solo", "separated")})
-            for kind in ("solo", "separated"):
-                scores[source]["studio"][kind] += studio[source][kind]
-    for source in cfg["sources"]:
-        scores[source]["studio"] = {k: float(np.mean(v)) for k, v in scores[source]["studio"].items()}
-    return scores
+            for name, part in ((FAMILIES[dataset], unpaired), ("studio", batch["sup"])):
+                for source, pair in critic_scores(model, part, cfg["sources"]).items():
+                    pairs.setdefault((source, name), []).append(pair)
+    return {source: {name: dict(zip(("solo", "separated"), np.mean(values, axis=0).tolist()))
+                     for (of, name), values in pairs.items() if of == source} for source in cfg["sources"]}
 
 
 if __name__ == "__main__":
