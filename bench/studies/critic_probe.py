@@ -15,18 +15,19 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
+from bench.studies.families import COLLECTIONS, FAMILIES, UNPAIRED, unpaired_folder
+
 BATCHES = 8  # of the run's batch size, per family
 PROBE_SEED = 12345
 
 
 def family_config(cfg: Dict, dataset: str) -> Dict:
     """The run's config with the unpaired audio of ``dataset``'s family instead of its own (as
-    :func:`bench.studies.generality.family_settings` sets it for a run)."""
-    from bench.studies.generality import COLLECTIONS, UNPAIRED
+    ``bench.studies.generality.family_settings`` sets it for a run)."""
     changed = copy.deepcopy(cfg)
     for name in UNPAIRED:
         changed["datasets"][name]["unpaired"] = name == dataset
-    folder = os.path.join("data", "demo", "" if dataset == "ccmixter" else dataset)
+    folder = unpaired_folder(dataset)
     changed["unpaired_collections"] = [[stream, os.path.join(folder, name)] for stream, name in COLLECTIONS]
     return changed
 
@@ -44,7 +45,6 @@ def critic_scores(model, part: Dict, sources: Sequence[str]) -> Dict[str, Tuple[
 
 def probe(run_folder: str) -> Dict[str, Dict[str, Dict[str, float]]]:
     """``{source: {family: {"solo": mean critic score, "separated": mean critic score}}}``."""
-    from bench.studies.generality import FAMILIES, UNPAIRED
     from Input.datasets.partition import partitions_from_config
     from Input.streams.settings import StreamSettings
     from Input.streams.training_input import TrainingInput

@@ -44,16 +44,14 @@ import numpy as np
 
 from bench.common import RESULTS, ROOT, demo_corpus, machine, write_markdown
 from bench.studies.critic_probe import BATCHES as PROBE_BATCHES
+from bench.studies.families import COLLECTIONS, FAMILIES, UNPAIRED, unpaired_folder
 from bench.studies.intervals import crossed_interval, differences, t_interval
 from bench.studies.semi_vs_sup import RULES, SOURCES, read_json, store_run, table, train, training_runs, write_csv
 
 PROTOCOL = 1
-FAMILIES = {"musdb": "studio", "ccmixter": "stage", "timbre": "timbre", "register": "register"}  # dataset: family
-UNPAIRED = ("ccmixter", "timbre", "register")  # the datasets whose family feeds the unpaired audio, one at a time
 PLAN = {"paired": 2, "seeds": tuple(range(1, 6)), "epoch_it": 250, "epochs": 4}
 STORE = os.path.join(RESULTS, "generality_runs")
 SHARES = (0.25, 0.5)  # of the stage family's unpaired pool, for the curve (0: sup; 1: the matrix's stage run)
-COLLECTIONS = (("mixture", "mixtures"), ("vocals", "solo_vocals"), ("accompaniment", "solo_accompaniment"))
 LISTS = os.path.join(ROOT, "data", "generality_lists")  # the shares' collections, as lists of files
 
 
@@ -66,7 +64,7 @@ def family_settings(unpaired: str, share: float = 1.0) -> List[str]:
         updates.append(f"cfg.datasets.{dataset}.unpaired={used}")
         if dataset != "ccmixter":
             updates.append(f"cfg.datasets.{dataset}.root=data/demo/{dataset}/ccmixter")
-    folder = os.path.join("data", "demo", "" if unpaired == "ccmixter" else unpaired)
+    folder = unpaired_folder(unpaired)
     collections = [[stream, os.path.join(folder, name) if share == 1 else share_list(folder, name, share)]
                    for stream, name in COLLECTIONS]
     return updates + [f"cfg.unpaired_collections={collections!r}"]
