@@ -38,7 +38,7 @@ import os
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -55,18 +55,19 @@ SHARES = (0.25, 0.5)  # of the stage family's unpaired pool, for the curve (0: s
 LISTS = os.path.join(ROOT, "data", "generality_lists")  # the shares' collections, as lists of files
 
 
-def family_settings(unpaired: str, share: float = 1.0) -> List[str]:
+def family_settings(unpaired: Sequence[str], share: float = 1.0) -> List[str]:
     """Config updates: every shifted family's multitrack songs as a dataset, and the unpaired audio of the
-    family of the dataset ``unpaired`` only (its first third and its collections), ``share`` of it."""
+    families of the datasets ``unpaired`` only (their first thirds and their collections), ``share`` of it
+    (a share below 1 takes one family)."""
     updates = []
     for dataset in UNPAIRED:  # the shifted ones are declared in Config.base with no root
-        used = (share if share < 1 else True) if dataset == unpaired else False
+        used = (share if share < 1 else True) if dataset in unpaired else False
         updates.append(f"cfg.datasets.{dataset}.unpaired={used}")
         if dataset != "ccmixter":
             updates.append(f"cfg.datasets.{dataset}.root=data/demo/{dataset}/ccmixter")
-    folder = unpaired_folder(unpaired)
-    collections = [[stream, os.path.join(folder, name) if share == 1 else share_list(folder, name, share)]
-                   for stream, name in COLLECTIONS]
+    collections = [[stream, os.path.join(unpaired_folder(dataset), name) if share == 1
+                    else share_list(unpaired_folder(dataset), name, share)]
+                   for dataset in unpaired for stream, name in COLLECTIONS]
     return updates + [f"cfg.unpaired_collections={collections!r}"]
 
 
@@ -111,7 +112,7 @@ def train_missing(store: str) -> None:
 
 def outcome(workdir: str, run: Dict) -> Dict:
     """One planned run trained and scored; a semi_sup run's critics are probed too (since 2026-12-05)."""
-    extra = family_settings("ccmixter" if run["unpaired"] == "none" else run["unpaired"], run["share"] or 1.0)
+    extra = family_settings(["ccmixter" if run["unpaired"] == "none" else run["unpaired"]], run["share"] or 1.0)
     result = dict(train(workdir, run["method"], PLAN, run["seed"], extra), unpaired=run["unpaired"], share=run["share"])
     if run["method"] == "semi_sup":
         result["critic_probe"] = critic_probe(workdir)
@@ -143,21 +144,31 @@ def matrix(outcomes: List[Dict]) -> List[List]:
     """Rows ``[rule, unpaired family, test family, source, seeds, mean, t low, t high, crossed low, crossed high,
     seeds won]`` of semi - sup, each semi_sup run against its seed's sup."""
     rows = []
-    for rule in RULES:
-        for unpaired in UNPAIRED:
-            seeds, _, pairs = compared(outcomes, unpaired, 1.0)
-            for dataset, family in FAMILIES.items():
-                for source in SOURCES:
-                    diffs = differences(pairs, rule, dataset, source)
-                    if diffs:
-                        mean, low, high, won = t_interval(diffs)
-                        rows.append([rule, FAMILIES[unpaired], family, source, len(seeds), mean, low, high,
-                                     *crossed_interval(diffs), f"{won} of {len(seeds)}"])
+    for unpaired in UNPAIRED:
+        seeds, _, pairs = compared(outcomes, unpaired, 1.0)
+        rows += gain_rows(FAMILIES[unpaired], len(seeds), pairs, every_family=True)
     return rows
 
 
-def matrix_tables(rows: List[List], complete: bool) -> List[str]:
-    """Markdown lines: per selection rule, unpaired family and source down, test family across."""
+def gain_rows(label: str, seeds: int, pairs: List[Dict], every_family: bool = False) -> List[List]:
+    """Rows ``[rule, label, test family, source, seeds, mean, t low, t high, crossed low, crossed high, seeds won]``
+    of semi - sup for ``pairs`` (one sup and one semi_sup run per seed), per rule, test family and source;
+    ``every_family``: also over every family's test songs at once (test family "all")."""
+    rows = []
+    for rule in RULES:
+        for dataset, family in [*FAMILIES.items(), *([(None, "all")] if every_family else [])]:
+            for source in SOURCES:
+                diffs = differences(pairs, rule, dataset, source)
+                if diffs:
+                    mean, low, high, won = t_interval(diffs)
+                    rows.append([rule, label, family, source, seeds, mean, low, high, *crossed_interval(diffs),
+                                 f"{won} of {seeds}"])
+    return rows
+
+
+def matrix_tables(rows: List[List], complete: bool, label: str = "unpaired family") -> List[str]:
+    """Markdown lines: per selection rule, the rows' ``label`` (unpaired family) and source down, test family
+    across."""
     def cell(r: List) -> str:
         mean = ("**%.2f**" if complete and (r[6] > 0 or r[7] < 0) else "%.2f") % r[5]
         if r[4] < 2:  # no interval from one seed
@@ -165,13 +176,13 @@ def matrix_tables(rows: List[List], complete: bool) -> List[str]:
         return f"{mean} [{r[6]:.2f}, {r[7]:.2f}] / [{r[8]:.2f}, {r[9]:.2f}], {r[4]} seeds"
 
     lines = []
-    tests = list(dict.fromkeys(FAMILIES.values()))
+    tests = list(dict.fromkeys(r[2] for r in rows))
     for rule in RULES:
         picked = {(r[1], r[3], r[2]): r for r in rows if r[0] == rule}
         keys = list(dict.fromkeys((r[1], r[3]) for r in rows if r[0] == rule))
         body = [[unpaired, source, *(cell(picked[unpaired, source, test]) if (unpaired, source, test) in picked
                                       else "-" for test in tests)] for unpaired, source in keys]
-        lines += [f"**{RULES[rule]}**", "", table(["unpaired family", "source", *(f"test: {t}" for t in tests)],
+        lines += [f"**{RULES[rule]}**", "", table([label, "source", *(f"test: {t}" for t in tests)],
                                                    body), ""]
     return lines
 
@@ -275,22 +286,23 @@ def write_results(outcomes: List[Dict]) -> str:
 
 def probe_rows(outcomes: List[Dict]) -> List[List]:
     """Rows ``[source, unpaired family, runs, per family: "a / b"]`` of the critic probes of the semi_sup runs on a
-    whole pool (:mod:`bench.studies.critic_probe`, stored since 2026-12-05), means over runs: ``a`` is the critic's
-    score for the family's solo sources minus for the separator's outputs on its mixtures, ``b`` the family's solo
-    sources minus the critic's own family's."""
+    whole pool (:mod:`bench.studies.critic_probe`, stored since 2026-12-05), means over runs (:func:`probe_cells`)."""
     rows = []
     for source in SOURCES:
         for dataset in UNPAIRED:
             probes = [o["critic_probe"][source] for o in outcomes if o.get("critic_probe")
                       and o["unpaired"] == dataset and o["share"] == 1.0]
-            if not probes:
-                continue
-            own = FAMILIES[dataset]
-            cells = [f"{np.mean([p[f]['solo'] - p[f]['separated'] for p in probes]):+.2f} / "
-                     f"{np.mean([p[f]['solo'] - p[own]['solo'] for p in probes]):+.2f}"
-                     for f in dict.fromkeys(FAMILIES.values())]
-            rows.append([source, own, len(probes), *cells])
+            if probes:
+                rows.append([source, FAMILIES[dataset], len(probes), *probe_cells(probes, FAMILIES[dataset])])
     return rows
+
+
+def probe_cells(probes: List[Dict], own: str) -> List[str]:
+    """Per family, ``"a / b"`` means over ``probes`` (one source's critic probes): ``a`` is the critic's score for the
+    family's solo sources minus for the separator's outputs on its mixtures, ``b`` the family's solo sources minus
+    family ``own``'s."""
+    return [f"{np.mean([p[f]['solo'] - p[f]['separated'] for p in probes]):+.2f} / "
+            f"{np.mean([p[f]['solo'] - p[own]['solo'] for p in probes]):+.2f}" for f in dict.fromkeys(FAMILIES.values())]
 
 
 def critic_lines(rows: List[List], probes: List[List]) -> List[str]:

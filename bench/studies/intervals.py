@@ -1,14 +1,18 @@
 """semi - sup per song, and its 95% intervals over what a study can vary: Student's t over the seeds' means (the
 studies' primary interval) and crossed random effects of seeds and songs (their secondary one)."""
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
 
-def differences(outcomes: List[Dict], rule: str, domain: str, source: str) -> List[Tuple[int, str, float]]:
-    """``(seed, song, semi - sup SDR)`` for every test song of ``domain`` that both runs of a seed scored."""
-    by_run = {(o["method"], o["seed"]): {t["track"]: t["separator"][source]["SDR"] for t in o["scores"][rule]
-                                         if t["dataset"] == domain} for o in outcomes}
+def differences(outcomes: List[Dict], rule: str, domain: Optional[str], source: str) -> List[Tuple[int, str, float]]:
+    """``(seed, song, semi - sup SDR)`` for every test song of ``domain`` (None: of every domain, each song named
+    ``domain/track``) that both runs of a seed scored."""
+    def song(t: Dict) -> str:
+        return t["track"] if domain else f"{t['dataset']}/{t['track']}"
+
+    by_run = {(o["method"], o["seed"]): {song(t): t["separator"][source]["SDR"] for t in o["scores"][rule]
+                                         if domain in (None, t["dataset"])} for o in outcomes}
     rows = []
     for seed in sorted({o["seed"] for o in outcomes}):
         semi, sup = by_run[("semi_sup", seed)], by_run[("sup", seed)]
