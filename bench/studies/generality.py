@@ -279,9 +279,38 @@ def write_results(outcomes: List[Dict]) -> str:
         table(["selection rule", "share of the pool", "unpaired hours", "source", "seeds", "semi - sup",
                "t 95% low", "t 95% high", "crossed low", "crossed high"], [[RULES[r[0]], *r[1:]] for r in grown]),
         "", "![semi - sup against hours of unpaired audio](generality.png)" if grown else "", "",
+        *validation_lines(validation_rows(outcomes)),
         *critic_lines(critic_rows(outcomes), probe_rows(outcomes)),
         "Per-song scores of every run and rule: `generality.csv`.", ""])
     return write_markdown("generality", text)
+
+
+def validation_rows(outcomes: List[Dict]) -> List[List]:
+    """Rows ``[unpaired family, epoch, runs, per family: mean % change]`` of each semi_sup run's validation loss on
+    each family's validation songs against its seed's sup at the same epoch: whether a cost on other families
+    shows before any test song is scored, and how it moves as training goes on."""
+    sup = {o["seed"]: o for o in outcomes if o["method"] == "sup"}
+    rows = []
+    for dataset in UNPAIRED:
+        semi = [o for o in outcomes if o["method"] == "semi_sup" and o["unpaired"] == dataset and o["share"] == 1.0
+                and o["seed"] in sup]
+        for epoch in range(min((len(o["history"]) for o in semi), default=0)):
+            changes = [[100 * (o["history"][epoch]["valid_loss_by_dataset"][name] /
+                               sup[o["seed"]]["history"][epoch]["valid_loss_by_dataset"][name] - 1)
+                        for name in FAMILIES] for o in semi]
+            rows.append([FAMILIES[dataset], epoch + 1, len(semi),
+                         *(f"{value:+.0f} %" for value in np.mean(changes, axis=0))])
+    return rows
+
+
+def validation_lines(rows: List[List]) -> List[str]:
+    return ["## Validation loss per family, epoch by epoch", "",
+            "semi_sup's validation loss on each family's validation songs against its seed's sup at the same epoch "
+            "(mean % change over runs; negative: lower than sup). Every run holds out every family's validation "
+            "songs, so a user who keeps a few songs of each kind they care about sees a cost here "
+            "(`cfg.valid_by_dataset=True`) before any test song is scored.", "",
+            table(["unpaired family", "epoch", "runs", *(f"valid: {f}" for f in FAMILIES.values())], rows), ""] \
+        if rows else []
 
 
 def probe_rows(outcomes: List[Dict]) -> List[List]:
