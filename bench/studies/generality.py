@@ -267,6 +267,11 @@ def write_results(outcomes: List[Dict]) -> str:
         f"**{len(outcomes)} of {len(runs())} planned runs.** Protocol {PROTOCOL} (the study's docstring): "
         f"{PLAN['paired']} paired studio songs and 12 validation and 12 test songs per family drawn anew by each "
         f"seed, {PLAN['epoch_it'] * PLAN['epochs']} separator steps per run, one unpaired family per semi_sup run.",
+        "", "## semi_sup - sup on each shifted family's own test songs (SDR, dB)", "",
+        "The matrix's diagonal: each family's unpaired audio, scored on that family's test songs.", "",
+        table(["selection rule", "unpaired and test family", "source", "seeds", "semi - sup", "t 95% low",
+               "t 95% high", "crossed low", "crossed high", "seeds won"],
+              [[RULES[r[0]], r[1], *r[3:]] for r in rows if r[1] == r[2]]),
         "", "## semi_sup - sup (SDR, dB), per unpaired family and test family", "",
         "Per seed, the mean over its test songs of the per-song difference; then the mean over seeds. Each cell: "
         "the mean, its primary interval (95% Student t over the seeds' means) and its secondary one (crossed "
