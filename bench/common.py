@@ -1,4 +1,5 @@
 """What every benchmark shares: the machine's description, timing, and writing result tables."""
+import argparse
 import csv
 import datetime
 import os
@@ -107,6 +108,15 @@ def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.4g}" if abs(value) < 1000 else f"{value:,.0f}"
     return str(value)
+
+
+def study_arguments(doc: str, store: str) -> argparse.ArgumentParser:
+    """The options every resumable study takes (``--analyse``, ``--store``), its description ``doc``'s first
+    paragraph; the study adds its own before parsing."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--analyse", action="store_true", help="only the tables, from the stored runs")
+    parser.add_argument("--store", default=store, help="where finished runs are kept (default %(default)s)")
+    return parser
 
 
 def demo_corpus(families: bool = False) -> str:

@@ -31,18 +31,17 @@ The protocol is semi_vs_sup's (fixed there before its first run), over more fami
 Each finished run is one JSON under ``bench/results/generality_runs/`` (committed; an interrupted study
 continues where it stopped). Writes ``bench/results/generality.{md,csv,png}``.
 """
-import argparse
 import json
 import math
 import os
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from bench.common import RESULTS, ROOT, demo_corpus, machine, write_markdown
+from bench.common import RESULTS, study_arguments, ROOT, demo_corpus, machine, write_markdown
 from bench.studies.critic_probe import BATCHES as PROBE_BATCHES
 from bench.studies.families import COLLECTIONS, FAMILIES, UNPAIRED, unpaired_folder
 from bench.studies.intervals import crossed_interval, differences, t_interval
@@ -100,14 +99,18 @@ def run_path(store: str, run: Dict) -> str:
 
 
 def train_missing(store: str) -> None:
-    """Trains each planned run whose file is missing, one at a time (two at once fight over 2 cores)."""
-    planned = runs()
-    missing = [run for run in planned if not os.path.isfile(run_path(store, run))]
+    train_planned(runs(), lambda run: run_path(store, run), outcome)
+
+
+def train_planned(planned: List[Dict], path_of: Callable[[Dict], str], trained: Callable[[str, Dict], Dict]) -> None:
+    """Trains each planned run whose file (``path_of(run)``) is missing, ``trained(workdir, run)``, one at a time
+    (two at once fight over 2 cores), on the demo corpus with its shifted families."""
+    missing = [run for run in planned if not os.path.isfile(path_of(run))]
     print(f"{len(planned) - len(missing)} of {len(planned)} runs already done; training {len(missing)}", flush=True)
     if missing:
         demo_corpus(families=True)
     for run in missing:
-        store_run(run_path(store, run), lambda workdir, run=run: outcome(workdir, run))
+        store_run(path_of(run), lambda workdir, run=run: trained(workdir, run))
 
 
 def outcome(workdir: str, run: Dict) -> Dict:
@@ -361,10 +364,7 @@ def critic_lines(rows: List[List], probes: List[List]) -> List[str]:
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--analyse", action="store_true", help="only the tables, from the stored runs")
-    parser.add_argument("--store", default=STORE, help="where finished runs are kept (default %(default)s)")
-    args = parser.parse_args(argv)
+    args = study_arguments(__doc__, STORE).parse_args(argv)
     started = time.perf_counter()
     if not args.analyse:
         train_missing(args.store)

@@ -23,17 +23,16 @@ test songs (12 per family): a remedy that makes the gain general raises it. Fini
 ``bench/results/remedies_runs/`` (committed; an interrupted study continues where it stopped). Writes
 ``bench/results/remedies.{md,csv,png}``.
 """
-import argparse
 import os
 import time
 from typing import Dict, List, Optional
 
 import numpy as np
 
-from bench.common import RESULTS, demo_corpus, machine, write_markdown
+from bench.common import RESULTS, study_arguments, machine, write_markdown
 from bench.studies import generality
 from bench.studies.families import FAMILIES, UNPAIRED
-from bench.studies.semi_vs_sup import SOURCES, read_json, store_run, table, train, write_csv
+from bench.studies.semi_vs_sup import SOURCES, read_json, table, train, write_csv
 
 PROTOCOL = 1
 SEEDS = (1, 2, 3)
@@ -73,17 +72,6 @@ def outcome(workdir: str, run: Dict) -> Dict:
     if run["method"] == "semi_sup":
         result["critic_probe"] = generality.critic_probe(workdir)
     return result
-
-
-def train_missing(store: str) -> None:
-    """Trains each planned run whose file is missing, one at a time."""
-    planned = runs()
-    missing = [run for run in planned if not os.path.isfile(run_path(run, store))]
-    print(f"{len(planned) - len(missing)} of {len(planned)} runs already done; training {len(missing)}", flush=True)
-    if missing:
-        demo_corpus(families=True)
-    for run in missing:
-        store_run(run_path(run, store), lambda workdir, run=run: outcome(workdir, run))
 
 
 def best_loss(o: Dict) -> float:
@@ -177,13 +165,10 @@ def write_results(outcomes: List[Dict], references: List[Dict]) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--analyse", action="store_true", help="only the tables, from the stored runs")
-    parser.add_argument("--store", default=STORE, help="where finished runs are kept (default %(default)s)")
-    args = parser.parse_args(argv)
+    args = study_arguments(__doc__, STORE).parse_args(argv)
     started = time.perf_counter()
     if not args.analyse:
-        train_missing(args.store)
+        generality.train_planned(runs(), lambda run: run_path(run, args.store), outcome)
     outcomes = [read_json(path) for path in map(lambda run: run_path(run, args.store), runs()) if os.path.isfile(path)]
     references = [read_json(path) for path in (generality.run_path(generality.STORE, run) for run in generality.runs()
                                                if run["unpaired"] in ("none", STAGE) and run["share"] in (0.0, 1.0)

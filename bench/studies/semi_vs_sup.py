@@ -32,7 +32,6 @@ so that a fresh clone rebuilds the tables, and an interrupted benchmark continue
 ``--store`` elsewhere trains them anew). A run stopped midway resumes from its last checkpoint, kept with its
 work folder under ``data/bench/unfinished/`` until its outcome is stored. Writes ``bench/results/semi_vs_sup{,_quick}.{md,csv,png}``.
 """
-import argparse
 import concurrent.futures
 import csv
 import json
@@ -44,7 +43,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from bench.common import RESULTS, ROOT, demo_workdir, machine, project_script, write_markdown
+from bench.common import RESULTS, ROOT, demo_workdir, machine, project_script, study_arguments, write_markdown
 from bench.studies.intervals import crossed_interval, differences, t_interval
 from Runs.folders import LAST_MODEL, RUNS_DIR, best_model_for
 
@@ -344,12 +343,10 @@ def write_results(outcomes: List[Dict], plan: Dict, name: str, command: str, wai
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = study_arguments(__doc__, STORE)
     parser.add_argument("--quick", action="store_true", help="2 seeds, 300 steps: a check of the pipeline")
-    parser.add_argument("--analyse", action="store_true", help="only the tables and plot, from the stored runs")
     parser.add_argument("--jobs", type=int, default=1, help="runs trained at once (default 1: on 2 cores, two at once "
                         "were 3x slower each, their thread pools fighting)")
-    parser.add_argument("--store", default=STORE, help="where finished runs are kept (default %(default)s)")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     name = "semi_vs_sup" + ("_quick" if args.quick else "")
