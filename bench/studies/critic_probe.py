@@ -23,7 +23,7 @@ PROBE_SEED = 12345
 
 def family_config(cfg: Dict, dataset: str) -> Dict:
     """The run's config with the unpaired audio of ``dataset``'s family instead of its own (as
-    ``bench.studies.generality.family_settings`` sets it for a run)."""
+    ``bench.studies.generality_plan.family_settings`` sets it for a run)."""
     changed = copy.deepcopy(cfg)
     for name in UNPAIRED:
         changed["datasets"][name]["unpaired"] = name == dataset

@@ -28,110 +28,22 @@ The protocol is semi_vs_sup's (fixed there before its first run), over more fami
   from 2026-12-05 on), beside the training curves of the critics' Wasserstein estimates and of the loss terms'
   gradients.
 
-Each finished run is one JSON under ``bench/results/generality_runs/`` (committed; an interrupted study
-continues where it stopped). Writes ``bench/results/generality.{md,csv,png}``.
+The plan and its training: :mod:`bench.studies.generality_plan`. Each finished run is one JSON under
+``bench/results/generality_runs/`` (committed; an interrupted study continues where it stopped). Writes
+``bench/results/generality.{md,csv,png}``.
 """
-import json
-import math
 import os
-import subprocess
-import sys
 import time
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from bench.common import RESULTS, study_arguments, ROOT, demo_corpus, machine, write_markdown
+from bench.common import RESULTS, machine, study_arguments, write_markdown
 from bench.studies.critic_probe import BATCHES as PROBE_BATCHES
-from bench.studies.families import COLLECTIONS, FAMILIES, UNPAIRED, unpaired_folder
+from bench.studies.families import FAMILIES, UNPAIRED
+from bench.studies.generality_plan import PLAN, PROTOCOL, SHARES, STORE, run_path, runs, train_missing
 from bench.studies.intervals import crossed_interval, differences, t_interval
-from bench.studies.semi_vs_sup import RULES, SOURCES, read_json, store_run, table, train, training_runs, write_csv
-
-PROTOCOL = 1
-PLAN = {"paired": 2, "seeds": tuple(range(1, 6)), "epoch_it": 250, "epochs": 4}
-STORE = os.path.join(RESULTS, "generality_runs")
-SHARES = (0.25, 0.5)  # of the stage family's unpaired pool, for the curve (0: sup; 1: the matrix's stage run)
-LISTS = os.path.join(ROOT, "data", "generality_lists")  # the shares' collections, as lists of files
-
-
-def family_settings(unpaired: Sequence[str], share: float = 1.0) -> List[str]:
-    """Config updates: every shifted family's multitrack songs as a dataset, and the unpaired audio of the
-    families of the datasets ``unpaired`` only (their first thirds and their collections), ``share`` of it
-    (a share below 1 takes one family)."""
-    updates = []
-    for dataset in UNPAIRED:  # the shifted ones are declared in Config.base with no root
-        used = (share if share < 1 else True) if dataset in unpaired else False
-        updates.append(f"cfg.datasets.{dataset}.unpaired={used}")
-        if dataset != "ccmixter":
-            updates.append(f"cfg.datasets.{dataset}.root=data/demo/{dataset}/ccmixter")
-    collections = [[stream, os.path.join(unpaired_folder(dataset), name) if share == 1
-                    else share_list(unpaired_folder(dataset), name, share)]
-                   for dataset in unpaired for stream, name in COLLECTIONS]
-    return updates + [f"cfg.unpaired_collections={collections!r}"]
-
-
-def share_list(folder: str, name: str, share: float) -> str:
-    """A list file of the first ``share`` of a collection's files (sorted as the reader sorts them)."""
-    from Input.datasets.collection import list_audio_files
-    files = list_audio_files(os.path.join(ROOT, folder, name))
-    path = os.path.join(LISTS, f"{os.path.basename(folder) or 'stage'}_{name}_{share}.txt")
-    os.makedirs(LISTS, exist_ok=True)
-    with open(path, "w") as handle:
-        handle.write("".join(f"{file}\n" for file in files[:math.ceil(len(files) * share)]))
-    return path
-
-
-def runs() -> List[Dict]:
-    """The plan's runs: ``{"method", "unpaired", "share", "seed"}``; sup once per seed. The matrix's runs of
-    every seed come before the curve's shares, so a study stopped early has the matrix's seeds first."""
-    planned = []
-    for seed in PLAN["seeds"]:
-        planned.append({"method": "sup", "unpaired": "none", "share": 0.0, "seed": seed})
-        planned += [{"method": "semi_sup", "unpaired": dataset, "share": 1.0, "seed": seed} for dataset in UNPAIRED]
-    for seed in PLAN["seeds"]:
-        planned += [{"method": "semi_sup", "unpaired": "ccmixter", "share": share, "seed": seed} for share in SHARES]
-    return planned
-
-
-def run_path(store: str, run: Dict) -> str:
-    share = "" if run["share"] in (0.0, 1.0) else f"_share{run['share']}"
-    return os.path.join(store, f"g{PROTOCOL}_{run['method']}_{run['unpaired']}{share}_seed{run['seed']}.json")
-
-
-def train_missing(store: str) -> None:
-    train_planned(runs(), lambda run: run_path(store, run), outcome)
-
-
-def train_planned(planned: List[Dict], path_of: Callable[[Dict], str], trained: Callable[[str, Dict], Dict]) -> None:
-    """Trains each planned run whose file (``path_of(run)``) is missing, ``trained(workdir, run)``, one at a time
-    (two at once fight over 2 cores), on the demo corpus with its shifted families."""
-    missing = [run for run in planned if not os.path.isfile(path_of(run))]
-    print(f"{len(planned) - len(missing)} of {len(planned)} runs already done; training {len(missing)}", flush=True)
-    if missing:
-        demo_corpus(families=True)
-    for run in missing:
-        store_run(path_of(run), lambda workdir, run=run: trained(workdir, run))
-
-
-def outcome(workdir: str, run: Dict) -> Dict:
-    """One planned run trained and scored; a semi_sup run's critics are probed too (since 2026-12-05)."""
-    extra = family_settings(["ccmixter" if run["unpaired"] == "none" else run["unpaired"]], run["share"] or 1.0)
-    result = dict(train(workdir, run["method"], PLAN, run["seed"], extra), unpaired=run["unpaired"], share=run["share"])
-    if run["method"] == "semi_sup":
-        result["critic_probe"] = critic_probe(workdir)
-    return result
-
-
-def critic_probe(workdir: str) -> Optional[Dict]:
-    """:mod:`bench.studies.critic_probe` on the run's last checkpoint, in its own process; None (and a line
-    saying why) where it fails: the run's scores are kept all the same."""
-    folder = os.path.relpath(training_runs(workdir)[-1], workdir)
-    result = subprocess.run([sys.executable, "-m", "bench.studies.critic_probe", folder], cwd=workdir,
-                            capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2"))
-    if result.returncode != 0:
-        print(f"critic probe failed, the run is kept without it: {result.stderr.strip()[-500:]}", flush=True)
-        return None
-    return json.loads(result.stdout.strip().splitlines()[-1])
+from bench.studies.semi_vs_sup import RULES, SOURCES, read_json, table, write_csv
 
 
 def compared(outcomes: List[Dict], unpaired: str, share: float) -> Tuple[set, List[Dict], List[Dict]]:
@@ -142,7 +54,6 @@ def compared(outcomes: List[Dict], unpaired: str, share: float) -> Tuple[set, Li
     semi = [o for o in semi if o["seed"] in seeds]
     return seeds, semi, [o for o in outcomes if o["method"] == "sup" and o["seed"] in seeds] + semi
 
-
 def matrix(outcomes: List[Dict]) -> List[List]:
     """Rows ``[rule, unpaired family, test family, source, seeds, mean, t low, t high, crossed low, crossed high,
     seeds won]`` of semi - sup, each semi_sup run against its seed's sup."""
@@ -151,7 +62,6 @@ def matrix(outcomes: List[Dict]) -> List[List]:
         seeds, _, pairs = compared(outcomes, unpaired, 1.0)
         rows += gain_rows(FAMILIES[unpaired], len(seeds), pairs, every_family=True)
     return rows
-
 
 def gain_rows(label: str, seeds: int, pairs: List[Dict], every_family: bool = False) -> List[List]:
     """Rows ``[rule, label, test family, source, seeds, mean, t low, t high, crossed low, crossed high, seeds won]``
@@ -167,7 +77,6 @@ def gain_rows(label: str, seeds: int, pairs: List[Dict], every_family: bool = Fa
                     rows.append([rule, label, family, source, seeds, mean, low, high, *crossed_interval(diffs),
                                  f"{won} of {seeds}"])
     return rows
-
 
 def matrix_tables(rows: List[List], complete: bool, label: str = "unpaired family") -> List[str]:
     """Markdown lines: per selection rule, the rows' ``label`` (unpaired family) and source down, test family
@@ -189,10 +98,8 @@ def matrix_tables(rows: List[List], complete: bool, label: str = "unpaired famil
                                                    body), ""]
     return lines
 
-
 CRITIC_SIGNS = ("vocals_wasserstein", "accompaniment_wasserstein", "grad_cos_adversarial_sup",
                 "grad_cos_additive_sup", "grad_norm_adversarial", "grad_norm_sup")
-
 
 def critic_rows(outcomes: List[Dict]) -> List[List]:
     """Rows ``[unpaired family, runs, *last epoch's CRITIC_SIGNS, mean over runs]`` of the semi_sup runs on a whole
@@ -209,11 +116,9 @@ def critic_rows(outcomes: List[Dict]) -> List[List]:
                            for name in CRITIC_SIGNS)])
     return rows
 
-
 def unpaired_hours(outcome: Dict) -> float:
     """Hours of unpaired audio a run trained on: its unpaired mixtures and solo sources together."""
     return sum(row["hours"] for row in outcome["partitions"] if row["partition"].startswith("train_unsup/"))
-
 
 def curve(outcomes: List[Dict]) -> List[List]:
     """Rows ``[rule, share, hours, source, seeds, mean, t low, t high, crossed low, crossed high]`` of semi - sup on
@@ -229,7 +134,6 @@ def curve(outcomes: List[Dict]) -> List[List]:
                     mean, low, high, _ = t_interval(diffs)
                     rows.append([rule, share, hours, source, len(seeds), mean, low, high, *crossed_interval(diffs)])
     return rows
-
 
 def plot_curve(rows: List[List], path: str) -> None:
     """semi - sup on the stage test songs against hours of unpaired audio, one panel per selection rule."""
@@ -254,7 +158,6 @@ def plot_curve(rows: List[List], path: str) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
-
 
 def write_results(outcomes: List[Dict]) -> str:
     rows, grown = matrix(outcomes), curve(outcomes)
@@ -292,7 +195,6 @@ def write_results(outcomes: List[Dict]) -> str:
         "Per-song scores of every run and rule: `generality.csv`.", ""])
     return write_markdown("generality", text)
 
-
 def validation_rows(outcomes: List[Dict]) -> List[List]:
     """Rows ``[unpaired family, epoch, runs, per family: mean % change]`` of each semi_sup run's validation loss on
     each family's validation songs against its seed's sup at the same epoch: whether a cost on other families
@@ -310,7 +212,6 @@ def validation_rows(outcomes: List[Dict]) -> List[List]:
                          *(f"{value:+.0f} %" for value in np.mean(changes, axis=0))])
     return rows
 
-
 def validation_lines(rows: List[List]) -> List[str]:
     return ["## Validation loss per family, epoch by epoch", "",
             "semi_sup's validation loss on each family's validation songs against its seed's sup at the same epoch "
@@ -319,7 +220,6 @@ def validation_lines(rows: List[List]) -> List[str]:
             "(`cfg.valid_by_dataset=True`) before any test song is scored.", "",
             table(["unpaired family", "epoch", "runs", *(f"valid: {f}" for f in FAMILIES.values())], rows), ""] \
         if rows else []
-
 
 def probe_rows(outcomes: List[Dict]) -> List[List]:
     """Rows ``[source, unpaired family, runs, per family: "a / b"]`` of the critic probes of the semi_sup runs on a
@@ -333,14 +233,12 @@ def probe_rows(outcomes: List[Dict]) -> List[List]:
                 rows.append([source, FAMILIES[dataset], len(probes), *probe_cells(probes, FAMILIES[dataset])])
     return rows
 
-
 def probe_cells(probes: List[Dict], own: str) -> List[str]:
     """Per family, ``"a / b"`` means over ``probes`` (one source's critic probes): ``a`` is the critic's score for the
     family's solo sources minus for the separator's outputs on its mixtures, ``b`` the family's solo sources minus
     family ``own``'s."""
     return [f"{np.mean([p[f]['solo'] - p[f]['separated'] for p in probes]):+.2f} / "
             f"{np.mean([p[f]['solo'] - p[own]['solo'] for p in probes]):+.2f}" for f in dict.fromkeys(FAMILIES.values())]
-
 
 def critic_lines(rows: List[List], probes: List[List]) -> List[str]:
     """The markdown sections of :func:`critic_rows` and :func:`probe_rows` (none without rows)."""
@@ -361,7 +259,6 @@ def critic_lines(rows: List[List], probes: List[List]) -> List[str]:
                   "apart). The studio family's are its paired songs.", "",
                   table(["source", "critic's family", "runs", *(f"on {f}" for f in families)], probes), ""]
     return lines
-
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = study_arguments(__doc__, STORE).parse_args(argv)

@@ -30,7 +30,8 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from bench.common import RESULTS, study_arguments, machine, write_markdown
-from bench.studies import generality
+from bench.studies import generality, generality_plan
+from bench.studies.generality_plan import PLAN, critic_probe, family_settings, train_planned
 from bench.studies.families import FAMILIES, UNPAIRED
 from bench.studies.semi_vs_sup import SOURCES, read_json, table, train, write_csv
 
@@ -40,11 +41,11 @@ STORE = os.path.join(RESULTS, "remedies_runs")
 STAGE = "ccmixter"  # the stage family's dataset
 # name: (the families whose unpaired audio is used, config updates, epochs)
 VARIANTS = {
-    "pooled": (UNPAIRED, [], generality.PLAN["epochs"]),
-    "alpha 1e-4": ((STAGE,), ["cfg.alpha=0.0001"], generality.PLAN["epochs"]),
-    "critic filters 8": ((STAGE,), ["cfg.critic_filters=8"], generality.PLAN["epochs"]),
-    "n_critic 1": ((STAGE,), ["cfg.n_critic=1"], generality.PLAN["epochs"]),
-    "longer": ((STAGE,), [], 2 * generality.PLAN["epochs"]),
+    "pooled": (UNPAIRED, [], PLAN["epochs"]),
+    "alpha 1e-4": ((STAGE,), ["cfg.alpha=0.0001"], PLAN["epochs"]),
+    "critic filters 8": ((STAGE,), ["cfg.critic_filters=8"], PLAN["epochs"]),
+    "n_critic 1": ((STAGE,), ["cfg.n_critic=1"], PLAN["epochs"]),
+    "longer": ((STAGE,), [], 2 * PLAN["epochs"]),
 }
 CHOSEN = "alpha chosen on validation"
 
@@ -66,12 +67,20 @@ def run_path(run: Dict, store: str = STORE) -> str:
 def outcome(workdir: str, run: Dict) -> Dict:
     """One planned run trained and scored; a semi_sup run's critics are probed too."""
     families, updates, epochs = VARIANTS[run["variant"]]
-    plan = dict(generality.PLAN, epochs=epochs)
-    result = dict(train(workdir, run["method"], plan, run["seed"], [*generality.family_settings(families), *updates]),
+    plan = dict(PLAN, epochs=epochs)
+    result = dict(train(workdir, run["method"], plan, run["seed"], [*family_settings(families), *updates]),
                   variant=run["variant"])
     if run["method"] == "semi_sup":
-        result["critic_probe"] = generality.critic_probe(workdir)
+        result["critic_probe"] = critic_probe(workdir)
     return result
+
+
+def stage_references() -> List[Dict]:
+    """The generality study's stored sup and stage runs (the paper's settings) of this study's seeds."""
+    wanted = [run for run in generality_plan.runs() if run["unpaired"] in ("none", STAGE)
+              and run["share"] in (0.0, 1.0) and run["seed"] in SEEDS]
+    paths = [generality_plan.run_path(generality_plan.STORE, run) for run in wanted]
+    return [read_json(path) for path in paths if os.path.isfile(path)]
 
 
 def best_loss(o: Dict) -> float:
@@ -168,12 +177,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = study_arguments(__doc__, STORE).parse_args(argv)
     started = time.perf_counter()
     if not args.analyse:
-        generality.train_planned(runs(), lambda run: run_path(run, args.store), outcome)
+        train_planned(runs(), lambda run: run_path(run, args.store), outcome)
     outcomes = [read_json(path) for path in map(lambda run: run_path(run, args.store), runs()) if os.path.isfile(path)]
-    references = [read_json(path) for path in (generality.run_path(generality.STORE, run) for run in generality.runs()
-                                               if run["unpaired"] in ("none", STAGE) and run["share"] in (0.0, 1.0)
-                                               and run["seed"] in SEEDS) if os.path.isfile(path)]
-    write_results(outcomes, references)
+    write_results(outcomes, stage_references())
     print(f"took {(time.perf_counter() - started) / 60:.0f} minutes")
 
 
