@@ -178,6 +178,10 @@ def write_results(outcomes: List[Dict]) -> str:
         table(["selection rule", "unpaired and test family", "source", "seeds", "semi - sup", "t 95% low",
                "t 95% high", "crossed low", "crossed high", "seeds won"],
               [[RULES[r[0]], r[1], *r[3:]] for r in rows if r[1] == r[2]]),
+        "", "How far the baseline falls on each family: sup's SDR at its last step (mean over seeds of the mean "
+        "over the family's test songs), and its drop from the studio family's.", "",
+        table(["test family", "seeds", "sup vocals", "sup accompaniment", "vocals below studio",
+               "accompaniment below studio"], baseline_rows(outcomes)),
         "", "## semi_sup - sup (SDR, dB), per unpaired family and test family", "",
         "Per seed, the mean over its test songs of the per-song difference; then the mean over seeds. Each cell: "
         "the mean, its primary interval (95% Student t over the seeds' means) and its secondary one (crossed "
@@ -194,6 +198,21 @@ def write_results(outcomes: List[Dict]) -> str:
         *critic_lines(critic_rows(outcomes), probe_rows(outcomes)),
         "Per-song scores of every run and rule: `generality.csv`.", ""])
     return write_markdown("generality", text)
+
+def baseline_rows(outcomes: List[Dict]) -> List[List]:
+    """Rows ``[family, seeds, sup vocals, sup accompaniment, drop from studio (vocals, accompaniment)]`` of sup's
+    last-step SDR, mean over seeds of its mean over the family's test songs."""
+    sup = [o for o in outcomes if o["method"] == "sup"]
+    means = {(dataset, source): float(np.mean([np.nanmean([t["separator"][source]["SDR"] for t in o["scores"]["last"]
+                                                            if t["dataset"] == dataset
+                                                            and t["separator"][source]["SDR"] is not None])
+                                               for o in sup]))
+             for dataset in FAMILIES for source in SOURCES} if sup else {}
+    studio = next(iter(FAMILIES))
+    return [[family, len(sup), *(means[dataset, source] for source in SOURCES),
+             *(means[studio, source] - means[dataset, source] for source in SOURCES)]
+            for dataset, family in FAMILIES.items() if sup]
+
 
 def validation_rows(outcomes: List[Dict]) -> List[List]:
     """Rows ``[unpaired family, epoch, runs, per family: mean % change]`` of each semi_sup run's validation loss on
