@@ -10,12 +10,12 @@ The protocol is the generality study's (its seeds, held-out songs, 1000 separato
 Each remedy is one change to the generality study's stage run (``semi_sup`` on the stage family's unpaired audio,
 the paper's settings), compared with the same seed's ``sup`` run of that study:
 
-- ``pooled``: the unpaired audio of all three shifted families at once (three times the audio, and varied);
 - ``alpha 1e-4``: the adversarial weight a tenth of the paper's;
 - ``alpha chosen on validation``: per seed, the stage run (1e-3) or ``alpha 1e-4``, whichever reached the lower
   validation loss on every family's validation songs (no new run);
 - ``critic filters 8``: critics half as wide as the demo's 16;
 - ``n_critic 1``: one critic step per separator step instead of the demo's 2;
+- ``pooled``: the unpaired audio of all three shifted families at once (three times the audio, and varied);
 - ``longer``: 2000 steps, against a ``sup`` run trained as long.
 
 The stage run itself is the first row, as the reference. The summary column "all" is the mean over every family's
@@ -41,22 +41,22 @@ STORE = os.path.join(RESULTS, "remedies_runs")
 STAGE = "ccmixter"  # the stage family's dataset
 # name: (the families whose unpaired audio is used, config updates, epochs)
 VARIANTS = {
-    "pooled": (UNPAIRED, [], PLAN["epochs"]),
     "alpha 1e-4": ((STAGE,), ["cfg.alpha=0.0001"], PLAN["epochs"]),
-    "critic filters 8": ((STAGE,), ["cfg.critic_filters=8"], PLAN["epochs"]),
     "n_critic 1": ((STAGE,), ["cfg.n_critic=1"], PLAN["epochs"]),
+    "critic filters 8": ((STAGE,), ["cfg.critic_filters=8"], PLAN["epochs"]),
+    "pooled": (UNPAIRED, [], PLAN["epochs"]),
     "longer": ((STAGE,), [], 2 * PLAN["epochs"]),
 }
 CHOSEN = "alpha chosen on validation"
 
 
 def runs() -> List[Dict]:
-    """The plan's runs ``{"variant", "method", "seed"}``, seed by seed (a study stopped early has whole seeds);
-    ``longer`` has its own sup."""
+    """The plan's runs ``{"variant", "method", "seed"}``: remedy by remedy, each over every seed (a study stopped
+    early has whole remedies with their intervals), the cheap ones first and ``longer`` (with its own sup) last."""
     planned = []
-    for seed in SEEDS:
-        planned += [{"variant": name, "method": "semi_sup", "seed": seed} for name in VARIANTS]
-        planned.append({"variant": "longer", "method": "sup", "seed": seed})
+    for name in VARIANTS:
+        methods = ("sup", "semi_sup") if name == "longer" else ("semi_sup",)
+        planned += [{"variant": name, "method": method, "seed": seed} for seed in SEEDS for method in methods]
     return planned
 
 
