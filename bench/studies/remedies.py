@@ -3,7 +3,7 @@ stage family's unpaired audio gains on stage test songs and costs on the other f
 a smaller or less trained critic, more and more varied unpaired audio, or a longer run keep the gain and lose
 the cost?
 
-    python -m bench.studies.remedies              # 3 seeds x 6 runs (two of them twice as long); resumes
+    python -m bench.studies.remedies              # 3 seeds x 7 runs (two of them twice as long); resumes
     python -m bench.studies.remedies --analyse    # the tables and the plot again from the stored runs only
 
 The protocol is the generality study's (its seeds, held-out songs, 1000 separator steps and selection rules).
@@ -11,6 +11,8 @@ Each remedy is one change to the generality study's stage run (``semi_sup`` on t
 the paper's settings), compared with the same seed's ``sup`` run of that study:
 
 - ``alpha 1e-4``: the adversarial weight a tenth of the paper's;
+- ``alpha 0``: no adversarial term, the additive term alone on the unpaired mixtures (added after ``alpha
+  1e-4`` gained and cost as much as the paper's 1e-3: is the critics' term what does either?);
 - ``alpha chosen on validation``: per seed, the stage run (1e-3) or ``alpha 1e-4``, whichever reached the lower
   validation loss on every family's validation songs (no new run);
 - ``critic filters 8``: critics half as wide as the demo's 16;
@@ -42,6 +44,7 @@ STAGE = "ccmixter"  # the stage family's dataset
 # name: (the families whose unpaired audio is used, config updates, epochs)
 VARIANTS = {
     "alpha 1e-4": ((STAGE,), ["cfg.alpha=0.0001"], PLAN["epochs"]),
+    "alpha 0": ((STAGE,), ["cfg.alpha=0.0"], PLAN["epochs"]),
     "n_critic 1": ((STAGE,), ["cfg.n_critic=1"], PLAN["epochs"]),
     "critic filters 8": ((STAGE,), ["cfg.critic_filters=8"], PLAN["epochs"]),
     "pooled": (UNPAIRED, [], PLAN["epochs"]),
