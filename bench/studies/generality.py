@@ -135,27 +135,18 @@ def curve(outcomes: List[Dict]) -> List[List]:
                     rows.append([rule, share, hours, source, len(seeds), mean, low, high, *crossed_interval(diffs)])
     return rows
 
-def growth(outcomes: List[Dict], smaller: float = SHARES[0]) -> List[List]:
-    """Rows ``[rule, source, seeds, mean, t low, t high, crossed low, crossed high, seeds won]`` of semi_sup on the
-    whole stage pool minus semi_sup on a ``smaller`` share of it, same seed, on the stage test songs: does the
-    gain grow past the small share, seed by seed?"""
-    def with_method(runs_: List[Dict], method: str) -> List[Dict]:  # ``differences`` pairs "semi_sup" - "sup"
+def growth(outcomes: List[Dict]) -> List[List]:
+    """:func:`gain_rows` on the stage test songs of semi_sup on the whole stage pool minus semi_sup on the curve's
+    smallest share of it, same seed: does the gain grow past the small share, seed by seed?"""
+    def as_method(runs_: List[Dict], method: str) -> List[Dict]:  # ``differences`` takes "semi_sup" - "sup"
         return [dict(o, method=method) for o in runs_]
 
     _, whole, _ = compared(outcomes, "ccmixter", 1.0)
-    _, small, _ = compared(outcomes, "ccmixter", smaller)
+    _, small, _ = compared(outcomes, "ccmixter", SHARES[0])
     seeds = {o["seed"] for o in whole} & {o["seed"] for o in small}
-    pairs = with_method([o for o in small if o["seed"] in seeds], "sup") + \
-        with_method([o for o in whole if o["seed"] in seeds], "semi_sup")
-    rows = []
-    for rule in RULES:
-        for source in SOURCES:
-            diffs = differences(pairs, rule, "ccmixter", source)
-            if diffs:
-                mean, low, high, won = t_interval(diffs)
-                rows.append([rule, source, len(seeds), mean, low, high, *crossed_interval(diffs),
-                             f"{won} of {len(seeds)}"])
-    return rows
+    pairs = as_method([o for o in small if o["seed"] in seeds], "sup") + \
+        as_method([o for o in whole if o["seed"] in seeds], "semi_sup")
+    return [row for row in gain_rows("whole - smallest share", len(seeds), pairs) if row[2] == FAMILIES["ccmixter"]]
 
 def plot_curve(rows: List[List], path: str) -> None:
     """semi - sup on the stage test songs against hours of unpaired audio, one panel per selection rule."""
@@ -220,7 +211,7 @@ def write_results(outcomes: List[Dict]) -> str:
         f"{SHARES[0]:g} of it (same seed, same paired and test songs), on the stage test songs.", "",
         table(["selection rule", "source", "seeds", "whole - quarter", "t 95% low", "t 95% high", "crossed low",
                "crossed high", "seeds where the whole pool did better"],
-              [[RULES[r[0]], *r[1:]] for r in growth(outcomes)]), "",
+              [[RULES[r[0]], *r[3:]] for r in growth(outcomes)]), "",
         *validation_lines(validation_rows(outcomes)),
         *critic_lines(critic_rows(outcomes), probe_rows(outcomes)),
         "Per-song scores of every run and rule: `generality.csv`.", ""])
