@@ -152,6 +152,23 @@ def test_a_demo_corpus_link_to_a_folder_that_is_gone_is_one_line(tmp_path, monke
     assert not (tmp_path / "gone").exists()
 
 
+def test_a_link_inside_the_corpus_to_a_folder_that_is_gone_is_one_line(tmp_path):
+    """A corpus whose ccmixter folder is a link to a removed copy: rendering into it is one DatasetError naming
+    the path (it was a worker's FileNotFoundError, which Sacred's traceback filter then crashed on)."""
+    from Input.datasets import DatasetError
+    from Input.demo import corpus, fluidsynth
+    out = tmp_path / "demo"
+    out.mkdir()
+    os.symlink(tmp_path / "gone", out / "ccmixter")
+    one_song = lambda: corpus.plan(2018, 2.0, 2.0, (("ccmixter", 1, "stage"),))
+    with pytest.raises(DatasetError) as error:
+        corpus.render_manifest(str(out), "manifest.json", "key", one_song, 2018, fluidsynth.find_soundfont(), 1,
+                               False, "rendering")
+    assert str(error.value).startswith(f"cannot render the demo corpus into {out}: {out / 'ccmixter'}")
+    assert "remove the link or folder on that path" in str(error.value)
+    assert not (tmp_path / "gone").exists() and not (out / "manifest.json").exists()
+
+
 def test_replay_copies_a_run_folder_into_mongodb(workdir):
     result = run_script(["Training.py", "with", "cfg.sup", "cfg.demo", *TINY, "cfg.epoch_it=2", "cfg.max_epochs=1",
                          "evaluate=False"], cwd=workdir)

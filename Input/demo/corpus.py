@@ -186,7 +186,7 @@ def build(out: str, seed: int = 2018, min_duration: float = 20.0, max_duration: 
 
     Raises:
         fluidsynth.MissingToolError: fluidsynth or a soundfont is missing (the message names the package).
-        DatasetError: ``out`` is a link to a folder that is gone.
+        DatasetError: ``out`` is a link to a folder that is gone, or a file cannot be written there.
     """
     if os.path.islink(out) and not os.path.isdir(out):
         raise DatasetError(f"{out} is a link to {os.readlink(out)}, which is not a folder: remove the link (the demo "
@@ -224,15 +224,20 @@ def render_manifest(out: str, name: str, key: str, planned, seed: int, soundfont
                                                for s in manifest["songs"] for f in s["files"].values()):
             return manifest
         remove_rendering(out, manifest)
-    os.makedirs(out, exist_ok=True)
     songs = planned()
     workers = workers or min(len(songs), os.cpu_count() or 1)
     entries = []
     context = multiprocessing.get_context("spawn")
-    with context.Pool(workers) as pool:
-        jobs = pool.imap(_render_job, [(song, out, soundfont) for song in songs])
-        for entry in tqdm(jobs, total=len(songs), desc=description, unit="song", disable=not progress):
-            entries.append(entry)
+    try:
+        os.makedirs(out, exist_ok=True)
+        with context.Pool(workers) as pool:
+            jobs = pool.imap(_render_job, [(song, out, soundfont) for song in songs])
+            for entry in tqdm(jobs, total=len(songs), desc=description, unit="song", disable=not progress):
+                entries.append(entry)
+    except OSError as error:  # a full disk, a read-only folder, a link inside ``out`` to a folder that is gone
+        raise DatasetError(f"cannot render the demo corpus into {out}: {error.filename or out}: "
+                           f"{error.strerror or error}; free the space, or remove the link or folder on that path "
+                           f"(the corpus is then rendered there), or point {out} at a rendered corpus") from None
     manifest = {"key": key, "version": CORPUS_VERSION, "seed": seed, "sample_rate": SAMPLE_RATE,
                 "soundfont": os.path.basename(soundfont), "songs": entries,
                 "licence": "Scores: J. S. Bach chorales, public domain, from the music21 corpus (BSD-3). "
@@ -262,8 +267,8 @@ def render_if_asked(config: Dict, folder: str = "data/demo", progress: bool = Tr
     it is there.
 
     Raises:
-        DatasetError: a tool or soundfont is missing (the message names the package), or ``folder`` is a link
-            to a folder that is gone.
+        DatasetError: a tool or soundfont is missing (the message names the package), ``folder`` is a link
+            to a folder that is gone, or a file cannot be written in it.
     """
     if not config.get("render_demo_corpus"):
         return
@@ -288,7 +293,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     try:
         manifest = build(args.out, seed=args.seed, workers=args.workers, families=args.families)
-    except fluidsynth.MissingToolError as error:
+    except (fluidsynth.MissingToolError, DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"demo corpus: {len(manifest['songs'])} songs in {args.out}, and "
