@@ -106,8 +106,8 @@ def optimise(model, cfg, batches: Callable, valid_data, valid_steps: int, counte
     """Epochs of ``epoch_it`` separator steps until early stopping: validates after each, keeps the best model.
 
     Each epoch reads fresh excerpts: its input is ``batches(plan)`` for the :func:`Input.streams.training_input.segment_plan`
-    from the current step to the epoch's end, cut at every checkpoint (so a resumed run continues the same
-    excerpts). ``valid_by_dataset`` (``{dataset: (batches, steps)}``) adds each dataset's loss and best model.
+    from the current step to the epoch's end, cut at every periodic checkpoint (so a resumed run continues the
+    same excerpts, from any checkpoint). ``valid_by_dataset`` (``{dataset: (batches, steps)}``) adds each dataset's loss and best model.
     """
     from Input.streams.training_input import segment_plan
     from Models.build import save_separator
@@ -116,8 +116,9 @@ def optimise(model, cfg, batches: Callable, valid_data, valid_steps: int, counte
         end = cfg["epoch_it"] * (counters["epoch"] + 1)
         print(f"epoch {counters['epoch'] + 1}: {end - step} separator steps")
         if end > step:  # none left when a run was stopped between its epoch's last step and the validation
-            model.fit(batches(segment_plan(step, end, cfg["checkpoint_every"])), steps_per_epoch=end - step,
-                      epochs=1, verbose=1 if progress else 2, callbacks=callbacks, shuffle=False)
+            plan = segment_plan(step, end, cfg["checkpoint_every"], epoch_start=end - cfg["epoch_it"])
+            model.fit(batches(plan), steps_per_epoch=end - step, epochs=1, verbose=1 if progress else 2,
+                      callbacks=callbacks, shuffle=False)
         validation = model.evaluate(valid_data, steps=valid_steps, verbose=0, return_dict=True)
         valid_loss = float(validation["sup_loss"])
         dead = [s for s in cfg["sources"] if float(validation[f"{s}_estimate_peak"]) == 0.0]

@@ -36,12 +36,25 @@ def wait_for_checkpoint(run, process, minimum_step, timeout=300):
     raise AssertionError("no checkpoint appeared")
 
 
-@pytest.mark.slow(45)
-def test_ctrl_c_then_kill_9_then_resume_loses_at_most_one_checkpoint_interval(workdir):
-    """A user's night: Ctrl-C saves a checkpoint and marks the run INTERRUPTED; its resumed run is killed with
-    SIGKILL mid-epoch; resuming that one goes on from its last checkpoint and finishes the epoch's 20 steps."""
+@pytest.mark.slow(60)
+def test_ctrl_c_then_kill_9_then_resume_ends_with_the_weights_of_the_uninterrupted_run(workdir):
+    """A user's night, beside the same command left alone (deterministic=True and nothing else: no thread setting
+    in the environment). Ctrl-C saves a checkpoint and marks the run INTERRUPTED; its resumed run (given another
+    seed, which the checkpoint's must override) is killed with SIGKILL; resuming that one goes on from its last
+    checkpoint, and the third process ends with the uninterrupted run's weights and optimizer state, to the bit:
+    one seed repeats a run, and a resume continues the seed, the excerpt streams (from a Ctrl-C's step too,
+    inside a segment) and the penalty's random points exactly. Without deterministic=True, 3 of 4 pairs of 40
+    such steps parted by about 1e-6."""
+    common = ["cfg.semi_sup", "cfg.demo", *TINY, "cfg.batch_size=8", "cfg.n_critic=2", "cfg.unet_filters=8",
+              "cfg.critic_filters=16", "cfg.epoch_it=10", "cfg.max_epochs=2", "cfg.checkpoint_every=3",
+              "evaluate=False", "deterministic=True"]  # the demo's batch, critics and networks
+    environment = {"TF_NUM_INTEROP_THREADS": None}  # the switch alone must do it
+    straight_dir = workdir / "straight"  # its own folder, so that it can run beside the interrupted ones
+    os.makedirs(straight_dir)
+    os.symlink(workdir / "data", straight_dir / "data")
+    straight = start_script(["Training.py", "with", *common], cwd=straight_dir, env=environment)
     runs = workdir / "runs"
-    process = start_training(workdir, LONG)
+    process = start_script(["Training.py", "with", *common], cwd=workdir, env=environment)
     wait_for_checkpoint(runs / "1", process, 3)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
@@ -51,17 +64,25 @@ def test_ctrl_c_then_kill_9_then_resume_loses_at_most_one_checkpoint_interval(wo
     interrupted = json.loads((runs / "1" / "checkpoint" / "state.json").read_text())["step"]
     assert interrupted >= 3
 
-    process = start_training(workdir, [*LONG, f"resume={runs / '1'}"])
+    process = start_script(["Training.py", "with", *common, "seed=9", f"resume={runs / '1'}"], cwd=workdir,
+                           env=environment)
     saved = wait_for_checkpoint(runs / "2", process, interrupted + 3)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    result = run_script(["Training.py", "with", "cfg.semi_sup", "cfg.demo", *LONG, f"resume={runs / '2'}"],
-                        cwd=workdir)
+    result = run_script(["Training.py", "with", *common, "seed=9", f"resume={runs / '2'}"], cwd=workdir,
+                        env=environment)
     assert result.returncode == 0, result.stderr[-2000:]
-    step = int(re.search(r"at epoch 0, step (\d+)", result.stdout).group(1))
+    step = int(re.search(r"at epoch \d, step (\d+)", result.stdout).group(1))
     assert step >= saved and step % 3 == 0
-    with open(os.path.join(newest_run_folder(str(runs)), "run.json")) as handle:
-        assert json.load(handle)["result"]["steps"] == 20
+    assert json.loads((runs / "3" / "run.json").read_text())["result"]["steps"] == 20
+    _, errors = straight.communicate(timeout=900)
+    assert straight.returncode == 0, errors[-3000:]
+    metrics = json.loads((straight_dir / "runs" / "1" / "metrics.json").read_text())
+    assert metrics["train.vocals_critic_loss"]["steps"] == [10, 20]
+    states = [np.load(folder / "runs" / run / "checkpoint" / "state.npz", allow_pickle=False)
+              for folder, run in ((straight_dir, "1"), (workdir, "3"))]
+    assert len(states[0].files) > 20 and states[0].files == states[1].files
+    assert all(np.array_equal(states[0][k], states[1][k]) for k in states[0].files)
 
 
 def test_nan_loss_stops_with_a_clear_message_and_a_loadable_checkpoint(workdir):

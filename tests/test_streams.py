@@ -82,26 +82,31 @@ def test_validation_tiles_cover_whole_songs_deterministically(partitions):
 
 
 def test_segments_cut_at_checkpoints_and_epoch_ends():
-    assert segment_plan(0, 250, 50) == [(0, 50), (50, 50), (100, 50), (150, 50), (200, 50)]
-    assert segment_plan(120, 250, 50) == [(120, 30), (150, 50), (200, 50)]   # resumed after Ctrl-C at step 120
-    assert segment_plan(6, 12, 4) == [(6, 2), (8, 4)]
-    assert segment_plan(12, 12, 4) == []
+    assert segment_plan(0, 250, 50, 0) == [(0, 0, 50), (50, 0, 50), (100, 0, 50), (150, 0, 50), (200, 0, 50)]
+    # Resumed after a Ctrl-C at step 120: segment 100's batches from its 21st on, as the uninterrupted run drew.
+    assert segment_plan(120, 250, 50, 0) == [(100, 20, 30), (150, 0, 50), (200, 0, 50)]
+    assert segment_plan(6, 12, 4, 6) == [(6, 0, 2), (8, 0, 4)]
+    assert segment_plan(7, 12, 4, 6) == [(6, 1, 1), (8, 0, 4)]   # the epoch's first segment begins at its start
+    assert segment_plan(12, 12, 4, 6) == []
 
 
 def test_epochs_draw_fresh_excerpts_and_a_resume_draws_what_the_run_drew(partitions):
-    """Two consecutive epochs share no crop; the stream from a checkpoint's step on is the uninterrupted one's."""
+    """Two consecutive epochs share no crop; the stream from a checkpoint's step on (a periodic one's or a
+    Ctrl-C's) is the uninterrupted one's."""
     settings = stream_settings(batch_size=4, cache_size=4, min_replacement_rate=2, excerpt_duration=6.0)
     inputs = TrainingInput(partitions, SOURCES, DEMO, settings, seed=3, semi_supervised=False, n_critic=1)
 
     def crops(plan):
         return [batch["sup"]["mixture"].numpy() for batch in inputs.steps(plan)]
 
-    epoch_1, epoch_2 = crops(segment_plan(0, 4, 2)), crops(segment_plan(4, 8, 2))
+    epoch_1, epoch_2 = crops(segment_plan(0, 4, 2, 0)), crops(segment_plan(4, 8, 2, 4))
     first = {example.tobytes() for batch in epoch_1 for example in batch}
     second = {example.tobytes() for batch in epoch_2 for example in batch}
     assert len(epoch_1) == len(epoch_2) == 4 and len(first) >= 14 and not first & second
-    whole = crops(segment_plan(0, 8, 2))  # epoch 2 alone is what a run resumed at step 4 draws
+    whole = crops(segment_plan(0, 8, 2, 0))  # epoch 2 alone is what a run resumed at step 4 draws
     assert all(np.array_equal(a, b) for a, b in zip(whole[4:], epoch_2)) and len(whole) == 8
+    after_ctrl_c = crops(segment_plan(5, 8, 2, 4))  # resumed from a Ctrl-C's checkpoint in the middle of a segment
+    assert len(after_ctrl_c) == 3 and all(np.array_equal(a, b) for a, b in zip(whole[5:], after_ctrl_c))
     semi = TrainingInput(partitions, SOURCES, DEMO, settings, seed=3, semi_supervised=True, n_critic=1)
-    unpaired, again = ([batch["unsup"]["vocals"].numpy() for batch in semi.steps([(4, 1)])] for _ in range(2))
+    unpaired, again = ([batch["unsup"]["vocals"].numpy() for batch in semi.steps([(4, 0, 1)])] for _ in range(2))
     assert len(unpaired) == 1 and np.array_equal(unpaired[0], again[0])

@@ -100,12 +100,12 @@ class TrainingInput:
         zipped = tf.data.Dataset.zip((paired, tf.data.Dataset.zip(unpaired)))
         return zipped.map(lambda sup, unsup: {"sup": sup, "unsup": unsup})
 
-    def steps(self, plan: Sequence[Tuple[int, int]]) -> tf.data.Dataset:
-        """The batches of a :func:`segment_plan`: each segment's first ``steps`` batches, one after another."""
-        starts = tf.constant([start for start, _ in plan], tf.int64)
-        lengths = tf.constant([steps for _, steps in plan], tf.int64)
-        segments = tf.data.Dataset.from_tensor_slices((starts, lengths))
-        return segments.flat_map(lambda start, steps: self.segment(start).take(steps)).prefetch(2)
+    def steps(self, plan: Sequence[Tuple[int, int, int]]) -> tf.data.Dataset:
+        """The batches of a :func:`segment_plan`: of each segment, ``steps`` batches after the first ``skip``,
+        one segment after another."""
+        columns = [tf.constant([entry[column] for entry in plan], tf.int64) for column in range(3)]
+        segments = tf.data.Dataset.from_tensor_slices(tuple(columns))
+        return segments.flat_map(lambda key, skip, steps: self.segment(key).skip(skip).take(steps)).prefetch(2)
 
 
 def validation_by_dataset(cfg: dict, tracks: Sequence[Track], geometry: Geometry) -> Dict[str, tuple]:
@@ -121,12 +121,15 @@ def validation_by_dataset(cfg: dict, tracks: Sequence[Track], geometry: Geometry
     return sets
 
 
-def segment_plan(start_step: int, end_step: int, every: int) -> List[Tuple[int, int]]:
-    """``(first step, steps)`` of the segments from ``start_step`` to ``end_step``: a segment ends at every
-    multiple of ``every`` (the checkpoints) and at ``end_step`` (the epoch's end)."""
+def segment_plan(start_step: int, end_step: int, every: int, epoch_start: int) -> List[Tuple[int, int, int]]:
+    """``(key, skip, steps)`` of the segments from ``start_step`` to ``end_step`` in the epoch that began at
+    ``epoch_start``: a segment begins at the epoch's start and at every multiple of ``every`` (the periodic
+    checkpoints), and is keyed by the step it begins at. A run resumed at a step in the middle of a segment (from
+    a Ctrl-C's checkpoint) skips the batches the run drew there, so that it goes on with the uninterrupted run's."""
     plan, step = [], start_step
     while step < end_step:
+        key = max(epoch_start, step // every * every)
         end = min(end_step, (step // every + 1) * every)
-        plan.append((step, end - step))
+        plan.append((key, step - key, end - step))
         step = end
     return plan

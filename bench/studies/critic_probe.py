@@ -59,7 +59,7 @@ def probe(run_folder: str) -> Dict[str, Dict[str, Dict[str, float]]]:
         family = family_config(cfg, dataset)
         inputs = TrainingInput(partitions_from_config(family, progress=False), cfg["sources"], geometry,
                                StreamSettings.from_config(family), PROBE_SEED, True, 1)
-        for batch in inputs.steps([(0, BATCHES)]):
+        for batch in inputs.steps([(0, 0, BATCHES)]):
             unpaired = {role: values[0] for role, values in batch["unsup"].items()}  # the first critic step's
             for name, part in ((FAMILIES[dataset], unpaired), ("studio", batch["sup"])):
                 for source, pair in critic_scores(model, part, cfg["sources"]).items():
