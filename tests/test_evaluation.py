@@ -242,11 +242,11 @@ def test_a_silent_estimate_is_scored_nan_with_a_warning_and_the_evaluation_compl
     save_separator(model, load_separator_settings(str(folder / "best_separator.keras")), str(tmp_path / "dead.keras"))
     separator = Separator.from_checkpoint(str(tmp_path / "dead.keras"), engine="tensorflow")
     with caplog.at_level(logging.WARNING):
-        evaluate_tracks(separator, demo_partitions(str(mini_demo)).train_sup[:2], read_role, str(tmp_path / "evaluation"),
-                        progress=False)
-    assert caplog.text.count("silent estimate (separator/vocals), scored as NaN") == 2
+        evaluate_tracks(separator, demo_partitions(str(mini_demo)).train_sup[:1], read_role, str(tmp_path / "evaluation"),
+                        workers=1, progress=False)
+    assert caplog.text.count("silent estimate (separator/vocals), scored as NaN") == 1
     scores = json.loads((tmp_path / "evaluation" / "scores.json").read_text())
-    assert len(scores["tracks"]) == 2
+    assert len(scores["tracks"]) == 1
     for row in scores["tracks"]:
         assert np.isnan(row["methods"]["separator"]["vocals"]["SDR"])
         assert np.isfinite(row["methods"]["separator"]["accompaniment"]["SDR"])
