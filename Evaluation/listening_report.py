@@ -19,6 +19,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from Utils import audio as audio_io
 from Utils import audio_writer
 from Utils.files import safe_name
 
@@ -76,7 +77,7 @@ def spectrogram_image(signals: Dict[str, np.ndarray], rate: int, band_edge: floa
     window, hop = 2048, 512
     spectra = {}
     for role, audio in signals.items():
-        mono = audio.mean(axis=1)
+        mono = audio_io.downmix(audio)[:, 0]
         frames = max(1, 1 + (len(mono) - window) // hop)
         mono = np.pad(mono, (0, max(0, window - len(mono))))
         framed = np.lib.stride_tricks.sliding_window_view(mono, window)[::hop][:frames] * np.hanning(window)

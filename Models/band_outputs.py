@@ -99,7 +99,7 @@ class FullBandOutput(BandOutput):
 
     def analyse(self, segment, sample_rate):
         if self.network_channels == "mid":  # one channel: its masks (sources, 1, ...) broadcast over the channels
-            segment = segment.mean(axis=1, keepdims=True)
+            segment = audio_io.downmix(segment)
         return to_model_space(np.abs(self._spectrum(segment, sample_rate))), None  # the phase: the input STFT's
 
     def prepare(self, chunk, first_frame, estimates, log_magnitude, extra, audio, sample_rate, first, last):

@@ -159,7 +159,7 @@ def load(reference: str, sample_rate: Optional[int] = None, mono: bool = False, 
     if pad_front or pad_back:  # np.pad copies even when it adds nothing (a tenth of a second on a song)
         audio = np.pad(audio, [(pad_front, pad_back), (0, 0)])
     if mono and audio.shape[1] > 1:
-        audio = audio.mean(axis=1, keepdims=True)
+        audio = downmix(audio)
     if sample_rate is not None and sample_rate != rate:
         audio = resample(audio, rate, sample_rate)
         if duration is not None:
@@ -216,6 +216,18 @@ def resample_all(signals: Sequence[np.ndarray], rate_in: int, rate_out: int) -> 
 def resampled_length(samples: int, rate_in: int, rate_out: int) -> int:
     """Samples :func:`resample` returns for ``samples`` input samples (soxr rounds to nearest)."""
     return (2 * samples * rate_out + rate_in) // (2 * rate_in)
+
+
+def downmix(audio: np.ndarray) -> np.ndarray:
+    """``(samples, channels)`` -> ``(samples, 1)``: the channels' mean, as ``audio.mean(axis=1, keepdims=True)``
+    gives it to the bit, summed column by column (numpy's mean over a short axis takes ten times as long: 4.5
+    against 0.4 ms for 6 s of 44.1 kHz stereo)."""
+    mono = audio[:, 0].copy()
+    for channel in range(1, audio.shape[1]):
+        mono += audio[:, channel]
+    if audio.shape[1] > 1:
+        mono /= audio.shape[1]
+    return mono[:, None]
 
 
 def fix_length(audio: np.ndarray, length: int) -> np.ndarray:

@@ -24,6 +24,8 @@ def test_excerpt_is_resampled_downmixed_and_padded(tmp_path, name, rate, channel
     spectrum = np.abs(np.fft.rfft(excerpt[4200:, 0]))
     peak = np.argmax(spectrum) * 8192 / (2 * (len(spectrum) - 1))
     assert abs(peak - 440) < 5                           # the tone survives resampling
+    stored, _ = soundfile.read(str(path), dtype="float32", always_2d=True)
+    assert np.array_equal(audio_io.load(str(path), mono=True), stored.mean(axis=1, keepdims=True))  # to the bit
 
 
 def test_mp3_is_read_through_ffmpeg(tmp_path):
