@@ -220,8 +220,7 @@ def resampled_length(samples: int, rate_in: int, rate_out: int) -> int:
 
 def downmix(audio: np.ndarray) -> np.ndarray:
     """``(samples, channels)`` -> ``(samples, 1)``: the channels' mean, as ``audio.mean(axis=1, keepdims=True)``
-    gives it to the bit, summed column by column (numpy's mean over a short axis takes ten times as long: 4.5
-    against 0.4 ms for 6 s of 44.1 kHz stereo)."""
+    gives it to the bit, summed column by column (numpy reduces a short strided axis slowly)."""
     mono = audio[:, 0].copy()
     for channel in range(1, audio.shape[1]):
         mono += audio[:, channel]
