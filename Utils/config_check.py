@@ -1,4 +1,5 @@
 """Checks of the configuration's values, so that a bad value stops a run at once with one clear line."""
+import difflib
 from typing import Any, Dict, Sequence
 
 
@@ -31,8 +32,9 @@ def check_config(config: Dict[str, Any], choices: Dict[str, Sequence[str]], defa
     Args:
         config: the ``cfg`` dict.
         choices: key -> its valid values, for the keys that take one of a few (``Config.CHOICES``).
-        defaults: the base config's values, given as examples in the messages.
+        defaults: the base config's values, given as examples in the messages; its keys are the settings.
     """
+    _known_keys(config, defaults)
     for key in ("batch_size", "sample_rate", "n_fft", "hop", "output_frames", "unet_levels", "unet_filters",
                 "critic_filters", "n_critic", "epoch_it", "cache_size", "read_workers", "inference_frames",
                 "eval_workers", "checkpoint_every"):
@@ -55,8 +57,9 @@ def check_config(config: Dict[str, Any], choices: Dict[str, Sequence[str]], defa
         raise ConfigError(f"cfg.amplify_range={config['amplify_range']!r} is invalid: must be [low, high] with "
                           f"0 < low <= high (e.g. amplify_range={list(defaults['amplify_range'])})")
     if config["hop"] > config["n_fft"]:
+        example = defaults["hop"] if defaults["hop"] <= config["n_fft"] else max(1, config["n_fft"] // 2)
         raise ConfigError(f"cfg.hop={config['hop']} is invalid: must not exceed cfg.n_fft={config['n_fft']} "
-                          f"(e.g. hop={defaults['hop']})")
+                          f"(e.g. hop={example})")
     sources = config["sources"]
     if not sources or len(set(sources)) != len(sources) or not all(isinstance(s, str) and s for s in sources):
         raise ConfigError(f"cfg.sources={sources!r} is invalid: must be distinct names "
@@ -68,6 +71,14 @@ def check_config(config: Dict[str, Any], choices: Dict[str, Sequence[str]], defa
         raise ConfigError("cfg.valid_by_dataset=True works on one worker: leave it False with "
                           "cfg.distribute=multi_worker")
     _check_data_service(config)
+
+
+def _known_keys(config, defaults):
+    """A key the base config lacks is a typo (Sacred would name it with the value None and no hint)."""
+    for key in sorted(set(config) - set(defaults)):
+        close = difflib.get_close_matches(key, list(defaults), n=1)
+        hint = f"did you mean cfg.{close[0]}? " if close else ""
+        raise ConfigError(f"cfg.{key} is not a setting ({hint}python Training.py print_config lists them)")
 
 
 def _check_data_service(config):
