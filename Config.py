@@ -250,6 +250,24 @@ def reject_invalid_values(config, command_name, logger):
     return {}
 
 
+def reject_unknown_options(experiment, script: str) -> None:
+    """Makes ``experiment`` (the command ``script``) stop with one line naming an option it lacks
+    (``evalute=False``) and the closest it has, before Sacred's ConfigAddedError (the cfg ingredient's own keys
+    are checked by ``check_config``)."""
+    import difflib
+
+    @experiment.config_hook
+    def _reject_unknown(config, command_name, logger):
+        known = {"cfg", "seed"} | {key for scope in experiment.configurations for key in scope()}
+        for key in sorted(set(config) - known):
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            print(f"Config error: {key} is not an option of {script} ({hint}its options: "
+                  f"{', '.join(sorted(known - {'cfg'}))}; the model's settings are cfg.<key>)", file=sys.stderr)
+            raise SystemExit(2)
+        return {}
+
+
 def reject_invalid_seed(argv) -> None:
     """Stops with one line when the command line's ``seed=`` is not one Sacred can use (it fails with a
     traceback on a negative or non-integer seed before any config hook runs)."""

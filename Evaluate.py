@@ -17,13 +17,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from sacred import SETTINGS, Experiment  # noqa: E402
 from sacred.utils import apply_backspaces_and_linefeeds  # noqa: E402
 
-from Config import cfg, reject_invalid_seed  # noqa: E402
+from Config import cfg, reject_invalid_seed, reject_unknown_options  # noqa: E402
 from Models.engines import DEFAULT_ENGINE  # noqa: E402
 from Runs.observers import attach_observers, hide_result_line, report_header, run_folder  # noqa: E402
 from Utils.process import run_and_exit  # noqa: E402
 
 SETTINGS.CAPTURE_MODE = "sys"  # fd capture waits on the scoring worker processes at exit
 ex = Experiment("evaluation", ingredients=[cfg])
+reject_unknown_options(ex, "Evaluate.py")
 ex.captured_out_filter = apply_backspaces_and_linefeeds
 hide_result_line(ex)
 

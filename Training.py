@@ -25,7 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from sacred import SETTINGS, Experiment
 from sacred.utils import apply_backspaces_and_linefeeds
 
-from Config import cfg, reject_invalid_seed
+from Config import cfg, reject_invalid_seed, reject_unknown_options
 from Runs import cluster
 from Runs.folders import BEST_MODEL, LAST_MODEL, best_model_for
 from Runs.observers import attach_observers, hide_result_line, report_header, run_folder
@@ -33,6 +33,7 @@ from Utils.process import run_and_exit
 
 SETTINGS.CAPTURE_MODE = "sys"  # fd capture waits on the evaluation's worker processes at exit
 ex = Experiment("adversarial_separation", ingredients=[cfg])
+reject_unknown_options(ex, "Training.py")
 ex.captured_out_filter = apply_backspaces_and_linefeeds
 hide_result_line(ex)
 log = logging.getLogger("training")

@@ -72,6 +72,22 @@ def test_unknown_named_config_and_key_fail_clearly(tmp_path):
                                      "python Training.py print_config lists them)")
 
 
+@pytest.mark.parametrize("script, typo, expected", [
+    ("Training.py", "evalute=False", "Config error: evalute is not an option of Training.py (did you mean evaluate? "
+                                     "its options: deterministic, evaluate, progress, resume, seed;"),
+    ("Evaluate.py", "partiton=valid", "Config error: partiton is not an option of Evaluate.py (did you mean "
+                                      "partition?"),
+])
+def test_an_option_a_command_lacks_is_one_line_naming_the_closest(tmp_path, monkeypatch, capsys, script, typo,
+                                                                   expected):
+    import importlib
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        importlib.import_module(script[:-3]).ex.run_commandline([script, "print_config", "with", "cfg.sup", typo])
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert stop.value.code == 2 and len(errors) == 1 and errors[0].startswith(expected), errors
+
+
 def config_error(capsys, updates, named=("cfg.semi_sup", "cfg.demo")) -> str:
     """The one ``Config error:`` line that resolving the config with ``updates`` prints (as every command would)."""
     from Config import resolve
