@@ -108,7 +108,8 @@ def optimise(model, cfg, batches: Callable, valid_data, valid_steps: int, counte
 
     Each epoch reads fresh excerpts: its input is ``batches(plan)`` for the :func:`Input.streams.training_input.segment_plan`
     from the current step to the epoch's end, cut at every periodic checkpoint (so a resumed run continues the
-    same excerpts, from any checkpoint). ``valid_by_dataset`` (``{dataset: (batches, steps)}``) adds each dataset's loss and best model.
+    same excerpts, from any checkpoint). ``valid_by_dataset`` (``{dataset: (batches, steps)}``) adds each
+    dataset's loss and best model.
     """
     from Input.streams.training_input import segment_plan
     from Models.build import save_separator

@@ -219,7 +219,7 @@ def resampled_length(samples: int, rate_in: int, rate_out: int) -> int:
 
 
 def downmix(audio: np.ndarray) -> np.ndarray:
-    """``(samples, channels)`` -> ``(samples, 1)``: the channels' mean, as ``audio.mean(axis=1, keepdims=True)``
+    """Float ``(samples, channels)`` -> ``(samples, 1)``: the channels' mean, as ``audio.mean(axis=1, keepdims=True)``
     gives it to the bit, summed column by column (numpy reduces a short strided axis slowly)."""
     mono = audio[:, 0].copy()
     for channel in range(1, audio.shape[1]):
