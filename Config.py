@@ -17,7 +17,7 @@ from Input.datasets import check_datasets
 from Models import check_architecture
 from Models.full_band import DEFAULT_BAND_EXTENSION
 from Runs.cluster import CLUSTERS
-from Utils.config_check import ConfigError, check_config
+from Utils.config_check import ConfigError, check_config, did_you_mean
 
 cfg = Ingredient("cfg")
 
@@ -245,26 +245,28 @@ def reject_invalid_values(config, command_name, logger):
         check_datasets(config["cfg"])
         check_architecture(config["cfg"])
     except ConfigError as error:
-        print(f"Config error: {error}", file=sys.stderr)
-        raise SystemExit(2)
+        stop_with_config_error(str(error))
     return {}
+
+
+def stop_with_config_error(error: str) -> None:
+    """Ends a command before it runs with the one line ``Config error: <error>`` and exit status 2."""
+    print(f"Config error: {error}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def reject_unknown_options(experiment, script: str) -> None:
     """Makes ``experiment`` (the command ``script``) stop with one line naming an option it lacks
     (``evalute=False``) and the closest it has, before Sacred's ConfigAddedError (the cfg ingredient's own keys
     are checked by ``check_config``)."""
-    import difflib
-
     @experiment.config_hook
     def _reject_unknown(config, command_name, logger):
         known = {"cfg", "seed"} | {key for scope in experiment.configurations for key in scope()}
-        for key in sorted(set(config) - known):
-            close = difflib.get_close_matches(key, sorted(known), n=1)
-            hint = f"did you mean {close[0]}? " if close else ""
-            print(f"Config error: {key} is not an option of {script} ({hint}its options: "
-                  f"{', '.join(sorted(known - {'cfg'}))}; the model's settings are cfg.<key>)", file=sys.stderr)
-            raise SystemExit(2)
+        unknown = sorted(set(config) - known)
+        if unknown:
+            stop_with_config_error(f"{unknown[0]} is not an option of {script} ({did_you_mean(unknown[0], known)}"
+                                   f"its options: {', '.join(sorted(known - {'cfg'}))}; the model's settings are "
+                                   f"cfg.<key>)")
         return {}
 
 
@@ -275,9 +277,8 @@ def reject_invalid_seed(argv) -> None:
         if argument.startswith("seed="):
             value = argument[len("seed="):]
             if not (value.isdigit() and int(value) < 2 ** 32):
-                print(f"Config error: seed={value} is invalid: must be a whole number from 0 to {2 ** 32 - 1} "
-                      f"(e.g. seed=1)", file=sys.stderr)
-                raise SystemExit(2)
+                stop_with_config_error(f"seed={value} is invalid: must be a whole number from 0 to {2 ** 32 - 1} "
+                                       f"(e.g. seed=1)")
 
 
 def resolve(named_configs=(), updates=None) -> dict:

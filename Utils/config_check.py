@@ -73,12 +73,18 @@ def check_config(config: Dict[str, Any], choices: Dict[str, Sequence[str]], defa
     _check_data_service(config)
 
 
+def did_you_mean(key: str, names, prefix: str = "") -> str:
+    """``"did you mean <prefix><name>? "`` for the one of ``names`` that ``key`` is most likely a typo of, or ``""``."""
+    close = difflib.get_close_matches(key, list(names), n=1)
+    return f"did you mean {prefix}{close[0]}? " if close else ""
+
+
 def _known_keys(config, defaults):
     """A key the base config lacks is a typo (Sacred would name it with the value None and no hint)."""
-    for key in sorted(set(config) - set(defaults)):
-        close = difflib.get_close_matches(key, list(defaults), n=1)
-        hint = f"did you mean cfg.{close[0]}? " if close else ""
-        raise ConfigError(f"cfg.{key} is not a setting ({hint}python Training.py print_config lists them)")
+    unknown = sorted(set(config) - set(defaults))
+    if unknown:
+        raise ConfigError(f"cfg.{unknown[0]} is not a setting ({did_you_mean(unknown[0], defaults, 'cfg.')}"
+                          f"python Training.py print_config lists them)")
 
 
 def _check_data_service(config):

@@ -18,10 +18,6 @@ from Utils.files import safe_name
 LONG = [*TINY, "cfg.epoch_it=20", "cfg.max_epochs=1", "cfg.checkpoint_every=3", "evaluate=False"]
 
 
-def start_training(workdir, arguments):
-    return start_script(["Training.py", "with", "cfg.semi_sup", "cfg.demo", *arguments], cwd=workdir)
-
-
 def wait_for_checkpoint(run, process, minimum_step, timeout=300):
     """The step of the first checkpoint of the run folder ``run`` at ``minimum_step`` or later."""
     state = run / "checkpoint" / "state.json"
