@@ -29,9 +29,10 @@ ENGINES = ("litert", "tensorflow")  # what Separator, Separate.py --engine and E
 DEFAULT_ENGINE = "litert"
 ENGINE_PRECISIONS = {"litert": ("float32", QUANTISED), "tensorflow": tuple(PRECISIONS)}  # besides "auto"
 # Windows per LiteRT call. The export's batch is fixed: with a dynamic batch the transposed convolutions'
-# output shapes are computed at run time and XNNPACK leaves them out (1.3x slower here); 4 windows per
-# call were as fast as 8 and waste less on short files, whose last call is padded.
-LITERT_BATCH = 4
+# output shapes are computed at run time and XNNPACK leaves them out (1.3x slower here). One window per
+# call was the fastest (a window's activations stay in the caches; bench/results/separate_speed_findings.md),
+# and a short file computes only the windows it has. Older exports of 4 windows still run, padded.
+LITERT_BATCH = 1
 DIGEST_SUFFIX = ".sha256"  # beside an export: the digest of the checkpoint it was made from
 TENSORFLOW_CALLS = 2  # calls in flight: one's serial steps (copies, concatenations) overlap the other's convolutions
 log = logging.getLogger(__name__)
@@ -75,7 +76,8 @@ class LiteRTEngine:
 
     def __call__(self, windows: np.ndarray) -> Dict[str, np.ndarray]:
         count = len(windows)
-        padded = np.pad(windows, [(0, -count % self.batch)] + [(0, 0)] * (windows.ndim - 1))  # whole batches
+        padded = np.pad(windows, [(0, -count % self.batch)] + [(0, 0)] * (windows.ndim - 1)) if count % self.batch \
+            else windows  # whole batches
         calls = [self._run(**{self._input: padded[first:first + self.batch]})
                  for first in range(0, len(padded), self.batch)]
         return {source: np.concatenate([call[source] for call in calls])[:count, ..., 0] for source in calls[0]}

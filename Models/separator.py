@@ -39,47 +39,58 @@ log = logging.getLogger(__name__)
 
 
 class OutputAssembly:
-    """The output waveforms, added up chunk by chunk in order.
+    """The output waveforms, added up chunk by chunk in order, handed on as soon as they are final.
 
     A chunk's waveforms are zero away from its own frames, and the chunks' waveforms add up to the song's:
-    samples an earlier chunk wrote are added to, the rest assigned (reads overlap, with no gap).
+    the samples a chunk shares with the next (their reads overlap, with no gap) are kept until the next
+    adds its own to them. Each run of final samples goes to the sink, or, without one, into whole-song
+    outputs; with a sink nothing of song length is held (:meth:`Separator.separate_to_file`).
 
     Args:
         sources: source names.
         shape: ``(samples, channels)`` of the input.
-        sink: receives ``{source: samples}`` of each run of samples no later chunk adds to.
+        sink: receives ``{source: samples}`` of each run of samples no later chunk adds to; ``None``: they
+            are kept in :attr:`outputs`.
         progress: receives the input samples done after each chunk.
-        mono: give the sink ``(samples,)`` blocks.
+        mono: give ``(samples,)`` blocks and outputs.
     """
 
     def __init__(self, sources: List[str], shape: Tuple[int, int], sink: Optional[Callable], progress: Optional[Callable],
                  mono: bool):
-        self.outputs = {source: np.empty(shape, np.float32) for source in sources}
+        self.outputs = None if sink is not None else {source: np.empty(shape, np.float32) for source in sources}
         self.sink, self.progress, self.mono = sink, progress, mono
-        self.written = 0  # outputs[:written] hold the sum of the chunks added so far
-        self.final = 0    # outputs[:final] went to the sink
-        self.done = 0     # input samples reported to progress
+        self.shared = {source: np.zeros((0, shape[1]), np.float32) for source in sources}  # from `final` on
+        self.final = 0  # samples [0, final) are final and handed on
+        self.done = 0   # input samples reported to progress
 
     def add(self, chunk: Chunk, waveforms: List[np.ndarray], next_read: int, done: int) -> None:
-        """Adds one chunk's ``(samples, channels)`` waveform per source (in ``sources`` order).
+        """Adds one chunk's ``(samples, channels)`` waveform per source (in ``sources`` order; they are added
+        to in place).
 
         Args:
-            chunk: the chunk they come from.
+            chunk: the chunk they come from (its reads start where the last chunk's final samples end).
             waveforms: its waveforms, from ``chunk.read_start`` on.
             next_read: the first sample the next chunk reads (no later chunk adds before it).
             done: input samples whose estimates are complete.
         """
-        for output, waveform in zip(self.outputs.values(), waveforms):
-            end = chunk.read_start + min(len(waveform), chunk.read_stop - chunk.read_start)
-            fresh = max(min(self.written, end), chunk.read_start)
-            output[chunk.read_start:fresh] += waveform[:fresh - chunk.read_start]
-            output[fresh:end] = waveform[fresh - chunk.read_start:end - chunk.read_start]
-            output[max(end, self.written):chunk.read_stop] = 0.0  # the resampler may return a sample less
-        self.written = chunk.read_stop
+        assert chunk.read_start == self.final, (chunk, self.final)
+        length, final = chunk.read_stop - chunk.read_start, next_read - chunk.read_start
+        blocks = {}
+        for source, waveform in zip(self.shared, waveforms):
+            if len(waveform) < length:  # the resampler may return a sample less
+                waveform = np.concatenate([waveform, np.zeros((length - len(waveform),) + waveform.shape[1:],
+                                                              np.float32)])
+            waveform = waveform[:length]
+            shared = self.shared[source]
+            waveform[:len(shared)] += shared
+            self.shared[source] = waveform[final:].copy()
+            blocks[source] = waveform[:final]
         if self.sink is not None:
-            self.sink({source: value[self.final:next_read, 0] if self.mono else value[self.final:next_read]
-                       for source, value in self.outputs.items()})
-            self.final = next_read
+            self.sink({source: block[:, 0] if self.mono else block for source, block in blocks.items()})
+        else:
+            for source, block in blocks.items():
+                self.outputs[source][self.final:next_read] = block
+        self.final = next_read
         if self.progress is not None:
             self.progress(done - self.done)
         self.done = done
@@ -207,7 +218,7 @@ class Separator:
         return {source: value[0] for source, value in estimates.items()} if log_magnitude.ndim == 2 else estimates
 
     def separate(self, audio: np.ndarray, sample_rate: int, progress: Optional[Callable[[int], None]] = None,
-                 sink: Optional[Callable[[Dict[str, np.ndarray]], None]] = None) -> Dict[str, np.ndarray]:
+                 sink: Optional[Callable[[Dict[str, np.ndarray]], None]] = None) -> Optional[Dict[str, np.ndarray]]:
         """Separates a recording, chunk by chunk.
 
         Args:
@@ -215,12 +226,12 @@ class Separator:
             sample_rate: its sample rate.
             progress: called with the number of input samples done after each chunk.
             sink: called, in order and on a worker thread, with ``{source: samples}`` as soon as samples
-                are final (after each chunk): the blocks put end to end are the returned waveforms, so
-                that they can be written while the network works on the next chunk. The blocks are views
-                of the output, to be used (or copied) during the call.
+                are final (after each chunk), so that they can be written while the network works on the
+                next chunk: the blocks put end to end are the waveforms, and nothing of the song's length
+                is kept. The blocks are views of a chunk's work, to be used (or copied) during the call.
 
         Returns:
-            ``{source: waveform}`` with the input's shape, rate and length (float32).
+            ``{source: waveform}`` with the input's shape, rate and length (float32); ``None`` with a sink.
         """
         audio = np.asarray(audio, np.float32)
         mono_input = audio.ndim == 1
@@ -254,6 +265,8 @@ class Separator:
                 finished = worker.submit(lambda job=waveforms, chunk=chunk, next_read=next_read, done=done:
                                          assembly.add(chunk, job(), next_read, done))
             finished.result()
+        if sink is not None:
+            return None
         return {source: value[:, 0] if mono_input else value for source, value in assembly.outputs.items()}
 
     def separate_to_file(self, source_path: str, out: str, file_format: str = "wav", progress: bool = True) -> str:
