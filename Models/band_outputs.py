@@ -9,6 +9,8 @@ The separator calls, per chunk and in order: :meth:`analyse` (on its worker thre
 (on its own thread, after the network) and the returned job (on the worker thread), which gives each source's
 waveform ``(samples, channels)`` from the chunk's first input sample.
 """
+import concurrent.futures
+import os
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -20,6 +22,7 @@ from Utils import audio as audio_io
 from Utils.fft import irfft, rfft
 from Utils.spectral import from_model_space, istft_numpy, stft_numpy, to_model_space
 
+CORES = os.cpu_count() or 1  # groups of channels masked side by side
 FULL_BAND_FRAMES = 512  # input STFT frames masked at once (12 s at 44.1 kHz): bounds the full-band work's memory
 Waveforms = List[np.ndarray]
 
@@ -117,27 +120,46 @@ class FullBandOutput(BandOutput):
 
         The chunk owns the input frames whose centres lie between model frames ``first_frame - 1`` and
         ``stop_frame - 1`` (the first and last chunks: to the song's ends); ``masks`` holds model frames
-        ``first_model_frame`` onwards. Frames are taken ``FULL_BAND_FRAMES`` at a time (bounded memory).
-        With ``average``, one source is the chunk's share of the input less the others, so that the sources
-        add up to the input: with ``ratio`` masks (adding up to 1) this is its own masked inverse, without an
-        inverse FFT; with ``mixture`` masks it takes what the others leave."""
+        ``first_model_frame`` onwards. The channels are worked on side by side, in groups (one per core), each
+        ``FULL_BAND_FRAMES`` frames at a time (bounded memory). With ``average``, one source is the chunk's
+        share of the input less the others, so that the sources add up to the input: with ``ratio`` masks
+        (adding up to 1) this is its own masked inverse, without an inverse FFT; with ``mixture`` masks it
+        takes what the others leave."""
         grid, length = self.grid, len(audio)
         owned = (0 if first else grid.first_frame_at_or_after(chunk.first_frame - 1),
                  grid.frame_count(length) if last else grid.first_frame_at_or_after(chunk.stop_frame - 1))
-        half, read = grid.n_fft // 2, chunk.read_start
-        # Channels first inside (the FFTs' layout): one transposing copy in, and one out as the outputs are added.
-        chunk_audio = np.ascontiguousarray(audio[read:chunk.read_stop].T)
+        # Channels first inside (the FFTs' layout): one transposing copy in, and one out as the outputs are written.
+        chunk_audio = np.ascontiguousarray(audio[chunk.read_start:chunk.read_stop].T)
         outputs = [np.zeros(chunk_audio.shape, np.float32) for _ in self.sources]
         # With 'average', one source is the input's share less the others': the last that estimates anything
         # (a dead head's mask is zero, and its output stays exactly silent).
         live = np.flatnonzero(masks.reshape(len(masks), -1).any(axis=1))
         residual = int(live[-1]) if self.band_extension == "average" else None
+        channels = len(chunk_audio)
+        groups = [slice(group[0], group[-1] + 1) for group in np.array_split(np.arange(channels), CORES)
+                  if len(group)]
+        work = [(chunk_audio[group], masks if len(masks[0]) == 1 else masks[:, group], [out[group] for out in outputs],
+                 residual) for group in groups]  # a mid channel's masks (one channel) serve every channel
+        if len(work) == 1:
+            self._mask_channels(*work[0], owned, chunk.read_start, first_model_frame, length)
+        else:
+            with concurrent.futures.ThreadPoolExecutor(len(work)) as pool:  # numpy and the FFTs release the GIL
+                list(pool.map(lambda job: self._mask_channels(*job, owned, chunk.read_start, first_model_frame,
+                                                              length), work))
+        return [output.T for output in outputs]
+
+    def _mask_channels(self, chunk_audio: np.ndarray, masks: np.ndarray, outputs: Waveforms, residual: Optional[int],
+                       owned: Tuple[int, int], read: int, first_model_frame: int, length: int) -> None:
+        """Adds into ``outputs`` (per source, ``(channels, samples)`` from input sample ``read`` on) the masked
+        inverse of input frames ``owned`` of ``chunk_audio``'s channels, under ``masks`` (theirs, or one channel's
+        for all); source ``residual`` (or none) takes the input's share less the others'."""
+        grid, half = self.grid, self.grid.n_fft // 2
         masked_ones = [k for k in range(len(masks)) if k != residual]
         for begin in range(owned[0], owned[1], FULL_BAND_FRAMES):
             frames = (begin, min(begin + FULL_BAND_FRAMES, owned[1]))
             start, stop = frames[0] * grid.hop - half, (frames[1] - 1) * grid.hop + half
             lo, hi = max(start, 0), min(stop, length)
-            assert read <= lo and hi <= chunk.read_stop, (chunk, lo, hi)  # the margin covers the frames
+            assert read <= lo and hi <= read + chunk_audio.shape[1], (read, lo, hi)  # the margin covers the frames
             segment = np.pad(chunk_audio[:, lo - read:hi - read], [(0, 0), (lo - start, stop - hi)])
             spectrum = rfft(windowed_frames(segment, grid))  # (channels, frames, bins)
             on_grid = masks_on_input_grid(masks[masked_ones], first_model_frame, grid, frames, self.band_extension)
@@ -148,7 +170,6 @@ class FullBandOutput(BandOutput):
             if residual is not None:  # the unmasked inverse is the input itself, but at the song's edges
                 remainder = own_share(segment, grid) - inverted.sum(0)
                 outputs[residual][:, lo - read:hi - read] += remainder[:, lo - start:hi - start]
-        return [output.T for output in outputs]
 
 
 def band_output(band_extension: str, mask_rule: str, network_channels: str, settings: Dict, sources: Sequence[str],

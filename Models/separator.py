@@ -228,7 +228,7 @@ class Separator:
             sink: called, in order and on a worker thread, with ``{source: samples}`` as soon as samples
                 are final (after each chunk), so that they can be written while the network works on the
                 next chunk: the blocks put end to end are the waveforms, and nothing of the song's length
-                is kept. The blocks are views of a chunk's work, to be used (or copied) during the call.
+                is kept. The blocks are views of a chunk's work that nothing changes afterwards.
 
         Returns:
             ``{source: waveform}`` with the input's shape, rate and length (float32); ``None`` with a sink.
@@ -318,17 +318,24 @@ class Separator:
             writers = {source: files.enter_context(audio_writer.AudioWriter(path, header.sample_rate, mixture.shape[1]))
                        for source, path in paths.items()}
             encoders = files.enter_context(concurrent.futures.ThreadPoolExecutor(len(writers)))  # side by side
+            writing: List[concurrent.futures.Future] = []  # the last chunk's blocks, one per source
 
-            def write(blocks: Dict[str, np.ndarray]) -> None:
-                for source, block in blocks.items():
-                    peaks[source] = max(peaks[source], float(np.abs(block).max(initial=0.0)))
-                list(encoders.map(lambda source: writers[source].write(blocks[source]), blocks))
+            def write_block(source: str, block: np.ndarray) -> None:
+                peaks[source] = max(peaks[source], float(np.abs(block).max(initial=0.0)))
+                writers[source].write(block)
+
+            def write(blocks: Dict[str, np.ndarray]) -> None:  # the separator goes on while they are written
+                for future in writing:
+                    future.result()  # in order, one chunk in flight; raises the write's error
+                writing[:] = [encoders.submit(write_block, source, block) for source, block in blocks.items()]
 
             if not progress:  # tqdm is not even imported (a fiftieth of a second of a short file's separation)
                 self.separate(mixture, header.sample_rate, sink=write)
-                return
-            from tqdm import tqdm
-            with tqdm(total=round(header.duration, 1), desc=os.path.basename(folder), unit="s", leave=False,
-                      file=sys.stdout, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s") as seconds_done:
-                self.separate(mixture, header.sample_rate, sink=write,
-                              progress=lambda samples: seconds_done.update(samples / header.sample_rate))
+            else:
+                from tqdm import tqdm
+                with tqdm(total=round(header.duration, 1), desc=os.path.basename(folder), unit="s", leave=False,
+                          file=sys.stdout, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s") as seconds_done:
+                    self.separate(mixture, header.sample_rate, sink=write,
+                                  progress=lambda samples: seconds_done.update(samples / header.sample_rate))
+            for future in writing:
+                future.result()

@@ -13,6 +13,7 @@ breakdown rows time each stage of the default separation alone, one after the ot
 import argparse
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,13 +49,26 @@ def paper_separator(folder: str) -> str:
     return path
 
 
+def baseline_separator(model: str, checkout: str, folder: str) -> str:
+    """A copy of ``model`` in ``folder`` with the LiteRT exports the baseline ``checkout`` makes of it (its own
+    batch and conversion: an export made today would credit the baseline with today's)."""
+    os.makedirs(folder, exist_ok=True)
+    for path in (model, model[:-len(".keras")] + ".json"):
+        shutil.copy(path, folder)
+    copy = os.path.join(folder, os.path.basename(model))
+    subprocess.run([sys.executable, "-c", f"from Models.engines import export_for_litert; export_for_litert({copy!r})"],
+                   check=True, capture_output=True, cwd=checkout, env=dict(os.environ, PYTHONPATH=checkout))
+    return copy
+
+
 def separate_command(model: str, song: str, out: str, *options: str, root: str = ROOT) -> Tuple[float, float]:
     """Wall seconds and peak resident memory (GiB) of Separate.py (the one in ``root``) on a file, as a process
     of its own."""
     command = [sys.executable, os.path.join(ROOT, "bench", "peak_memory.py"), os.path.join(root, "Separate.py"),
                song, "-o", out, "--checkpoint", model, "--no-progress", *options]
-    with Timer() as timer:
-        result = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=root))
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}  # as installed:
+    with Timer() as timer:  # its modules compiled once, not in every run
+        result = subprocess.run(command, capture_output=True, text=True, env=dict(env, PYTHONPATH=root))
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
     return timer.seconds, float(result.stdout.split()[-1])
@@ -81,19 +95,26 @@ def baseline_checkout(revision: Optional[str], folder: str) -> Iterator[Optional
 def whole_process_rows(model: str, songs: Dict[str, Tuple[str, float]], out: str, repeats: int,
                        baseline: Optional[Tuple[str, str]] = None) -> List[List]:
     """Rows of Separate.py's wall time and peak memory, each network on each file, runs taken in turn;
-    ``baseline``: ``(revision, checkout)``, whose Separate.py is timed too with the default options."""
+    ``baseline``: ``(revision, checkout)``, whose Separate.py is timed too with the default options, on its own
+    LiteRT exports of the model."""
     from Utils.hardware import auto_precision
     peaks: Dict[Tuple, List[float]] = {}
     cases = {}
-    versions = [("", ROOT)] + ([(f" at {baseline[0]}", baseline[1])] if baseline else [])
+    versions = [("", ROOT, model)]
+    if baseline:
+        versions.append((f" at {baseline[0]}", baseline[1],
+                         baseline_separator(model, baseline[1], os.path.join(os.path.dirname(out), "baseline_model"))))
     for label, (song, seconds) in songs.items():
         for engine, precision, options in NETWORKS:
-            for version, root in versions if (engine, precision, options) == NETWORKS[0] else versions[:1]:
+            for version, root, separator in versions if (engine, precision, options) == NETWORKS[0] else versions[:1]:
                 key = (label, seconds, engine, precision, options, version)
                 peaks[key] = []
                 cases[key] = lambda song=song, key=key, engine=engine, precision=precision, options=options, \
-                    root=root: peaks[key].append(separate_command(model, song, out, "--engine", engine, "--precision",
-                                                                  precision, *options, root=root)[1])
+                    root=root, separator=separator: peaks[key].append(separate_command(
+                        separator, song, out, "--engine", engine, "--precision", precision, *options, root=root)[1])
+    for key, case in cases.items():
+        case()  # warm-up: each checkout's modules compiled, the files in the page cache
+        peaks[key].clear()
     rows = []
     for key, times in interleaved(cases, repeats).items():
         label, seconds, engine, precision, options, version = key
