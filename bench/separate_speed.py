@@ -63,10 +63,11 @@ def baseline_separator(model: str, checkout: str, folder: str) -> str:
 
 def separate_command(model: str, song: str, out: str, *options: str, root: str = ROOT) -> Tuple[float, float]:
     """Wall seconds and peak resident memory (GiB) of Separate.py (the one in ``root``) on a file, as a process
-    of its own."""
+    of its own, into an empty ``out``."""
     command = [sys.executable, os.path.join(ROOT, "bench", "peak_memory.py"), os.path.join(root, "Separate.py"),
                song, "-o", out, "--checkpoint", model, "--no-progress", *options]
     env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}  # as installed:
+    shutil.rmtree(out, ignore_errors=True)  # a new song's outputs (ext4 flushes a file renamed over another)
     with Timer() as timer:  # its modules compiled once, not in every run
         result = subprocess.run(command, capture_output=True, text=True, env=dict(env, PYTHONPATH=root))
     if result.returncode != 0:
