@@ -62,12 +62,14 @@ class Timer:
 
 def interleaved(cases: Dict[str, Callable[[], object]], repeats: int) -> Dict[str, List[float]]:
     """Seconds of each case, timed in turn ``repeats`` times (round robin), so that a machine whose speed
-    drifts from minute to minute (shared hosts) affects every case alike."""
+    drifts from minute to minute (shared hosts) affects every case alike. Each round starts one case later
+    than the last, so that no case always follows the same one (a heavy process can slow the next)."""
     seconds = {name: [] for name in cases}
-    for _ in range(repeats):
-        for name, case in cases.items():
+    names = list(cases)
+    for round_ in range(repeats):
+        for name in names[round_ % len(names):] + names[:round_ % len(names)]:
             with Timer() as timer:
-                case()
+                cases[name]()
             seconds[name].append(timer.seconds)
     return seconds
 
