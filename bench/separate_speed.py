@@ -66,9 +66,10 @@ def separate_command(model: str, song: str, out: str, *options: str, root: str =
     of its own, into an empty ``out``."""
     command = [sys.executable, os.path.join(ROOT, "bench", "peak_memory.py"), os.path.join(root, "Separate.py"),
                song, "-o", out, "--checkpoint", model, "--no-progress", *options]
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}  # as installed:
+    # As installed: modules compiled once (by the warm-up run), not in every run.
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
     shutil.rmtree(out, ignore_errors=True)  # a new song's outputs (ext4 flushes a file renamed over another)
-    with Timer() as timer:  # its modules compiled once, not in every run
+    with Timer() as timer:
         result = subprocess.run(command, capture_output=True, text=True, env=dict(env, PYTHONPATH=root))
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
@@ -107,12 +108,12 @@ def whole_process_rows(model: str, songs: Dict[str, Tuple[str, float]], out: str
                          baseline_separator(model, baseline[1], os.path.join(os.path.dirname(out), "baseline_model"))))
     for label, (song, seconds) in songs.items():
         for engine, precision, options in NETWORKS:
-            for version, root, separator in versions if (engine, precision, options) == NETWORKS[0] else versions[:1]:
+            for version, root, checkpoint in versions if (engine, precision, options) == NETWORKS[0] else versions[:1]:
                 key = (label, seconds, engine, precision, options, version)
                 peaks[key] = []
                 cases[key] = lambda song=song, key=key, engine=engine, precision=precision, options=options, \
-                    root=root, separator=separator: peaks[key].append(separate_command(
-                        separator, song, out, "--engine", engine, "--precision", precision, *options, root=root)[1])
+                    root=root, checkpoint=checkpoint: peaks[key].append(separate_command(
+                        checkpoint, song, out, "--engine", engine, "--precision", precision, *options, root=root)[1])
     for key, case in cases.items():
         case()  # warm-up: each checkout's modules compiled, the files in the page cache
         peaks[key].clear()
