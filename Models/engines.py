@@ -179,7 +179,8 @@ def upconvolutions_as_depth_to_space(network, tf):
     def replaces(layer) -> bool:
         config = layer.get_config()
         return (isinstance(layer, keras.layers.Conv2DTranspose) and tuple(config["kernel_size"]) == (2, 2)
-                and tuple(config["strides"]) == (2, 2) and config["activation"] == "relu")
+                and tuple(config["strides"]) == (2, 2) and config["activation"] == "relu" and config["use_bias"]
+                and config["data_format"] == "channels_last")
 
     rewritten = keras.models.clone_model(network, clone_function=lambda layer: UpConvolution(
         layer.filters, name=layer.name) if replaces(layer) else layer.__class__.from_config(layer.get_config()))
