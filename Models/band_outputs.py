@@ -140,12 +140,9 @@ class FullBandOutput(BandOutput):
                   if len(group)]
         work = [(chunk_audio[group], masks if len(masks[0]) == 1 else masks[:, group], [out[group] for out in outputs],
                  residual) for group in groups]  # a mid channel's masks (one channel) serve every channel
-        if len(work) == 1:
-            self._mask_channels(*work[0], owned, chunk.read_start, first_model_frame, length)
-        else:
-            with concurrent.futures.ThreadPoolExecutor(len(work)) as pool:  # numpy and the FFTs release the GIL
-                list(pool.map(lambda job: self._mask_channels(*job, owned, chunk.read_start, first_model_frame,
-                                                              length), work))
+        with concurrent.futures.ThreadPoolExecutor(len(work)) as pool:  # numpy and the FFTs release the GIL
+            list(pool.map(lambda job: self._mask_channels(*job, owned, chunk.read_start, first_model_frame, length),
+                          work))
         return [output.T for output in outputs]
 
     def _mask_channels(self, chunk_audio: np.ndarray, masks: np.ndarray, outputs: Waveforms, residual: Optional[int],

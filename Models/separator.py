@@ -74,7 +74,7 @@ class OutputAssembly:
             done: input samples whose estimates are complete.
         """
         assert chunk.read_start == self.final, (chunk, self.final)
-        length, final = chunk.read_stop - chunk.read_start, next_read - chunk.read_start
+        length, settled = chunk.read_stop - chunk.read_start, next_read - chunk.read_start  # settled: final here
         blocks = {}
         for source, waveform in zip(self.shared, waveforms):
             if len(waveform) < length:  # the resampler may return a sample less
@@ -83,8 +83,8 @@ class OutputAssembly:
             waveform = waveform[:length]
             shared = self.shared[source]
             waveform[:len(shared)] += shared
-            self.shared[source] = waveform[final:].copy()
-            blocks[source] = waveform[:final]
+            self.shared[source] = waveform[settled:].copy()
+            blocks[source] = waveform[:settled]
         if self.sink is not None:
             self.sink({source: block[:, 0] if self.mono else block for source, block in blocks.items()})
         else:
