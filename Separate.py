@@ -76,9 +76,11 @@ def parse_arguments(argv: Optional[List[str]]) -> argparse.Namespace:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    from Utils.allocator import reuse_freed_memory
     from Utils.files import output_folder  # the libraries load only after the arguments are checked
 
     args = parse_arguments(argv)
+    reuse_freed_memory()  # a chunk's arrays take the last chunk's pages, not fresh ones
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # the library's notes (an export made once)
     # A terminated run (kill, a closed terminal) cleans up as Ctrl-C does: no partial files are left behind.
     signal.signal(signal.SIGTERM, lambda number, frame: (_ for _ in ()).throw(KeyboardInterrupt()))
