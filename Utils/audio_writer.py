@@ -16,7 +16,7 @@ from typing import Optional
 import numpy as np
 import soundfile
 
-from Utils.audio import ffmpeg_path, require_ffmpeg
+from Utils.audio import ffmpeg_path, interleaved, require_ffmpeg
 
 
 class AudioWriteError(OSError):
@@ -102,13 +102,13 @@ class AudioWriter:
         block = block[:, None] if block.ndim == 1 else block
         if self._file is not None:
             try:
-                self._file.write(block if block.dtype == np.int16 else block.astype(np.float32, copy=False))
+                self._file.write(interleaved(block, np.int16 if block.dtype == np.int16 else np.float32))
             except (soundfile.SoundFileError, OSError) as error:
                 raise self._write_error(error) from None
         else:
             samples = block / 32768.0 if block.dtype == np.int16 else block
             try:
-                self._encoder.stdin.write(np.ascontiguousarray(samples, np.float32).tobytes())
+                self._encoder.stdin.write(interleaved(samples, np.float32).tobytes())
             except BrokenPipeError:
                 self._finish_encoder()  # raises with ffmpeg's message where it failed
                 raise AudioWriteError(f"{self.path}: ffmpeg stopped reading before the end of the audio") from None
@@ -194,7 +194,7 @@ class FloatWavFile:
         block = block / 32768.0 if block.dtype == np.int16 else block
         if (self.frames + len(block)) * self.channels * 4 > self.LIMIT:
             raise OSError(errno.EFBIG, "a wav file holds at most 4 GiB; write flac instead")
-        np.ascontiguousarray(block, "<f4").tofile(self._handle)  # little-endian, as wav is
+        interleaved(block, "<f4").tofile(self._handle)  # little-endian, as wav is
         self.frames += len(block)
 
     def close(self) -> None:
