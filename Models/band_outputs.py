@@ -157,7 +157,9 @@ class FullBandOutput(BandOutput):
             start, stop = frames[0] * grid.hop - half, (frames[1] - 1) * grid.hop + half
             lo, hi = max(start, 0), min(stop, length)
             assert read <= lo and hi <= read + chunk_audio.shape[1], (read, lo, hi)  # the margin covers the frames
-            segment = np.pad(chunk_audio[:, lo - read:hi - read], [(0, 0), (lo - start, stop - hi)])
+            segment = chunk_audio[:, lo - read:hi - read]
+            if (lo, hi) != (start, stop):  # the song's edges (np.pad copies even when it adds nothing)
+                segment = np.pad(segment, [(0, 0), (lo - start, stop - hi)])
             spectrum = rfft(windowed_frames(segment, grid))  # (channels, frames, bins)
             on_grid = masks_on_input_grid(masks[masked_ones], first_model_frame, grid, frames, self.band_extension)
             masked = spectrum[None] * on_grid  # (sources, channels, frames, bins)
