@@ -23,13 +23,16 @@ import signal
 import sys
 from typing import Dict, List, Optional
 
-from Models.chunks import CHUNK_SECONDS  # none of these loads TensorFlow: --help is quick
-from Models.engines import DEFAULT_ENGINE, ENGINES, unoffered_precision
-from Models.full_band import BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION, DEFAULT_NETWORK_CHANNELS, NETWORK_CHANNELS
-from Runs.folders import RUNS_DIR
-from Utils.hardware import PRECISION_CHOICES
-
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # separation makes no BLAS call: no thread pool to spin a core
+
+# None of these loads TensorFlow: --help is quick.
+from Models.chunks import CHUNK_SECONDS  # noqa: E402
+from Models.engines import DEFAULT_ENGINE, ENGINES, unoffered_precision  # noqa: E402
+from Models.full_band import (BAND_EXTENSIONS, DEFAULT_BAND_EXTENSION, DEFAULT_NETWORK_CHANNELS,  # noqa: E402
+                              NETWORK_CHANNELS)
+from Runs.folders import RUNS_DIR  # noqa: E402
+from Utils.hardware import PRECISION_CHOICES  # noqa: E402
 
 
 def parse_arguments(argv: Optional[List[str]]) -> argparse.Namespace:
