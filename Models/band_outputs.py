@@ -130,7 +130,7 @@ class FullBandOutput(BandOutput):
                  grid.frame_count(length) if last else grid.first_frame_at_or_after(chunk.stop_frame - 1))
         # Channels first inside (the FFTs' layout): one transposing copy in, and one out as the outputs are written.
         chunk_audio = np.ascontiguousarray(audio[chunk.read_start:chunk.read_stop].T)
-        outputs = [np.zeros(chunk_audio.shape, np.float32) for _ in self.sources]
+        outputs = [np.empty(chunk_audio.shape, np.float32) for _ in self.sources]  # every sample written once
         # With 'average', one source is the input's share less the others': the last that estimates anything
         # (a dead head's mask is zero, and its output stays exactly silent).
         live = np.flatnonzero(masks.reshape(len(masks), -1).any(axis=1))
@@ -147,11 +147,20 @@ class FullBandOutput(BandOutput):
 
     def _mask_channels(self, chunk_audio: np.ndarray, masks: np.ndarray, outputs: Waveforms, residual: Optional[int],
                        owned: Tuple[int, int], read: int, first_model_frame: int, length: int) -> None:
-        """Adds into ``outputs`` (per source, ``(channels, samples)`` from input sample ``read`` on) the masked
+        """Writes into ``outputs`` (per source, ``(channels, samples)`` from input sample ``read`` on) the masked
         inverse of input frames ``owned`` of ``chunk_audio``'s channels, under ``masks`` (theirs, or one channel's
-        for all); source ``residual`` (or none) takes the input's share less the others'."""
+        for all), and zeros elsewhere; source ``residual`` (or none) takes the input's share less the others'."""
         grid, half = self.grid, self.grid.n_fft // 2
         masked_ones = [k for k in range(len(masks)) if k != residual]
+        first = covered = None  # the samples written so far: [first, covered)
+
+        def place(k: int, waveform: np.ndarray, lo: int, hi: int, start: int) -> None:
+            """Source ``k``'s samples ``[lo, hi)`` from a block starting at ``start``: added where the last block
+            wrote (their frames overlap), written beyond."""
+            split = lo if covered is None else max(lo, covered)
+            outputs[k][:, lo - read:split - read] += waveform[:, lo - start:split - start]
+            outputs[k][:, split - read:hi - read] = waveform[:, split - start:hi - start]
+
         for begin in range(owned[0], owned[1], FULL_BAND_FRAMES):
             frames = (begin, min(begin + FULL_BAND_FRAMES, owned[1]))
             start, stop = frames[0] * grid.hop - half, (frames[1] - 1) * grid.hop + half
@@ -165,10 +174,13 @@ class FullBandOutput(BandOutput):
             masked = spectrum[None] * on_grid  # (sources, channels, frames, bins)
             inverted = synthesise(irfft(masked, grid.n_fft), grid)
             for k, waveform in zip(masked_ones, inverted):
-                outputs[k][:, lo - read:hi - read] += waveform[:, lo - start:hi - start]
+                place(k, waveform, lo, hi, start)
             if residual is not None:  # the unmasked inverse is the input itself, but at the song's edges
-                remainder = own_share(segment, grid) - inverted.sum(0)
-                outputs[residual][:, lo - read:hi - read] += remainder[:, lo - start:hi - start]
+                place(residual, own_share(segment, grid) - inverted.sum(0), lo, hi, start)
+            first, covered = lo if first is None else first, hi
+        for output in outputs:
+            output[:, :(read if first is None else first) - read] = 0.0
+            output[:, (read if covered is None else covered) - read:] = 0.0
 
 
 def band_output(band_extension: str, mask_rule: str, network_channels: str, settings: Dict, sources: Sequence[str],
