@@ -96,9 +96,10 @@ def ratio_masks(magnitudes: np.ndarray) -> np.ndarray:
     if not live.any():
         live[:] = True
     total = magnitudes.sum(axis=0, keepdims=True)
-    shares = magnitudes / np.where(total > 0, total, 1.0)
     equal = (live / live.sum()).astype(np.float32).reshape((-1,) + (1,) * (magnitudes.ndim - 1))
-    return np.where(total > 0, shares, equal).astype(np.float32)
+    shares = np.empty(magnitudes.shape, np.float32)
+    shares[...] = equal
+    return np.divide(magnitudes, total, out=shares, where=total > 0)
 
 
 def mixture_masks(magnitudes: np.ndarray, mixture: np.ndarray) -> np.ndarray:
