@@ -24,7 +24,8 @@ import sys
 from typing import Dict, List, Optional
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # separation makes no BLAS call: no thread pool to spin a core
+if __name__ == "__main__":  # a separating process makes no BLAS call: numpy's OpenBLAS needs no threads to spin a core
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 # None of these loads TensorFlow: --help is quick.
 from Models.chunks import CHUNK_SECONDS  # noqa: E402
@@ -79,11 +80,9 @@ def parse_arguments(argv: Optional[List[str]]) -> argparse.Namespace:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    from Utils.allocator import reuse_freed_memory
     from Utils.files import output_folder  # the libraries load only after the arguments are checked
 
     args = parse_arguments(argv)
-    reuse_freed_memory()  # a chunk's arrays take the last chunk's pages, not fresh ones
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # the library's notes (an export made once)
     # A terminated run (kill, a closed terminal) cleans up as Ctrl-C does: no partial files are left behind.
     signal.signal(signal.SIGTERM, lambda number, frame: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -148,4 +147,6 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == "__main__":
+    from Utils.allocator import reuse_freed_memory
+    reuse_freed_memory()  # a chunk's arrays take the last chunk's pages, not fresh ones
     sys.exit(main())

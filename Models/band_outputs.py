@@ -130,7 +130,7 @@ class FullBandOutput(BandOutput):
                  grid.frame_count(length) if last else grid.first_frame_at_or_after(chunk.stop_frame - 1))
         # Channels first inside (the FFTs' layout): one transposing copy in, and one out as the outputs are written.
         chunk_audio = np.ascontiguousarray(audio[chunk.read_start:chunk.read_stop].T)
-        outputs = [np.empty(chunk_audio.shape, np.float32) for _ in self.sources]  # every sample written once
+        outputs = [np.empty(chunk_audio.shape, np.float32) for _ in self.sources]  # all written by _mask_channels
         # With 'average', one source is the input's share less the others': the last that estimates anything
         # (a dead head's mask is zero, and its output stays exactly silent).
         live = np.flatnonzero(masks.reshape(len(masks), -1).any(axis=1))
