@@ -16,6 +16,7 @@ is asked for or the checkpoint has no LiteRT export yet (one is written beside i
 command also works with the separation-only install (requirements-separate.txt).
 """
 import argparse
+import concurrent.futures
 import logging
 import math
 import os
@@ -95,10 +96,13 @@ def main(argv: Optional[List[str]] = None) -> int:
                   f"separate them into different -o folders (nothing was written)", file=sys.stderr)
             return 2
     from Models.separator import Separator
-    from Utils.audio import AudioReadError
+    from Utils import audio as audio_io
     from Utils.audio_writer import DiskFullError
     from Runs.folders import resolve_checkpoint
 
+    reader = concurrent.futures.ThreadPoolExecutor(1)  # decodes the first file while the separator loads
+    first_mixture = reader.submit(audio_io.load, args.inputs[0], clip=False)
+    reader.shutdown(wait=False)
     try:
         path = resolve_checkpoint(args.checkpoint, None, args.runs)
         separator = Separator.from_checkpoint(path, engine=args.engine, chunk_seconds=args.chunk_seconds or None,
@@ -123,10 +127,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         files, say = args.inputs, print
     failed = finished = 0
     try:
-        for source_path in files:
+        for index, source_path in enumerate(files):
             try:
-                separator.separate_to_file(source_path, args.out, args.format, progress=progress)
-            except AudioReadError as error:
+                separator.separate_to_file(source_path, args.out, args.format, progress=progress,
+                                           mixture=first_mixture.result() if index == 0 else None)
+            except audio_io.AudioReadError as error:
                 say(f"skipping {error}", file=sys.stderr)
                 failed += 1
             except DiskFullError as error:  # every later file would fail the same way

@@ -269,7 +269,8 @@ class Separator:
             return None
         return {source: value[:, 0] if mono_input else value for source, value in assembly.outputs.items()}
 
-    def separate_to_file(self, source_path: str, out: str, file_format: str = "wav", progress: bool = True) -> str:
+    def separate_to_file(self, source_path: str, out: str, file_format: str = "wav", progress: bool = True,
+                         mixture: Optional[np.ndarray] = None) -> str:
         """Separates one file into ``out/<input name>/<source>.<file_format>`` and returns that folder.
 
         The files are written while the network runs (each chunk's final samples as soon as they are
@@ -281,6 +282,8 @@ class Separator:
             out: the output folder.
             file_format: ``wav``, ``flac`` or ``mp3``.
             progress: show a progress bar in seconds of audio (on stdout).
+            mixture: the file's samples, if the caller decoded them already (``Utils.audio.load(source_path,
+                clip=False)``: Separate.py decodes its first file while the network loads).
 
         Raises:
             AudioReadError: the input cannot be decoded (the message names it).
@@ -293,7 +296,7 @@ class Separator:
         taken = [path for path in paths.values() if os.path.isdir(path)]
         if taken:  # checked before any work, so that a file gets all of its sources or none
             raise OSError(f"{taken[0]} is a folder; remove it or choose another -o")
-        mixture = audio_io.load(source_path, clip=False)
+        mixture = audio_io.load(source_path, clip=False) if mixture is None else mixture
         peaks = dict.fromkeys(self.sources, 0.0)
         made_folder = not os.path.isdir(folder)
         try:
