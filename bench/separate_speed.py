@@ -118,7 +118,8 @@ def whole_process_rows(model: str, songs: Dict[str, Tuple[str, float]], out: str
         case()  # warm-up: each checkout's modules compiled, the files in the page cache
         peaks[key].clear()
     rows = []
-    for key, times in interleaved(cases, repeats).items():
+    timed = interleaved(cases, repeats)
+    for key, times in timed.items():
         label, seconds, engine, precision, options, version = key
         used = auto_precision(engine) if precision == "auto" else precision
         median = float(np.median(times))
@@ -126,6 +127,10 @@ def whole_process_rows(model: str, songs: Dict[str, Tuple[str, float]], out: str
                      f"{''.join(' ' + option for option in options)}, {label}", "default", f"{median:.2f}",
                      f"{seconds / median:.1f}", f"{seconds / max(times):.0f}-{seconds / min(times):.0f}",
                      f"{max(peaks[key]):.2f}"])
+        if version:  # today's time over the baseline's, run for run in the same round: the host's drift cancels
+            ratios = [today / before for today, before in zip(timed[key[:-1] + ("",)], times)]
+            rows.append([f"whole process, ratio of today's time to the time{version} (same round), {label}", "default", "-",
+                         f"{np.median(ratios):.2f}", f"{min(ratios):.2f}-{max(ratios):.2f}", "-"])
     return rows
 
 
@@ -276,7 +281,9 @@ def main(argv=None):
            f"Median and range of {args.repeats} runs of each row, taken in turn (round robin) so that drifts in the "
            "machine's speed touch every row alike. Whole-process rows: Separate.py from its start to its written "
            "files (imports, reading, separation, writing; the network's LiteRT exports exist, as Training.py "
-           "writes them), with the process's own peak resident memory. In-process rows: after a warm-up run; the "
+           "writes them), with the process's own peak resident memory; 'ratio' rows: the two versions' runs of "
+           "each round divided, whose median a drift of the machine's speed does not move. "
+           "In-process rows: after a warm-up run; the "
            "network rows count both channels' audio. Stage rows: each stage of the default separation alone, on "
            "one thread but the network's (the separator overlaps them; their sum is more than a whole process's "
            "time). Targets (2 cores): the 3-minute song in at most 1.0 s as a whole process (1.5 s in float32), "
