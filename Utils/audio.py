@@ -229,7 +229,7 @@ def downmix(audio: np.ndarray) -> np.ndarray:
     return mono[:, None]
 
 
-def interleaved(audio: np.ndarray, dtype: str = "<f4") -> np.ndarray:
+def interleaved(audio: np.ndarray, dtype: "np.typing.DTypeLike" = "<f4") -> np.ndarray:
     """``(samples, channels)`` audio as one C-ordered array of ``dtype``, the layout of a file's samples. A
     transposed view of channels-first audio is copied one channel at a time: numpy's own copy of it loops over
     the few channels innermost, about five times slower for stereo."""
