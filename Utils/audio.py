@@ -232,7 +232,7 @@ def downmix(audio: np.ndarray) -> np.ndarray:
 def interleaved(audio: np.ndarray, dtype: "np.typing.DTypeLike" = "<f4") -> np.ndarray:
     """``(samples, channels)`` audio as one C-ordered array of ``dtype``, the layout of a file's samples. A
     transposed view of channels-first audio is copied one channel at a time: numpy's own copy of it loops over
-    the few channels innermost, about five times slower for stereo."""
+    the few channels innermost, several times slower (bench/results/separate_speed_findings.md)."""
     if audio.flags.c_contiguous:
         return np.ascontiguousarray(audio, dtype)
     out = np.empty(audio.shape, dtype)
