@@ -29,9 +29,9 @@ ENGINES = ("litert", "tensorflow")  # what Separator, Separate.py --engine and E
 DEFAULT_ENGINE = "litert"
 ENGINE_PRECISIONS = {"litert": ("float32", QUANTISED), "tensorflow": tuple(PRECISIONS)}  # besides "auto"
 # Windows per LiteRT call. The export's batch is fixed: with a dynamic batch the transposed convolutions'
-# output shapes are computed at run time and XNNPACK leaves them out (1.3x slower here). One window per
-# call was the fastest (a window's activations stay in the caches; bench/results/separate_speed_findings.md),
-# and a short file computes only the windows it has. Older exports of 4 windows still run, padded.
+# output shapes are computed at run time and XNNPACK leaves them out (slower). One window per call was the
+# fastest (a window's activations stay in the caches); both measured in bench/results/separate_speed_findings.md
+# and bench/README.md. A short file computes only the windows it has. Older exports of 4 windows still run, padded.
 LITERT_BATCH = 1
 DIGEST_SUFFIX = ".sha256"  # beside an export: the digest of the checkpoint it was made from
 TENSORFLOW_CALLS = 2  # calls in flight: one's serial steps (copies, concatenations) overlap the other's convolutions
