@@ -129,8 +129,8 @@ def whole_process_rows(model: str, songs: Dict[str, Tuple[str, float]], out: str
                      f"{max(peaks[key]):.2f}"])
         if version:  # today's time over the baseline's, run for run in the same round: the host's drift cancels
             ratios = [today / before for today, before in zip(timed[key[:-1] + ("",)], times)]
-            rows.append([f"whole process, ratio of today's time to the time{version} (same round), {label}", "default", "-",
-                         f"{np.median(ratios):.2f}", f"{min(ratios):.2f}-{max(ratios):.2f}", "-"])
+            rows.append([f"whole process, ratio of today's time to the time{version} (same round), {label}", "default",
+                         "-", f"{np.median(ratios):.2f}", f"{min(ratios):.2f}-{max(ratios):.2f}", "-"])
     return rows
 
 

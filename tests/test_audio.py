@@ -66,8 +66,8 @@ def test_writing_in_blocks_gives_the_file_written_at_once(tmp_path, extension):
     audio = write_tone(tmp_path / "t.wav", seconds=3.0, rate=44100, channels=2)
     audio_writer.save(str(tmp_path / f"whole.{extension}"), audio, 44100)
     with audio_writer.AudioWriter(str(tmp_path / f"blocks.{extension}"), 44100, 2) as writer:
-        for start in range(0, len(audio), 10000):  # every other block a view of channels-first samples, as the separator's
-            block = audio[start:start + 10000]
+        for start in range(0, len(audio), 10000):
+            block = audio[start:start + 10000]  # every other block a view of channels-first samples, as the separator's
             writer.write(np.ascontiguousarray(block.T).T if start % 20000 else block)
     whole, blocks = (audio_io.load(str(tmp_path / f"{name}.{extension}"), clip=False) for name in ("whole", "blocks"))
     assert blocks.shape == whole.shape and np.abs(blocks - whole).max() < 1e-6
