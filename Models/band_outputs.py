@@ -154,12 +154,11 @@ class FullBandOutput(BandOutput):
         masked_ones = [k for k in range(len(masks)) if k != residual]
         first = covered = None  # the samples written so far: [first, covered)
 
-        def place(k: int, waveform: np.ndarray, lo: int, hi: int, start: int) -> None:
-            """Source ``k``'s samples ``[lo, hi)`` from a block starting at ``start``: added where the last block
-            wrote (their frames overlap), written beyond."""
-            split = lo if covered is None else max(lo, covered)
-            outputs[k][:, lo - read:split - read] += waveform[:, lo - start:split - start]
-            outputs[k][:, split - read:hi - read] = waveform[:, split - start:hi - start]
+        def place(output: np.ndarray, waveform: np.ndarray, lo: int, split: int, hi: int, start: int) -> None:
+            """A source's samples ``[lo, hi)`` from a block starting at ``start``: added before ``split`` (where the
+            last block wrote: their frames overlap), written from it on."""
+            output[:, lo - read:split - read] += waveform[:, lo - start:split - start]
+            output[:, split - read:hi - read] = waveform[:, split - start:hi - start]
 
         for begin in range(owned[0], owned[1], FULL_BAND_FRAMES):
             frames = (begin, min(begin + FULL_BAND_FRAMES, owned[1]))
@@ -173,10 +172,11 @@ class FullBandOutput(BandOutput):
             on_grid = masks_on_input_grid(masks[masked_ones], first_model_frame, grid, frames, self.band_extension)
             masked = spectrum[None] * on_grid  # (sources, channels, frames, bins)
             inverted = synthesise(irfft(masked, grid.n_fft), grid)
+            split = lo if covered is None else max(lo, covered)
             for k, waveform in zip(masked_ones, inverted):
-                place(k, waveform, lo, hi, start)
+                place(outputs[k], waveform, lo, split, hi, start)
             if residual is not None:  # the unmasked inverse is the input itself, but at the song's edges
-                place(residual, own_share(segment, grid) - inverted.sum(0), lo, hi, start)
+                place(outputs[residual], own_share(segment, grid) - inverted.sum(0), lo, split, hi, start)
             first, covered = lo if first is None else first, hi
         for output in outputs:
             output[:, :(read if first is None else first) - read] = 0.0
