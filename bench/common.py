@@ -60,7 +60,7 @@ class Timer:
         self.seconds = time.perf_counter() - self.start
 
 
-def interleaved(cases: Dict[str, Callable[[], object]], repeats: int) -> Dict[str, List[float]]:
+def timed_in_turn(cases: Dict[str, Callable[[], object]], repeats: int) -> Dict[str, List[float]]:
     """Seconds of each case, timed in turn ``repeats`` times (round robin), so that a machine whose speed
     drifts from minute to minute (shared hosts) affects every case alike. Each round starts one case later
     than the last, so that no case always follows the same one (a heavy process can slow the next)."""

@@ -21,7 +21,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from bench.common import ROOT, Timer, interleaved, report
+from bench.common import ROOT, Timer, report, timed_in_turn
 
 SECOND_FILE = 1.0  # seconds of the short file: what a user waits for when the audio is nothing
 
@@ -118,7 +118,7 @@ def whole_process_rows(model: str, songs: Dict[str, Tuple[str, float]], out: str
         case()  # warm-up: each checkout's modules compiled, the files in the page cache
         peaks[key].clear()
     rows = []
-    timed = interleaved(cases, repeats)
+    timed = timed_in_turn(cases, repeats)
     for key, times in timed.items():
         label, seconds, engine, precision, options, version = key
         used = auto_precision(engine) if precision == "auto" else precision
@@ -194,7 +194,7 @@ def stage_rows(model: str, song: str, seconds: float, repeats: int) -> List[List
         "write (float wav)": write,
     }
     rows = []
-    for label, times in interleaved(stages, repeats).items():
+    for label, times in timed_in_turn(stages, repeats).items():
         median = float(np.median(times))
         rows.append([f"stage: {label}", separator.geometry.output_shape[1], f"{median:.2f}", "-",
                      f"{min(times):.2f}-{max(times):.2f} s", "-"])
@@ -228,7 +228,7 @@ def in_process_rows(model: str, song: str, seconds: float, repeats: int) -> List
     for case in cases.values():
         case()  # warm-up: traces and allocates each network once
     rows = []
-    for (label, width, audio_seconds), times in interleaved(cases, repeats).items():
+    for (label, width, audio_seconds), times in timed_in_turn(cases, repeats).items():
         median = float(np.median(times))
         rows.append([label, width, f"{median:.2f}", f"{audio_seconds / median:.1f}",
                      f"{audio_seconds / max(times):.0f}-{audio_seconds / min(times):.0f}", "-"])
