@@ -9,11 +9,12 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from bench import eval_speed, gpu, input_speed, multi_worker, separate_speed, train_speed  # noqa: E402
+from bench import eval_speed, gpu, input_speed, multi_worker, separate_speed, train_parts, train_speed  # noqa: E402
 
 if __name__ == "__main__":
     input_speed.main([])
     train_speed.main([])
+    train_parts.main([])
     separate_speed.main([])
     eval_speed.main([])
     multi_worker.main([])
