@@ -104,19 +104,25 @@ def onednn_rows(label: str) -> List[List]:
     output = subprocess.run([sys.executable, "-m", "bench.train_parts", "--onednn-child", label], cwd=ROOT,
                             env=dict(os.environ, ONEDNN_VERBOSE="1"), capture_output=True, text=True,
                             check=True).stdout
+    return [[label, *key, milliseconds] for key, milliseconds in sorted(convolution_times(output).items())]
+
+
+def convolution_times(verbose: str) -> Dict[Tuple[str, str, str], float]:
+    """``{(update, pass, implementation): milliseconds per call}`` of the convolutions in a child's output:
+    oneDNN's verbose lines (3.3's ``onednn_verbose,primitive,exec,cpu,...`` and 3.7's with ``v1,``) between
+    its markers."""
     totals, update = collections.Counter(), None
-    for line in output.splitlines():
+    for line in verbose.splitlines():
         if line.startswith((STEADY_MARK, END_MARK)):
             update = line[len(STEADY_MARK):] if line.startswith(STEADY_MARK) else None
             continue
         fields = line.split(",")
         if update is None or not line.startswith("onednn_verbose") or "exec" not in fields:
             continue
-        at = fields.index("exec")  # then: engine, primitive, implementation, pass (both oneDNN 3.3 and 3.7)
+        at = fields.index("exec")  # then: engine, primitive, implementation, pass
         if fields[at + 2] == "convolution":
             totals[(update, fields[at + 4], fields[at + 3])] += float(fields[-1]) / ONEDNN_CALLS
-    return [[label, update, kind, implementation, milliseconds]
-            for (update, kind, implementation), milliseconds in sorted(totals.items())]
+    return dict(totals)
 
 
 def main(argv=None):
