@@ -37,12 +37,12 @@ def training_parts(label: str) -> Tuple[Dict[str, Tuple[Callable, str]], Dict]:
     batch, n_critic, sources = config["batch_size"], config["n_critic"], config["sources"]
     rng = np.random.default_rng(0)
 
-    def spectrogram(*leading, shape):
-        return tf.constant(rng.random((*leading, batch, *shape, 1), np.float32))
-    paired = {"mixture": spectrogram(shape=geometry.input_shape),
-              **{source: spectrogram(shape=geometry.output_shape) for source in sources}}
-    unpaired_mixture = spectrogram(shape=geometry.input_shape)
-    real, fake = spectrogram(shape=geometry.critic_shape), spectrogram(shape=geometry.critic_shape)
+    def spectrogram(shape):  # a batch of log1p magnitudes
+        return tf.constant(rng.random((batch, *shape, 1), np.float32))
+    paired = {"mixture": spectrogram(geometry.input_shape),
+              **{source: spectrogram(geometry.output_shape) for source in sources}}
+    unpaired_mixture = spectrogram(geometry.input_shape)
+    real, fake = spectrogram(geometry.critic_shape), spectrogram(geometry.critic_shape)
     source = sources[0]
     critic, seed = model.critics[source], tf.constant([1, 2], tf.int64)
 
@@ -62,11 +62,10 @@ def training_parts(label: str) -> Tuple[Dict[str, Tuple[Callable, str]], Dict]:
             penalty = gradient_penalty(critic, real, fake, seed)
         return tape.gradient(penalty, critic.trainable_variables)
 
-    per_step = {"separator": str(n_critic), "critic": str(n_critic * len(sources))}
     parts = {
         "separator forward (the critics' fakes)": (lambda: model.separator(paired["mixture"], training=False),
-                                                   per_step["separator"]),
-        "critic update (WGAN-GP)": (lambda: model.critic_step(source, real, fake), per_step["critic"]),
+                                                   str(n_critic)),
+        "critic update (WGAN-GP)": (lambda: model.critic_step(source, real, fake), str(n_critic * len(sources))),
         "- its forward and first-order gradient": (critic_first_order, "-"),
         "- its gradient penalty's gradient (second order)": (critic_penalty, "-"),
         "separator update, semi-supervised": (lambda: separator_update(unpaired_mixture), "1"),
@@ -76,6 +75,7 @@ def training_parts(label: str) -> Tuple[Dict[str, Tuple[Callable, str]], Dict]:
 
 
 def part_rows(label: str, rounds: int) -> List[List]:
+    """The parts' table rows for a config: each part's milliseconds, median and range over ``rounds`` calls."""
     parts, config = training_parts(label)
     for function, _ in parts.values():
         for _ in range(WARMUP_CALLS):
