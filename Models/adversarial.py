@@ -129,6 +129,15 @@ class AdversarialSeparation(keras.Model):
             losses["loss"] = losses["sup_loss"] + losses["unsup_loss"]
         return losses
 
+    def separator_step(self, paired: Batch, unpaired_mixture: Optional[tf.Tensor] = None) -> Dict[str, tf.Tensor]:
+        """One update of the separator on :meth:`separator_losses`' total; returns those losses."""
+        with tf.GradientTape() as tape:
+            losses = self.separator_losses(paired, unpaired_mixture)
+            scaled = self.optimizer.scale_loss(losses["loss"] * self._replica_scale())
+        gradients = tape.gradient(scaled, self.separator.trainable_variables)
+        self.optimizer.apply(gradients, self.separator.trainable_variables)
+        return losses
+
     def train_step(self, data):
         paired = data["sup"]
         unpaired = data.get("unsup") if self.semi_supervised else None
@@ -139,12 +148,7 @@ class AdversarialSeparation(keras.Model):
                 for source in self.sources:
                     logs.update(self.critic_step(source, unpaired[source][iteration],
                                                  tf.stop_gradient(fakes[source])))
-        with tf.GradientTape() as tape:
-            losses = self.separator_losses(paired, None if unpaired is None else unpaired["mixture"][-1])
-            scaled = self.optimizer.scale_loss(losses["loss"] * self._replica_scale())
-        gradients = tape.gradient(scaled, self.separator.trainable_variables)
-        self.optimizer.apply(gradients, self.separator.trainable_variables)
-        logs.update(losses)
+        logs.update(self.separator_step(paired, None if unpaired is None else unpaired["mixture"][-1]))
         return self._update_trackers(logs)
 
     @tf.function

@@ -46,12 +46,6 @@ def training_parts(label: str) -> Tuple[Dict[str, Tuple[Callable, str]], Dict]:
     source = sources[0]
     critic, seed = model.critics[source], tf.constant([1, 2], tf.int64)
 
-    def separator_update(unpaired):
-        with tf.GradientTape() as tape:
-            loss = model.separator_losses(paired, unpaired)["loss"]
-        model.optimizer.apply(tape.gradient(loss, model.separator.trainable_variables),
-                              model.separator.trainable_variables)
-
     def critic_first_order():
         with tf.GradientTape() as tape:
             wasserstein = tf.reduce_mean(critic(real, training=True)) - tf.reduce_mean(critic(fake, training=True))
@@ -68,8 +62,8 @@ def training_parts(label: str) -> Tuple[Dict[str, Tuple[Callable, str]], Dict]:
         "critic update (WGAN-GP)": (lambda: model.critic_step(source, real, fake), str(n_critic * len(sources))),
         "- its forward and first-order gradient": (critic_first_order, "-"),
         "- its gradient penalty's gradient (second order)": (critic_penalty, "-"),
-        "separator update, semi-supervised": (lambda: separator_update(unpaired_mixture), "1"),
-        "separator update, supervised": (lambda: separator_update(None), "1 (sup)"),
+        "separator update, semi-supervised": (lambda: model.separator_step(paired, unpaired_mixture), "1"),
+        "separator update, supervised": (lambda: model.separator_step(paired), "1 (sup)"),
     }
     return {name: (tf.function(function), count) for name, (function, count) in parts.items()}, config
 
